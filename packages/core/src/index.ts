@@ -1,0 +1,43 @@
+/**
+ * @bus/core: the contracts of bus (Message, Publisher, Subscriber, handlers and middleware),
+ * its router, middleware, and the in-memory pub/sub. Zero runtime dependencies.
+ */
+export {
+  BusError,
+  type BusErrorOptions,
+  ClosedError,
+  ConfigError,
+  type ConfigIssue,
+  HandlerError,
+  PublishError,
+  TimeoutError,
+  toError,
+} from './errors.js';
+export { ConfigIssues } from './config.js';
+export { childLogger, type LogFn, type Logger, noopLogger } from './logger.js';
+export {
+  createMessage,
+  decodeBinaryHeader,
+  type Delivery,
+  encodeBinaryHeader,
+  jsonMessage,
+  keyString,
+  type Message,
+  type MessageFields,
+  type MessageInit,
+  type NackOptions,
+  payloadJson,
+  payloadText,
+  type ReceivedMessage,
+  type Settlement,
+  textMessage,
+} from './message.js';
+export {
+  assertSpecVersion,
+  type Publisher,
+  SPEC_VERSION,
+  type SpecVersion,
+  type SubscribeOptions,
+  type Subscriber,
+} from './pubsub.js';
+export type { Handler, HandlerContext, Middleware } from './handler.js';
