@@ -1,0 +1,25 @@
+/**
+ * @bus/kafka: the Kafka transport of bus on kafkajs — publisher with client-side batching and
+ * transactions, consumer-group subscriber with commit-on-ack, admin helpers, TLS/SASL, config helpers.
+ */
+export {
+  brokerList,
+  createKafkaClient,
+  type KafkaConnectionOptions,
+  type KafkaRetryOptions,
+  type KafkaSaslOAuthBearerOptions,
+  type KafkaSaslOptions,
+  type KafkaSaslPasswordOptions,
+  type KafkaTlsOptions,
+  type Pem,
+  validateConnectionOptions,
+} from './connection.js';
+export {
+  KafkaErrorCode,
+  type KafkaErrorCodeValue,
+  type KafkaErrorContext,
+  KafkaTransportError,
+  type KafkaTransportErrorOptions,
+  toKafkaError,
+} from './errors.js';
+export type { EventSource, Listener, Unsubscribe } from './internal/typed-events.js';
