@@ -23,3 +23,16 @@ export {
   toKafkaError,
 } from './errors.js';
 export type { EventSource, Listener, Unsubscribe } from './internal/typed-events.js';
+export {
+  type KafkaAcks,
+  type KafkaCompression,
+  KafkaPublisher,
+  type KafkaPublisherEvents,
+  type KafkaPublisherOptions,
+  type KafkaPublisherStats,
+} from './publisher.js';
+export type {
+  KafkaTransaction,
+  TransactionOffset,
+  TransactionOffsetsInput,
+} from './transaction.js';

@@ -1,0 +1,62 @@
+import type { Message } from '@bus/core';
+import type { Message as KafkaMessage } from 'kafkajs';
+
+/** Per-record overhead in a v2 record batch (varints, attributes, deltas), for size estimates. */
+const RECORD_OVERHEAD_BYTES = 24;
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  // A view, not a copy: payloads can be large and are not mutated on the way out.
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A message converted for kafkajs, with its estimated size on the wire. */
+export interface OutgoingMessage {
+  readonly record: KafkaMessage;
+  readonly bytes: number;
+}
+
+/**
+ * Converts a bus message to a kafkajs record: payload and key as bytes (string keys as UTF-8),
+ * headers as-is plus the id header, timestamp as the decimal string kafkajs expects.
+ */
+export function toOutgoingMessage(message: Message, messageIdHeader: string): OutgoingMessage {
+  const headers: Record<string, string> = { ...message.headers, [messageIdHeader]: message.id };
+  let bytes = RECORD_OVERHEAD_BYTES + message.payload.byteLength;
+  for (const [name, value] of Object.entries(headers)) bytes += name.length + Buffer.byteLength(value) + 2;
+  const record: KafkaMessage = { value: toBuffer(message.payload), headers };
+  if (message.key !== undefined) {
+    record.key = typeof message.key === 'string' ? message.key : toBuffer(message.key);
+    bytes += typeof message.key === 'string' ? Buffer.byteLength(message.key) : message.key.byteLength;
+  }
+  if (message.timestamp !== undefined) record.timestamp = String(Math.trunc(message.timestamp));
+  return { record, bytes };
+}
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** Why `topic` is not a legal Kafka topic name, or `undefined` when it is. */
+export function topicNameProblem(topic: unknown): string | undefined {
+  if (typeof topic !== 'string' || topic.length === 0) return 'topic must be a non-empty string';
+  if (topic === '.' || topic === '..') return 'topic cannot be "." or ".."';
+  if (!TOPIC_NAME.test(topic)) return 'topic must be 1-249 characters of a-z, A-Z, 0-9, ".", "_" or "-"';
+  return undefined;
+}
+
+/** Checks the shape of a message at runtime, for callers without type checking. */
+export function messageProblem(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null) return 'message must be an object';
+  const m = message as Partial<Message>;
+  if (typeof m.id !== 'string') return 'message.id must be a string';
+  if (!(m.payload instanceof Uint8Array)) return 'message.payload must be a Uint8Array';
+  if (typeof m.headers !== 'object' || m.headers === null) return 'message.headers must be an object';
+  for (const value of Object.values(m.headers)) {
+    if (typeof value !== 'string') return 'message.headers values must be strings';
+  }
+  if (m.key !== undefined && typeof m.key !== 'string' && !(m.key instanceof Uint8Array)) {
+    return 'message.key must be a string or a Uint8Array';
+  }
+  if (m.timestamp !== undefined && (typeof m.timestamp !== 'number' || !Number.isFinite(m.timestamp))) {
+    return 'message.timestamp must be a finite number of milliseconds';
+  }
+  return undefined;
+}

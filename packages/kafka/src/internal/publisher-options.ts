@@ -1,0 +1,157 @@
+import { ConfigIssues, type Logger, noopLogger } from '@bus/core';
+import type { KafkaConnectionOptions } from '../connection.js';
+import { validateConnectionOptions } from '../connection.js';
+import { KafkaErrorCode, KafkaTransportError } from '../errors.js';
+import { CompressionCodecs, CompressionTypes } from './kafkajs.js';
+
+/** Acknowledgement level: `'all'` (every in-sync replica), `1` (leader only) or `0` (none). */
+export type KafkaAcks = 'all' | 1 | 0;
+
+/** Compression of record batches. Only `gzip` is built into kafkajs; others need a codec package. */
+export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+/** Options of `KafkaPublisher`. */
+export interface KafkaPublisherOptions extends KafkaConnectionOptions {
+  /** Acknowledgement level. Default `'all'`. */
+  acks?: KafkaAcks;
+  /** Idempotent producer (no duplicates from internal retries). Requires `acks: 'all'`. Default `false`. */
+  idempotent?: boolean;
+  /** Unacknowledged requests per broker connection (kafkajs). At most 5 when idempotent. Default unlimited. */
+  maxInFlightRequests?: number;
+  /** Batch compression. Default `'none'`. `snappy`/`lz4`/`zstd` need their kafkajs codec registered first. */
+  compression?: KafkaCompression;
+  /** Deadline of one `publish()` call, queueing included; also the broker's ack timeout. Default 30000. */
+  timeoutMs?: number;
+  /** Header carrying `Message.id`. Default `bus-message-id`; `_watermill_message_uuid` interoperates with Watermill. */
+  messageIdHeader?: string;
+  /** How long to wait for more `publish()` calls before sending a batch. Default 5; 0 sends at the end of the tick. */
+  lingerMs?: number;
+  /** Send a batch once it holds this many messages. Default 1000. */
+  batchMaxMessages?: number;
+  /** Send a batch once it holds about this many bytes. Default 1 MiB. */
+  batchMaxBytes?: number;
+  /** Batches sent concurrently; more publishes wait (backpressure). Default 5. */
+  maxInFlightBatches?: number;
+  /** Let the broker auto-create unknown topics (when it allows). Default `true`. */
+  allowAutoTopicCreation?: boolean;
+  /** Enables `transaction()`: the stable id of this producer instance across restarts. */
+  transactionalId?: string;
+  /** How long the broker lets a transaction stay open before aborting it. Default 60000. */
+  transactionTimeoutMs?: number;
+}
+
+/** Publisher options with defaults applied. */
+export interface ResolvedPublisherOptions {
+  readonly connection: KafkaConnectionOptions;
+  readonly acks: -1 | 0 | 1;
+  readonly idempotent: boolean;
+  readonly maxInFlightRequests: number | undefined;
+  readonly compression: number;
+  readonly timeoutMs: number;
+  readonly messageIdHeader: string;
+  readonly lingerMs: number;
+  readonly batchMaxMessages: number;
+  readonly batchMaxBytes: number;
+  readonly maxInFlightBatches: number;
+  readonly allowAutoTopicCreation: boolean;
+  readonly transactionalId: string | undefined;
+  readonly transactionTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+const COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+const CODEC_PACKAGES: Record<string, { type: number; pkg: string }> = {
+  snappy: { type: CompressionTypes.Snappy, pkg: 'kafkajs-snappy' },
+  lz4: { type: CompressionTypes.LZ4, pkg: 'kafkajs-lz4' },
+  zstd: { type: CompressionTypes.ZSTD, pkg: '@kafkajs/zstd' },
+};
+
+function compressionType(compression: KafkaCompression): number {
+  if (compression === 'none') return CompressionTypes.None;
+  if (compression === 'gzip') return CompressionTypes.GZIP;
+  const codec = CODEC_PACKAGES[compression];
+  if (!codec) return CompressionTypes.None;
+  const factory = (CompressionCodecs as Record<number, (() => unknown) | undefined>)[codec.type];
+  let registered = false;
+  try {
+    // kafkajs' placeholder for an unregistered codec throws when called; a registered factory does not.
+    registered = typeof factory === 'function' && factory() !== undefined;
+  } catch {
+    registered = false;
+  }
+  if (!registered) {
+    throw new KafkaTransportError(
+      `Compression "${compression}" needs a kafkajs codec: install ${codec.pkg} and register it in ` +
+        `kafkajs CompressionCodecs[CompressionTypes.${compression === 'zstd' ? 'ZSTD' : compression === 'lz4' ? 'LZ4' : 'Snappy'}] before creating the publisher`,
+      { code: KafkaErrorCode.COMPRESSION_CODEC_MISSING },
+    );
+  }
+  return codec.type;
+}
+
+/** Applies defaults, then reports every problem at once; throws a `ConfigError` or a codec error. */
+export function resolvePublisherOptions(options: KafkaPublisherOptions): ResolvedPublisherOptions {
+  const issues = new ConfigIssues('KafkaPublisher');
+  if (typeof options !== 'object' || options === null) {
+    issues.add('options', 'must be an object with at least brokers').throwIfAny();
+  }
+  validateConnectionOptions(options, issues);
+  const acks = options.acks ?? 'all';
+  const idempotent = options.idempotent ?? false;
+  issues.oneOf(options.acks, 'acks', ['all', 1, 0]);
+  if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
+    issues.add('idempotent', 'must be a boolean');
+  }
+  issues.integer(options.maxInFlightRequests, 'maxInFlightRequests', { min: 1, max: 1_000 });
+  issues.oneOf(options.compression, 'compression', COMPRESSIONS);
+  issues.integer(options.timeoutMs, 'timeoutMs', { min: 1, max: 3_600_000 });
+  if (
+    options.messageIdHeader !== undefined &&
+    (typeof options.messageIdHeader !== 'string' || !options.messageIdHeader)
+  ) {
+    issues.add('messageIdHeader', 'must be a non-empty string');
+  }
+  issues.integer(options.lingerMs, 'lingerMs', { min: 0, max: 60_000 });
+  issues.integer(options.batchMaxMessages, 'batchMaxMessages', { min: 1, max: 1_000_000 });
+  issues.integer(options.batchMaxBytes, 'batchMaxBytes', { min: 1_024, max: 1_073_741_824 });
+  issues.integer(options.maxInFlightBatches, 'maxInFlightBatches', { min: 1, max: 1_000 });
+  if (options.allowAutoTopicCreation !== undefined && typeof options.allowAutoTopicCreation !== 'boolean') {
+    issues.add('allowAutoTopicCreation', 'must be a boolean');
+  }
+  if (
+    options.transactionalId !== undefined &&
+    (typeof options.transactionalId !== 'string' || !options.transactionalId)
+  ) {
+    issues.add('transactionalId', 'must be a non-empty string');
+  }
+  issues.integer(options.transactionTimeoutMs, 'transactionTimeoutMs', { min: 1_000, max: 900_000 });
+  if (idempotent === true) {
+    if (acks !== 'all') issues.add('acks', 'must be "all" when idempotent is true');
+    if (options.maxInFlightRequests !== undefined && options.maxInFlightRequests > 5) {
+      issues.add('maxInFlightRequests', 'must be at most 5 when idempotent is true');
+    }
+    if (options.maxInFlightBatches !== undefined && options.maxInFlightBatches > 5) {
+      issues.add('maxInFlightBatches', 'must be at most 5 when idempotent is true');
+    }
+    if (options.retry?.retries === 0) issues.add('retry.retries', 'must be at least 1 when idempotent is true');
+  }
+  issues.throwIfAny();
+  return {
+    connection: options,
+    acks: acks === 'all' ? -1 : acks,
+    idempotent,
+    maxInFlightRequests: options.maxInFlightRequests,
+    compression: compressionType(options.compression ?? 'none'),
+    timeoutMs: options.timeoutMs ?? 30_000,
+    messageIdHeader: options.messageIdHeader ?? 'bus-message-id',
+    lingerMs: options.lingerMs ?? 5,
+    batchMaxMessages: options.batchMaxMessages ?? 1_000,
+    batchMaxBytes: options.batchMaxBytes ?? 1_048_576,
+    maxInFlightBatches: options.maxInFlightBatches ?? 5,
+    allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+    transactionalId: options.transactionalId,
+    transactionTimeoutMs: options.transactionTimeoutMs ?? 60_000,
+    logger: options.logger ?? noopLogger,
+  };
+}

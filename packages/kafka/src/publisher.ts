@@ -1,0 +1,519 @@
+import {
+  type BusError,
+  ClosedError,
+  type Logger,
+  type Message,
+  PublishError,
+  type Publisher,
+  SPEC_VERSION,
+  type SpecVersion,
+  TimeoutError,
+} from '@bus/core';
+import type { Kafka as KafkaClient, Message as KafkaMessage, Producer } from 'kafkajs';
+import { connectionSecrets, createKafkaClient } from './connection.js';
+import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
+import { deferred, withDeadline } from './internal/deferred.js';
+import { Partitioners } from './internal/kafkajs.js';
+import { messageProblem, toOutgoingMessage, topicNameProblem } from './internal/outgoing-message.js';
+import {
+  type KafkaPublisherOptions,
+  type ResolvedPublisherOptions,
+  resolvePublisherOptions,
+} from './internal/publisher-options.js';
+import { type EventSource, TypedEvents } from './internal/typed-events.js';
+import { type KafkaTransaction, runTransaction } from './transaction.js';
+
+export type { KafkaAcks, KafkaCompression, KafkaPublisherOptions } from './internal/publisher-options.js';
+
+/** A snapshot of a publisher's counters, for metrics. */
+export interface KafkaPublisherStats {
+  /** Whether the producer is connected. */
+  readonly connected: boolean;
+  /** `publish()` calls accepted. */
+  readonly publishCalls: number;
+  /** Messages acknowledged by the broker. */
+  readonly messagesPublished: number;
+  /** Messages whose publish failed or timed out. */
+  readonly messagesFailed: number;
+  /** Batches (kafkajs `sendBatch` requests) sent. */
+  readonly batches: number;
+  /** Batches that failed. */
+  readonly batchesFailed: number;
+  /** Estimated bytes acknowledged. */
+  readonly bytesPublished: number;
+  /** Messages waiting to be batched. */
+  readonly pendingMessages: number;
+  /** Batches sent and not yet answered. */
+  readonly inFlightBatches: number;
+  /** Transactions committed. */
+  readonly transactionsCommitted: number;
+  /** Transactions aborted. */
+  readonly transactionsAborted: number;
+}
+
+/** Events of a {@link KafkaPublisher}; payloads are plain data. */
+export interface KafkaPublisherEvents {
+  /** The producer connected. */
+  connect: { readonly durationMs: number };
+  /** The producer disconnected (on close). */
+  disconnect: { readonly reason: 'close' };
+  /** A batch was acknowledged. */
+  batch: { readonly topic: string; readonly messages: number; readonly bytes: number; readonly durationMs: number };
+  /** A batch failed; its callers reject with `error`. */
+  batchError: { readonly topic: string; readonly messages: number; readonly error: BusError };
+  /** A transaction ended. */
+  transaction: { readonly outcome: 'committed' | 'aborted'; readonly durationMs: number; readonly error?: unknown };
+}
+
+interface PendingCall {
+  readonly topic: string;
+  readonly records: KafkaMessage[];
+  readonly bytes: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  settled: boolean;
+  sent: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** How long the publisher waits to look up a topic's size limit for a clearer error message. */
+const LIMIT_LOOKUP_TIMEOUT_MS = 2_000;
+
+/**
+ * Publishes bus messages to Kafka. Concurrent `publish()` calls are coalesced into batches
+ * (`lingerMs`, `batchMaxMessages`, `batchMaxBytes`), each caller settling with its own outcome.
+ * Connects lazily on first publish. With `transactionalId`, `transaction()` gives exactly-once
+ * consume-transform-produce.
+ *
+ * @example
+ * await using publisher = new KafkaPublisher({ brokers: 'localhost:9092' });
+ * await publisher.publish('orders', jsonMessage({ id: 1 }, { key: 'customer-7' }));
+ */
+export class KafkaPublisher implements Publisher {
+  /** The bus contract version this publisher implements. */
+  readonly specVersion: SpecVersion = SPEC_VERSION;
+  /** Typed events (`connect`, `disconnect`, `batch`, `batchError`, `transaction`). */
+  readonly events: EventSource<KafkaPublisherEvents>;
+
+  readonly #options: ResolvedPublisherOptions;
+  readonly #logger: Logger;
+  readonly #secrets: readonly string[];
+  readonly #kafka: KafkaClient;
+  readonly #producer: Producer;
+  readonly #emitter: TypedEvents<KafkaPublisherEvents>;
+  #connected = false;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  readonly #pending: PendingCall[] = [];
+  #pendingMessages = 0;
+  #pendingBytes = 0;
+  #inFlight = 0;
+  #flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  readonly #idleWaiters: (() => void)[] = [];
+
+  #txProducer: Producer | undefined;
+  #txQueue: Promise<unknown> = Promise.resolve();
+
+  #stats = {
+    publishCalls: 0,
+    messagesPublished: 0,
+    messagesFailed: 0,
+    batches: 0,
+    batchesFailed: 0,
+    bytesPublished: 0,
+    transactionsCommitted: 0,
+    transactionsAborted: 0,
+  };
+
+  /** Validates `options` (a `ConfigError` lists every problem) and creates the (unconnected) producer. */
+  constructor(options: KafkaPublisherOptions) {
+    this.#options = resolvePublisherOptions(options);
+    this.#logger = this.#options.logger;
+    this.#secrets = connectionSecrets(options);
+    this.#emitter = new TypedEvents(this.#logger);
+    this.events = this.#emitter;
+    this.#kafka = createKafkaClient(options, 'KafkaPublisher');
+    this.#producer = this.#kafka.producer({
+      // The Java-compatible murmur2 partitioner: same key, same partition as Java/Go/librdkafka clients.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: this.#options.allowAutoTopicCreation,
+      idempotent: this.#options.idempotent,
+      ...(this.#options.maxInFlightRequests === undefined
+        ? {}
+        : { maxInFlightRequests: this.#options.maxInFlightRequests }),
+    });
+  }
+
+  /** Connects now instead of on the first publish. Concurrent calls share one attempt. */
+  async connect(): Promise<void> {
+    if (this.#closed) throw new ClosedError('KafkaPublisher');
+    await this.#ensureConnected();
+  }
+
+  /**
+   * Publishes `messages` to `topic`. Resolves when the broker acknowledged all of them (per `acks`);
+   * rejects with a typed error otherwise (`KafkaTransportError`, `TimeoutError`, `ClosedError`).
+   * Messages of one call travel in one batch, so same-key order is kept.
+   */
+  publish(topic: string, ...messages: Message[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('KafkaPublisher'));
+    const topicProblem = topicNameProblem(topic);
+    if (topicProblem !== undefined) {
+      return Promise.reject(
+        new KafkaTransportError(`Invalid topic: ${topicProblem}`, { code: KafkaErrorCode.INVALID_TOPIC }),
+      );
+    }
+    const records: KafkaMessage[] = [];
+    let bytes = 0;
+    for (const message of messages) {
+      const problem = messageProblem(message);
+      if (problem !== undefined) {
+        return Promise.reject(new PublishError(topic, problem, { code: 'PUBLISH_INVALID_MESSAGE' }));
+      }
+      const outgoing = toOutgoingMessage(message, this.#options.messageIdHeader);
+      records.push(outgoing.record);
+      bytes += outgoing.bytes;
+    }
+    if (records.length === 0) return Promise.resolve();
+    this.#stats.publishCalls++;
+    const done = deferred();
+    const call: PendingCall = {
+      topic,
+      records,
+      bytes,
+      resolve: done.resolve,
+      reject: done.reject,
+      settled: false,
+      sent: false,
+      timer: undefined,
+    };
+    call.timer = setTimeout(() => this.#timeOut(call), this.#options.timeoutMs);
+    call.timer.unref();
+    this.#pending.push(call);
+    this.#pendingMessages += records.length;
+    this.#pendingBytes += bytes;
+    this.#schedule();
+    return done.promise;
+  }
+
+  /** Sends everything pending now and waits until every publish so far has settled. */
+  async flush(): Promise<void> {
+    this.#dispatch();
+    if (this.#pending.length === 0 && this.#inFlight === 0) return;
+    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Runs `fn` in a Kafka transaction (requires `transactionalId`): commits when it resolves, aborts
+   * and rethrows when it throws. Calls on one publisher run one after another, never concurrently.
+   */
+  async transaction<T>(fn: (tx: KafkaTransaction) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new ClosedError('KafkaPublisher');
+    if (this.#options.transactionalId === undefined) {
+      throw new KafkaTransportError('transaction() needs the transactionalId option', {
+        code: KafkaErrorCode.TRANSACTION_FAILED,
+      });
+    }
+    const run = this.#txQueue.then(() => this.#runTransaction(fn));
+    this.#txQueue = run.catch(() => {});
+    return run;
+  }
+
+  /** Counters for metrics. */
+  stats(): KafkaPublisherStats {
+    return {
+      ...this.#stats,
+      connected: this.#connected,
+      pendingMessages: this.#pendingMessages,
+      inFlightBatches: this.#inFlight,
+    };
+  }
+
+  /** Flushes pending publishes, waits for running transactions, then disconnects. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Same as {@link KafkaPublisher.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+    await this.#txQueue;
+    const producers = [this.#connected || this.#connecting ? this.#producer : undefined, this.#txProducer];
+    await Promise.allSettled([this.#connecting]);
+    for (const producer of producers) {
+      if (!producer) continue;
+      try {
+        await producer.disconnect();
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'producer disconnect failed');
+      }
+    }
+    const wasConnected = this.#connected;
+    this.#connected = false;
+    if (wasConnected) this.#emitter.emit('disconnect', { reason: 'close' });
+  }
+
+  async #ensureConnected(): Promise<void> {
+    if (this.#connected) return;
+    this.#connecting ??= (async () => {
+      const started = performance.now();
+      try {
+        await this.#producer.connect();
+        this.#connected = true;
+        this.#logger.debug({ brokers: this.#options.connection.brokers }, 'kafka publisher connected');
+        this.#emitter.emit('connect', { durationMs: performance.now() - started });
+      } catch (error) {
+        throw toKafkaError(error, { operation: 'connect', secrets: this.#secrets });
+      } finally {
+        this.#connecting = undefined;
+      }
+    })();
+    await this.#connecting;
+  }
+
+  #schedule(): void {
+    if (this.#pendingMessages >= this.#options.batchMaxMessages || this.#pendingBytes >= this.#options.batchMaxBytes) {
+      this.#dispatch();
+      return;
+    }
+    if (this.#flushTimer !== undefined) return;
+    if (this.#options.lingerMs === 0) {
+      this.#flushTimer = setImmediate(() => this.#dispatch());
+    } else {
+      this.#flushTimer = setTimeout(() => this.#dispatch(), this.#options.lingerMs);
+    }
+  }
+
+  #clearFlushTimer(): void {
+    if (this.#flushTimer === undefined) return;
+    clearTimeout(this.#flushTimer as NodeJS.Timeout);
+    clearImmediate(this.#flushTimer as NodeJS.Immediate);
+    this.#flushTimer = undefined;
+  }
+
+  /** Sends as many batches as the in-flight limit allows; the rest goes when a batch completes. */
+  #dispatch(): void {
+    this.#clearFlushTimer();
+    while (this.#pending.length > 0 && this.#inFlight < this.#options.maxInFlightBatches) {
+      const batch = this.#takeBatch();
+      if (batch.length === 0) break;
+      this.#inFlight++;
+      void this.#send(batch).finally(() => {
+        this.#inFlight--;
+        // Whatever queued up while the slots were busy has waited long enough: send it without lingering.
+        if (this.#pending.length > 0) this.#dispatch();
+        this.#notifyIdle();
+      });
+    }
+    this.#notifyIdle();
+  }
+
+  #takeBatch(): PendingCall[] {
+    const batch: PendingCall[] = [];
+    let messages = 0;
+    let bytes = 0;
+    while (this.#pending.length > 0) {
+      const next = this.#pending[0]!;
+      const fits =
+        messages + next.records.length <= this.#options.batchMaxMessages &&
+        bytes + next.bytes <= this.#options.batchMaxBytes;
+      if (batch.length > 0 && !fits) break;
+      this.#pending.shift();
+      this.#pendingMessages -= next.records.length;
+      this.#pendingBytes -= next.bytes;
+      if (next.settled) continue;
+      next.sent = true;
+      batch.push(next);
+      messages += next.records.length;
+      bytes += next.bytes;
+    }
+    return batch;
+  }
+
+  #notifyIdle(): void {
+    if (this.#pending.length > 0 || this.#inFlight > 0) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  #timeOut(call: PendingCall): void {
+    if (call.settled) return;
+    if (!call.sent) {
+      const index = this.#pending.indexOf(call);
+      if (index >= 0) {
+        // Never sent: withdraw it, so a timed-out publish is guaranteed not to be stored.
+        this.#pending.splice(index, 1);
+        this.#pendingMessages -= call.records.length;
+        this.#pendingBytes -= call.bytes;
+        this.#notifyIdle();
+      }
+    }
+    this.#settle(call, new TimeoutError(`publish to "${call.topic}"`, this.#options.timeoutMs));
+  }
+
+  #settle(call: PendingCall, error?: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    clearTimeout(call.timer);
+    if (error === undefined) {
+      this.#stats.messagesPublished += call.records.length;
+      this.#stats.bytesPublished += call.bytes;
+      call.resolve();
+    } else {
+      this.#stats.messagesFailed += call.records.length;
+      call.reject(error);
+    }
+  }
+
+  async #send(batch: PendingCall[]): Promise<void> {
+    try {
+      await this.#ensureConnected();
+    } catch (error) {
+      for (const call of batch) this.#settle(call, error);
+      return;
+    }
+    // One request per topic, so a bad topic (missing, too-small size limit) fails only its own callers.
+    const byTopic = new Map<string, PendingCall[]>();
+    for (const call of batch) {
+      const calls = byTopic.get(call.topic);
+      if (calls) calls.push(call);
+      else byTopic.set(call.topic, [call]);
+    }
+    await Promise.all([...byTopic].map(([topic, calls]) => this.#sendTopic(topic, calls, true)));
+  }
+
+  async #sendTopic(topic: string, calls: PendingCall[], isolateOversized: boolean): Promise<void> {
+    const live = calls.filter((call) => !call.settled);
+    if (live.length === 0) return;
+    const messages = live.flatMap((call) => call.records);
+    const bytes = live.reduce((sum, call) => sum + call.bytes, 0);
+    const started = performance.now();
+    this.#stats.batches++;
+    try {
+      await this.#producer.sendBatch({
+        topicMessages: [{ topic, messages }],
+        acks: this.#options.acks,
+        timeout: this.#options.timeoutMs,
+        compression: this.#options.compression,
+      });
+    } catch (cause) {
+      this.#stats.batchesFailed++;
+      let error = toKafkaError(cause, { operation: 'publish', topic, secrets: this.#secrets });
+      if (error.code === KafkaErrorCode.MESSAGE_TOO_LARGE) {
+        if (isolateOversized && live.length > 1) {
+          // Retry each caller alone so only the oversized ones fail. Callers whose partition was
+          // already written may get a duplicate, which at-least-once delivery allows.
+          await Promise.all(live.map((call) => this.#sendTopic(topic, [call], false)));
+          return;
+        }
+        error = await this.#withSizeLimit(cause, topic);
+      }
+      this.#emitter.emit('batchError', { topic, messages: messages.length, error });
+      for (const call of live) this.#settle(call, error);
+      return;
+    }
+    this.#emitter.emit('batch', { topic, messages: messages.length, bytes, durationMs: performance.now() - started });
+    for (const call of live) this.#settle(call);
+  }
+
+  /** Looks up the topic's `max.message.bytes` so the error can name the limit that was exceeded. */
+  async #withSizeLimit(cause: unknown, topic: string): Promise<BusError> {
+    let limitBytes: number | undefined;
+    const admin = this.#kafka.admin();
+    try {
+      limitBytes = await withDeadline(
+        (async () => {
+          await admin.connect();
+          const described = await admin.describeConfigs({
+            includeSynonyms: false,
+            resources: [{ type: 2, name: topic, configNames: ['max.message.bytes'] }],
+          });
+          const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes');
+          return value === undefined ? undefined : Number(value.configValue);
+        })(),
+        LIMIT_LOOKUP_TIMEOUT_MS,
+        () => new Error('size limit lookup timed out'),
+      );
+    } catch (error) {
+      this.#logger.debug({ err: error, topic }, 'could not look up max.message.bytes');
+    } finally {
+      void admin.disconnect().catch(() => {});
+    }
+    return toKafkaError(cause, {
+      operation: 'publish',
+      topic,
+      secrets: this.#secrets,
+      ...(limitBytes === undefined || !Number.isFinite(limitBytes) ? {} : { limitBytes }),
+    });
+  }
+
+  async #runTransaction<T>(fn: (tx: KafkaTransaction) => Promise<T>): Promise<T> {
+    if (this.#closed && this.#closing === undefined) throw new ClosedError('KafkaPublisher');
+    const started = performance.now();
+    const producer = await this.#transactionalProducer();
+    let outcome: Awaited<ReturnType<typeof runTransaction<T>>>;
+    try {
+      outcome = await runTransaction(
+        producer,
+        {
+          messageIdHeader: this.#options.messageIdHeader,
+          timeoutMs: this.#options.timeoutMs,
+          compression: this.#options.compression,
+          secrets: this.#secrets,
+          logger: this.#logger,
+        },
+        fn,
+      );
+    } catch (beginError) {
+      await this.#dropTransactionalProducer();
+      throw beginError;
+    }
+    const durationMs = performance.now() - started;
+    if ('result' in outcome) {
+      this.#stats.transactionsCommitted++;
+      this.#emitter.emit('transaction', { outcome: 'committed', durationMs });
+      return outcome.result;
+    }
+    this.#stats.transactionsAborted++;
+    this.#emitter.emit('transaction', { outcome: 'aborted', durationMs, error: outcome.error });
+    if (outcome.failed === 'commit') {
+      // The producer may be fenced or in an unknown state: start from a fresh one next time.
+      await this.#dropTransactionalProducer();
+    }
+    throw outcome.error;
+  }
+
+  async #transactionalProducer(): Promise<Producer> {
+    if (this.#txProducer) return this.#txProducer;
+    const producer = this.#kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: this.#options.allowAutoTopicCreation,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionalId: this.#options.transactionalId!,
+      transactionTimeout: this.#options.transactionTimeoutMs,
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      throw toKafkaError(error, { operation: 'connect (transactional)', secrets: this.#secrets });
+    }
+    this.#txProducer = producer;
+    return producer;
+  }
+
+  async #dropTransactionalProducer(): Promise<void> {
+    const producer = this.#txProducer;
+    this.#txProducer = undefined;
+    await producer?.disconnect().catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'transactional producer disconnect failed');
+    });
+  }
+}

@@ -1,0 +1,216 @@
+import { type BusError, type Logger, type Message, PublishError, type ReceivedMessage } from '@bus/core';
+import type { Producer, TopicOffsets, Transaction } from 'kafkajs';
+import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
+import { messageProblem, toOutgoingMessage, topicNameProblem } from './internal/outgoing-message.js';
+
+/** One input position to commit inside a transaction. */
+export interface TransactionOffset {
+  /** Input topic. */
+  topic: string;
+  /** Input partition. */
+  partition: number;
+  /**
+   * The position to commit: the offset of the NEXT message to read, i.e. last processed offset + 1
+   * (Kafka's committed-offset convention). Passing `messages` instead does the + 1 for you.
+   */
+  offset: number;
+}
+
+/** What {@link KafkaTransaction.sendOffsets} commits: received messages, or explicit positions. */
+export type TransactionOffsetsInput =
+  | {
+      /** The consumer group whose offsets are committed. */
+      group: string;
+      /** Processed input messages; for each partition, the highest offset + 1 is committed. */
+      messages: readonly Pick<ReceivedMessage, 'topic' | 'partition' | 'offset'>[];
+    }
+  | {
+      /** The consumer group whose offsets are committed. */
+      group: string;
+      /** Explicit positions (next offset to read). */
+      offsets: readonly TransactionOffset[];
+    };
+
+/**
+ * The handle passed to `KafkaPublisher.transaction()`. Everything published through it, and the
+ * offsets it sends, become visible to `read_committed` consumers atomically on commit, or never.
+ */
+export interface KafkaTransaction {
+  /** Publishes inside the transaction; resolves when the broker has the (uncommitted) records. */
+  publish(topic: string, ...messages: Message[]): Promise<void>;
+  /** Commits consumer-group offsets as part of the transaction (consume-transform-produce). */
+  sendOffsets(input: TransactionOffsetsInput): Promise<void>;
+  /** Whether the transaction can still be used (not committed nor aborted yet). */
+  readonly active: boolean;
+}
+
+/** Settings a transaction needs from its publisher. */
+export interface TransactionSettings {
+  readonly messageIdHeader: string;
+  readonly timeoutMs: number;
+  readonly compression: number;
+  readonly secrets: readonly string[];
+  readonly logger: Logger;
+}
+
+/** Turns `sendOffsets` input into kafkajs' per-topic form, keeping the highest position per partition. */
+export function toTopicOffsets(input: TransactionOffsetsInput): TopicOffsets[] {
+  const positions = new Map<string, Map<number, number>>();
+  const add = (topic: string, partition: number, next: number) => {
+    let partitions = positions.get(topic);
+    if (!partitions) {
+      partitions = new Map();
+      positions.set(topic, partitions);
+    }
+    partitions.set(partition, Math.max(partitions.get(partition) ?? -1, next));
+  };
+  if ('messages' in input) {
+    for (const m of input.messages) add(m.topic, m.partition, m.offset + 1);
+  } else {
+    for (const o of input.offsets) add(o.topic, o.partition, o.offset);
+  }
+  return [...positions].map(([topic, partitions]) => ({
+    topic,
+    partitions: [...partitions].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+  }));
+}
+
+function invalidOffsets(input: TransactionOffsetsInput): string | undefined {
+  if (typeof input !== 'object' || input === null) return 'sendOffsets needs { group, messages } or { group, offsets }';
+  if (typeof input.group !== 'string' || input.group === '') return 'group must be a non-empty string';
+  const list: readonly { topic: unknown; partition: unknown; offset: unknown }[] | undefined =
+    'messages' in input ? input.messages : 'offsets' in input ? input.offsets : undefined;
+  if (!Array.isArray(list)) return 'sendOffsets needs a messages or offsets array';
+  for (const item of list) {
+    if (topicNameProblem(item.topic) !== undefined) return 'every entry needs a valid topic';
+    if (!Number.isInteger(item.partition) || (item.partition as number) < 0) return 'partition must be an integer >= 0';
+    if (!Number.isInteger(item.offset) || (item.offset as number) < 0) return 'offset must be an integer >= 0';
+  }
+  return undefined;
+}
+
+/**
+ * Runs `fn` in one kafkajs transaction: commit when it resolves (after every publish it started has
+ * settled), abort when it throws (the original error is rethrown).
+ */
+export async function runTransaction<T>(
+  producer: Producer,
+  settings: TransactionSettings,
+  fn: (tx: KafkaTransaction) => Promise<T>,
+): Promise<{ result: T } | { error: unknown; failed: 'fn' | 'commit' }> {
+  let txn: Transaction;
+  try {
+    txn = await producer.transaction();
+  } catch (error) {
+    throw asTransactionError(error, 'begin', settings.secrets);
+  }
+  let ended = false;
+  const operations = new Set<Promise<unknown>>();
+  const track = <R>(operation: Promise<R>): Promise<R> => {
+    operations.add(operation);
+    const forget = () => operations.delete(operation);
+    operation.then(forget, forget);
+    return operation;
+  };
+  const ensureActive = () => {
+    if (ended) {
+      throw new KafkaTransportError('The transaction has already ended; use it only inside its callback', {
+        code: KafkaErrorCode.TRANSACTION_FAILED,
+      });
+    }
+  };
+  const tx: KafkaTransaction = {
+    get active() {
+      return !ended;
+    },
+    publish: (topic, ...messages) =>
+      track(
+        (async () => {
+          ensureActive();
+          const topicProblem = topicNameProblem(topic);
+          if (topicProblem !== undefined) {
+            throw new KafkaTransportError(`Invalid topic: ${topicProblem}`, { code: KafkaErrorCode.INVALID_TOPIC });
+          }
+          for (const message of messages) {
+            const problem = messageProblem(message);
+            if (problem !== undefined) throw new PublishError(topic, problem, { code: 'PUBLISH_INVALID_MESSAGE' });
+          }
+          if (messages.length === 0) return;
+          try {
+            await txn.sendBatch({
+              topicMessages: [
+                { topic, messages: messages.map((m) => toOutgoingMessage(m, settings.messageIdHeader).record) },
+              ],
+              acks: -1,
+              timeout: settings.timeoutMs,
+              compression: settings.compression,
+            });
+          } catch (error) {
+            throw toKafkaError(error, { operation: 'transactional publish', topic, secrets: settings.secrets });
+          }
+        })(),
+      ),
+    sendOffsets: (input) =>
+      track(
+        (async () => {
+          ensureActive();
+          const problem = invalidOffsets(input);
+          if (problem !== undefined) {
+            throw new KafkaTransportError(`Invalid sendOffsets input: ${problem}`, {
+              code: KafkaErrorCode.TRANSACTION_FAILED,
+            });
+          }
+          const topics = toTopicOffsets(input);
+          if (topics.length === 0) return;
+          try {
+            await txn.sendOffsets({ consumerGroupId: input.group, topics });
+          } catch (error) {
+            throw asTransactionError(error, 'sendOffsets', settings.secrets);
+          }
+        })(),
+      ),
+  };
+
+  const abort = async (reason: unknown) => {
+    ended = true;
+    try {
+      await txn.abort();
+    } catch (abortError) {
+      // The broker aborts it anyway when the transaction times out or the id is re-initialised.
+      settings.logger.warn({ err: abortError, reason }, 'transaction abort failed');
+    }
+  };
+
+  let result: T;
+  try {
+    result = await fn(tx);
+    // A publish started but not awaited by the callback must not be silently dropped from the commit.
+    const outcomes = await Promise.allSettled([...operations]);
+    const failure = outcomes.find((o) => o.status === 'rejected');
+    if (failure) throw failure.reason;
+  } catch (error) {
+    await Promise.allSettled([...operations]);
+    await abort(error);
+    return { error, failed: 'fn' };
+  }
+  try {
+    ended = true;
+    await txn.commit();
+  } catch (error) {
+    await abort(error);
+    return { error: asTransactionError(error, 'commit', settings.secrets), failed: 'commit' };
+  }
+  return { result };
+}
+
+function asTransactionError(error: unknown, step: string, secrets: readonly string[]): BusError {
+  const mapped = toKafkaError(error, { operation: `transaction ${step}`, secrets });
+  if (mapped.code === KafkaErrorCode.UNKNOWN) {
+    return new KafkaTransportError(`Kafka transaction ${step} failed: ${mapped.message}`, {
+      code: KafkaErrorCode.TRANSACTION_FAILED,
+      cause: error,
+      isRetryable: mapped.isRetryable,
+    });
+  }
+  return mapped;
+}
