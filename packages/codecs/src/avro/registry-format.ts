@@ -1,0 +1,63 @@
+import { ConfigIssues } from '@bus/core';
+import type { Type } from 'avsc';
+import type { CodecContext } from '../codec.js';
+import { CodecError } from '../errors.js';
+import { location } from '../internal/location.js';
+import type { BodyDecoder, RegistrySchema, SchemaFormat } from '../schema-format.js';
+import { AvroWriter, createResolver, readAvro } from './codec.js';
+import { type AvroSchemaInput, type AvroTypeOptions, buildType, typeName } from './type.js';
+
+/** Options of {@link avroSchemaFormat}. */
+export interface AvroSchemaFormatOptions extends AvroTypeOptions {
+  /** The schema this service writes with and reads as. */
+  schema: AvroSchemaInput;
+}
+
+/**
+ * Avro for `registryCodec()` from `@bus/codecs/registry`. Values are written with `schema`;
+ * payloads written with any other registered schema are resolved to it (schema evolution), or
+ * rejected with `SCHEMA_MISMATCH` when Avro resolution rules forbid it.
+ */
+export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions): SchemaFormat<T> {
+  const issues = new ConfigIssues('avroSchemaFormat');
+  const built = buildType(options.schema, options, issues, 'schema');
+  issues.throwIfAny();
+  const reader = built as Type;
+  const writer = new AvroWriter(reader);
+  const text = JSON.stringify(reader.schema({ exportAttrs: true }));
+  const readerFingerprint = reader.fingerprint('sha256').toString('hex');
+
+  return {
+    schemaType: 'AVRO',
+    schema: { schemaType: 'AVRO', schema: text },
+    recordName: typeName(reader),
+    encodeFramed(value: T, prefix: Uint8Array, ctx: CodecContext) {
+      return writer.write(value, prefix, ctx);
+    },
+    decoderFor(registered: RegistrySchema, ctx: CodecContext): BodyDecoder<T> {
+      if (registered.schemaType !== 'AVRO') {
+        throw new CodecError(`Payload was written with a ${registered.schemaType} schema, expected AVRO`, {
+          code: 'SCHEMA_MISMATCH',
+          ...location(ctx),
+        });
+      }
+      const writerType = parseWriter(registered.schema, options, ctx);
+      const same = writerType.fingerprint('sha256').toString('hex') === readerFingerprint;
+      const resolver = same ? undefined : createResolver(reader, writerType, ctx);
+      return (bytes, offset, _indexes, decodeCtx) => readAvro(reader, bytes, offset, resolver, decodeCtx) as T;
+    },
+  };
+}
+
+function parseWriter(text: string, options: AvroTypeOptions, ctx: CodecContext): Type {
+  const issues = new ConfigIssues('writer schema');
+  const type = buildType(text, options, issues, 'schema');
+  if (type === undefined) {
+    const detail = issues.issues.map((issue) => issue.message).join('; ');
+    throw new CodecError(`Registered writer schema is not valid Avro: ${detail}`, {
+      code: 'SCHEMA_MISMATCH',
+      ...location(ctx),
+    });
+  }
+  return type;
+}
