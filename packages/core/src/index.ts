@@ -41,3 +41,19 @@ export {
   type Subscriber,
 } from './pubsub.js';
 export type { Handler, HandlerContext, Middleware } from './handler.js';
+export { Router } from './router/router.js';
+export { UnroutableOutputError } from './router/errors.js';
+export type {
+  CloseOptions,
+  ConsumerHandlerConfig,
+  HandlerConfig,
+  OrderBy,
+  Plugin,
+  PublisherDecorator,
+  RouterHandle,
+  RouterOptions,
+  RouterState,
+  RunOptions,
+  SubscriberDecorator,
+} from './router/types.js';
+export { type SignalsPluginOptions, signalsPlugin } from './plugins/signals.js';

@@ -1,0 +1,119 @@
+/** Messages of one ordering lane: at most one runs, the rest wait in arrival order. */
+interface Lane<T> {
+  /** `undefined` for an unordered item, which gets a lane of its own outside the map. */
+  readonly key: string | undefined;
+  readonly waiting: T[];
+  running: boolean;
+}
+
+/**
+ * Runs items with at most `concurrency` at a time, one at a time per lane, in arrival order within a
+ * lane. Lanes are dropped as soon as they are empty, so many distinct keys do not leak memory.
+ */
+export class LaneScheduler<T> {
+  readonly #concurrency: number;
+  readonly #run: (item: T) => Promise<void>;
+  readonly #onFinished: () => void;
+  readonly #lanes = new Map<string, Lane<T>>();
+  /** Lanes whose head item may start as soon as a slot frees, oldest first. */
+  #ready: Lane<T>[] = [];
+  #readyHead = 0;
+  #running = 0;
+  #waiting = 0;
+  #paused = false;
+
+  /**
+   * @param run Handles one item; must never reject.
+   * @param onFinished Called after every item finished, once its slot is free again.
+   */
+  constructor(concurrency: number, run: (item: T) => Promise<void>, onFinished: () => void) {
+    this.#concurrency = concurrency;
+    this.#run = run;
+    this.#onFinished = onFinished;
+  }
+
+  /** Items being handled. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Items received but not started. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** Lanes currently tracked (running or waiting); for leak checks. */
+  get laneCount(): number {
+    return this.#lanes.size;
+  }
+
+  /** Queues `item` on `lane` (`undefined`: unordered) and starts it when allowed. */
+  push(item: T, lane: string | undefined): void {
+    this.#waiting++;
+    if (lane === undefined) {
+      this.#ready.push({ key: undefined, waiting: [item], running: false });
+    } else {
+      let state = this.#lanes.get(lane);
+      if (state === undefined) {
+        state = { key: lane, waiting: [], running: false };
+        this.#lanes.set(lane, state);
+      }
+      state.waiting.push(item);
+      if (!state.running && state.waiting.length === 1) this.#ready.push(state);
+    }
+    this.#pump();
+  }
+
+  /** Stops starting items and hands back every waiting one, oldest first per lane. */
+  pauseAndTakeWaiting(): T[] {
+    this.#paused = true;
+    const taken: T[] = [];
+    for (let i = this.#readyHead; i < this.#ready.length; i++) {
+      const lane = this.#ready[i];
+      if (lane?.key === undefined && lane) taken.push(...lane.waiting.splice(0));
+    }
+    for (const [key, lane] of this.#lanes) {
+      taken.push(...lane.waiting.splice(0));
+      if (!lane.running) this.#lanes.delete(key);
+    }
+    this.#ready = [];
+    this.#readyHead = 0;
+    this.#waiting = 0;
+    return taken;
+  }
+
+  #pump(): void {
+    while (!this.#paused && this.#running < this.#concurrency && this.#readyHead < this.#ready.length) {
+      const lane = this.#ready[this.#readyHead]!;
+      this.#readyHead++;
+      this.#start(lane);
+    }
+    // Compact only when the consumed prefix dominates, so the queue stays O(1) amortised.
+    if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
+      this.#ready = this.#ready.slice(this.#readyHead);
+      this.#readyHead = 0;
+    }
+  }
+
+  #start(lane: Lane<T>): void {
+    const item = lane.waiting.shift() as T;
+    this.#waiting--;
+    this.#running++;
+    lane.running = true;
+    this.#run(item).then(
+      () => this.#finish(lane),
+      () => this.#finish(lane),
+    );
+  }
+
+  #finish(lane: Lane<T>): void {
+    this.#running--;
+    lane.running = false;
+    if (lane.key !== undefined) {
+      if (lane.waiting.length > 0) this.#ready.push(lane);
+      else this.#lanes.delete(lane.key);
+    }
+    this.#pump();
+    this.#onFinished();
+  }
+}
