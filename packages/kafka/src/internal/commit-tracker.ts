@@ -1,0 +1,79 @@
+/** One fetched record of a partition, as the tracker sees it. */
+export interface TrackedOffset {
+  readonly offset: number;
+  /** Set once any delivery of this record was acked. */
+  acked: boolean;
+}
+
+/**
+ * Tracks the offsets of one partition (within one group generation) from fetch until commit, and
+ * computes the commit position: one past the last offset of the contiguous acked prefix.
+ *
+ * Offsets are registered in fetch order, which is ascending but may have gaps (transaction
+ * markers, compaction), so contiguity is over registered records, never over offset arithmetic.
+ * The first registered offset must be where the fetch started (the group's committed offset);
+ * that is what makes a commit a claim that everything before it was processed.
+ */
+export class CommitTracker {
+  #entries: TrackedOffset[] = [];
+  #head = 0;
+  #lastRegistered = -1;
+  /** Next offset to commit (last contiguous acked + 1), or -1 before anything was acked. */
+  #position = -1;
+  #committed = -1;
+
+  /** Registers the next fetched record; ignores offsets at or below the last registered one. */
+  register(offset: number): TrackedOffset | undefined {
+    if (offset <= this.#lastRegistered) return undefined;
+    this.#lastRegistered = offset;
+    const entry: TrackedOffset = { offset, acked: false };
+    this.#entries.push(entry);
+    return entry;
+  }
+
+  /**
+   * Marks `entry` acked and advances the prefix over every leading acked record.
+   * Returns whether the commit position moved.
+   */
+  ack(entry: TrackedOffset): boolean {
+    entry.acked = true;
+    const entries = this.#entries;
+    let head = this.#head;
+    if (head >= entries.length || entries[head] !== entry) return false;
+    let last = entry.offset;
+    while (head < entries.length) {
+      const current = entries[head] as TrackedOffset;
+      if (!current.acked) break;
+      last = current.offset;
+      head++;
+    }
+    this.#head = head;
+    this.#position = last + 1;
+    // Compact now and then so the array does not grow with the partition's history.
+    if (head > 1024 && head * 2 > entries.length) {
+      this.#entries = entries.slice(head);
+      this.#head = 0;
+    }
+    return true;
+  }
+
+  /** Records registered and not yet behind the commit position: buffered, in flight, or acked out of order. */
+  get outstanding(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /** The offset to commit now, or `undefined` when nothing new was acked since the last commit. */
+  pendingCommit(): number | undefined {
+    return this.#position > this.#committed ? this.#position : undefined;
+  }
+
+  /** Records that `offset` was committed. */
+  markCommitted(offset: number): void {
+    if (offset > this.#committed) this.#committed = offset;
+  }
+
+  /** The last committed position, or -1 when this tracker committed nothing yet. */
+  get committed(): number {
+    return this.#committed;
+  }
+}
