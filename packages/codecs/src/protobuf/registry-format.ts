@@ -1,0 +1,103 @@
+import type { Root } from 'protobufjs';
+import type { CodecContext } from '../codec.js';
+import { CodecError, describeCause } from '../errors.js';
+import { location } from '../internal/location.js';
+import { protobuf } from '../internal/protobufjs.js';
+import type { BodyDecoder, RegistrySchema, SchemaFormat } from '../schema-format.js';
+import { decodeProtobuf, encodeProtobuf, resolveType } from './codec.js';
+import { defaultToObject, messageIndexes, type ProtobufSourceOptions, typeAtIndexes } from './message-type.js';
+
+/** Options of {@link protobufSchemaFormat}: the `.proto` source is required, it is what gets registered. */
+export interface ProtobufSchemaFormatOptions extends Omit<ProtobufSourceOptions, 'files' | 'root'> {
+  /** `.proto` source text of one self-contained file (imports are not supported yet). */
+  proto: string;
+}
+
+/**
+ * Protobuf for `registryCodec()` from `@bus/codecs/registry`: registers the `.proto` source and
+ * writes the Confluent message indexes of `typeName`. On decode, the writer's message (found by
+ * schema id and indexes) must have the same full name as `typeName`, else `SCHEMA_MISMATCH`;
+ * field-level evolution follows protobuf rules (unknown fields are skipped, missing ones default).
+ */
+export function protobufSchemaFormat<T = Record<string, unknown>>(
+  options: ProtobufSchemaFormatOptions,
+): SchemaFormat<T> {
+  const type = resolveType(options, 'protobufSchemaFormat', (issues) => {
+    issues.require(
+      typeof options.proto === 'string',
+      'proto',
+      'is required: the .proto source is what gets registered',
+    );
+  });
+  const toObject = options.toObject ?? defaultToObject;
+  const fullName = type.fullName.slice(1);
+  const indexes = messageIndexes(type);
+  const decodeBody = (bytes: Uint8Array, offset: number, ctx: CodecContext) =>
+    decodeProtobuf(type, bytes.subarray(offset), toObject, ctx) as T;
+
+  return {
+    schemaType: 'PROTOBUF',
+    schema: { schemaType: 'PROTOBUF', schema: options.proto },
+    recordName: fullName,
+    messageIndexes: indexes,
+    encodeFramed(value: T, prefix: Uint8Array, ctx: CodecContext) {
+      const body = encodeProtobuf(type, value, ctx);
+      const out = new Uint8Array(prefix.length + body.length);
+      out.set(prefix, 0);
+      out.set(body, prefix.length);
+      return out;
+    },
+    decoderFor(writer: RegistrySchema, ctx: CodecContext): BodyDecoder<T> {
+      if (writer.schemaType !== 'PROTOBUF') {
+        throw new CodecError(`Payload was written with a ${writer.schemaType} schema, expected PROTOBUF`, {
+          code: 'SCHEMA_MISMATCH',
+          ...location(ctx),
+        });
+      }
+      const scope = writerScope(writer.schema, options.keepCase === true, ctx);
+      // Most producers write one message type per subject: remember the last indexes checked.
+      let lastIndexes: readonly number[] | undefined;
+      return (bytes, offset, writerIndexes, decodeCtx) => {
+        const at = writerIndexes ?? [0];
+        if (at !== lastIndexes && !sameIndexes(at, lastIndexes)) {
+          const writerType = typeAtIndexes(scope, at);
+          if (writerType === undefined) {
+            throw new CodecError(`Message indexes [${at.join(', ')}] name no message in the writer schema`, {
+              code: 'SCHEMA_MISMATCH',
+              ...location(decodeCtx),
+            });
+          }
+          const writerName = writerType.fullName.slice(1);
+          if (writerName !== fullName) {
+            throw new CodecError(`Payload is a ${writerName}, expected ${fullName}`, {
+              code: 'SCHEMA_MISMATCH',
+              ...location(decodeCtx),
+            });
+          }
+          lastIndexes = at;
+        }
+        return decodeBody(bytes, offset, decodeCtx);
+      };
+    },
+  };
+}
+
+function sameIndexes(a: readonly number[], b: readonly number[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function writerScope(text: string, keepCase: boolean, ctx: CodecContext): Root | { nestedArray: readonly unknown[] } {
+  try {
+    const parsed = protobuf.parse(text, { keepCase });
+    if (parsed.package === undefined) return parsed.root;
+    return parsed.root.lookup(parsed.package) as unknown as { nestedArray: readonly unknown[] };
+  } catch (cause) {
+    throw new CodecError(`Registered writer schema is not valid protobuf: ${describeCause(cause)}`, {
+      code: 'SCHEMA_MISMATCH',
+      cause,
+      ...location(ctx),
+    });
+  }
+}
