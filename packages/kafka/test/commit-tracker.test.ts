@@ -114,7 +114,11 @@ describe('CommitScheduler', () => {
     const scheduler = new CommitScheduler({ everyAcks: undefined, intervalMs: undefined }, async () => {
       calls++;
       order.push(`start${calls}`);
-      if (calls === 1) await new Promise<void>((resolve) => (release = resolve));
+      if (calls === 1) {
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      }
       order.push(`end${calls}`);
     });
     const first = scheduler.flush();

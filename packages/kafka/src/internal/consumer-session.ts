@@ -1,0 +1,456 @@
+import { type BusError, type Logger, type NackOptions, type ReceivedMessage, toError } from '@bus/core';
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs';
+import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
+import { CommitScheduler, type CommitSchedule } from './commit-scheduler.js';
+import { type DecodeOptions, decodeRecord, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
+import type { ConsumerStats } from './consumer-stats.js';
+import { PartitionState, type PendingRecord } from './partition-state.js';
+import type { TypedEvents } from './typed-events.js';
+
+/** Events of a subscriber, as sessions emit them. Mirrors the public `KafkaSubscriberEvents`. */
+export interface SessionEvents {
+  connect: { topic: string; group: string };
+  disconnect: { topic: string; group: string };
+  rebalance: { topic: string; group: string; assigned: number[]; revoked: number[] };
+  crash: { topic: string; group: string; error: BusError; willRestart: boolean };
+  commit: { topic: string; group: string; offsets: { partition: number; offset: number }[] };
+  error: { topic: string; group: string; operation: string; error: BusError };
+}
+
+/** Everything one subscription needs; resolved and validated by the subscriber. */
+export interface SessionOptions {
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly group: string;
+  readonly consumerConfig: ConsumerConfig;
+  readonly fromBeginning: boolean;
+  /** `undefined` for manual mode: the session never commits. */
+  readonly commit: CommitSchedule | undefined;
+  readonly maxInFlightPerPartition: number;
+  readonly maxInFlight: number;
+  readonly closeTimeoutMs: number;
+  readonly decode: DecodeOptions;
+  readonly logger: Logger;
+  readonly events: TypedEvents<SessionEvents>;
+  readonly stats: ConsumerStats;
+  readonly secrets: readonly string[];
+}
+
+type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
+
+/**
+ * One subscription: one kafkajs consumer (one group member) bridged to a pull-based async iterator.
+ *
+ * kafkajs pushes batches into `eachBatch`, which only queues records per partition and resolves
+ * their offsets (the fetch position), pausing a partition when the in-flight limits are reached.
+ * `next()` hands records out round-robin over partitions. Commits are separate from the fetch
+ * position: only each partition's contiguous acked prefix is committed, by the scheduler.
+ */
+export class ConsumerSession implements AsyncIterator<ReceivedMessage>, SettlementSink {
+  readonly #o: SessionOptions;
+  readonly #consumer: Consumer;
+  readonly #scheduler: CommitScheduler | undefined;
+  readonly #listeners: (() => void)[] = [];
+  readonly #onStopped: () => void;
+  #phase: Phase = 'idle';
+  #partitions = new Map<number, PartitionState>();
+  #order: PartitionState[] = [];
+  #cursor = 0;
+  #outstanding = 0;
+  #paused = 0;
+  #rebalancing = false;
+  #fatal: BusError | undefined;
+  #started: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
+  #waiter: { promise: Promise<void>; resolve: () => void } | undefined;
+  #dueTimer: NodeJS.Timeout | undefined;
+  #abort: (() => void) | undefined;
+
+  constructor(options: SessionOptions, signal: AbortSignal | undefined, onStopped: () => void) {
+    this.#o = options;
+    this.#onStopped = onStopped;
+    this.#consumer = options.kafka.consumer(options.consumerConfig);
+    this.#scheduler =
+      options.commit === undefined ? undefined : new CommitScheduler(options.commit, () => this.#commitPending());
+    if (signal !== undefined) {
+      if (signal.aborted) this.#phase = 'stopped';
+      else {
+        const onAbort = () => void this.return();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#abort = () => signal.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  /** Messages handed out and not settled yet, plus those waiting in memory. */
+  get load(): { inFlight: number; waiting: number } {
+    let waiting = 0;
+    for (const state of this.#order) waiting += state.waiting;
+    return { inFlight: Math.max(0, this.#outstanding - waiting), waiting };
+  }
+
+  async next(): Promise<IteratorResult<ReceivedMessage>> {
+    if (this.#phase === 'idle') await this.#start();
+    for (;;) {
+      if (this.#fatal !== undefined) {
+        const error = this.#fatal;
+        await this.#stop();
+        throw error;
+      }
+      if (this.#phase === 'stopping' || this.#phase === 'stopped') return DONE;
+      const message = this.#take();
+      if (message !== undefined) return { done: false, value: message };
+      await this.#wait();
+    }
+  }
+
+  async return(): Promise<IteratorResult<ReceivedMessage>> {
+    await this.#stop();
+    return DONE;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ReceivedMessage>> {
+    await this.#stop();
+    throw error;
+  }
+
+  /** Ends the subscription: the loop finishes, acked prefixes are committed, the member leaves. */
+  stop(): Promise<void> {
+    return this.#stop();
+  }
+
+  // --- settlement (called by KafkaReceivedMessage) ---
+
+  acked(record: PendingRecord, state: PartitionState): void {
+    const stats = this.#o.stats;
+    stats.acked++;
+    stats.inFlight--;
+    // An ack from an earlier generation (or after the partition was revoked) is not committed: the
+    // record is redelivered to the partition's current owner, which at-least-once allows.
+    if (state.retired) return;
+    const before = state.outstanding;
+    if (!state.tracker.ack(record.entry)) return;
+    this.#outstanding -= before - state.outstanding;
+    this.#scheduler?.noteAck();
+    if (this.#paused > 0) this.#resumeIfRoom();
+  }
+
+  nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void {
+    const stats = this.#o.stats;
+    stats.nacked++;
+    stats.inFlight--;
+    if (state.retired) return;
+    const delayMs = options.delayMs !== undefined && options.delayMs > 0 ? options.delayMs : 0;
+    state.redeliver(record, delayMs > 0 ? Date.now() + delayMs : 0);
+    if (delayMs > 0) this.#armDueTimer();
+    else this.#wake();
+  }
+
+  // --- internals ---
+
+  #take(): ReceivedMessage | undefined {
+    if (this.#rebalancing) return undefined;
+    const order = this.#order;
+    const count = order.length;
+    if (count === 0) return undefined;
+    const now = Date.now();
+    for (let i = 0; i < count; i++) {
+      const index = (this.#cursor + i) % count;
+      const state = order[index] as PartitionState;
+      const record = state.take(now);
+      if (record === undefined) continue;
+      this.#cursor = (index + 1) % count;
+      record.attempts++;
+      record.decoded ??= decodeRecord(record.raw, state.topic, state.partition, this.#o.decode);
+      const message = new KafkaReceivedMessage(record.decoded, record, state, this);
+      const stats = this.#o.stats;
+      stats.consumed++;
+      stats.inFlight++;
+      if (record.attempts > 1) stats.redelivered++;
+      return message;
+    }
+    return undefined;
+  }
+
+  #wait(): Promise<void> {
+    if (this.#waiter === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#waiter = { promise, resolve };
+    }
+    return this.#waiter.promise;
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter.resolve();
+    }
+  }
+
+  #armDueTimer(): void {
+    let earliest: number | undefined;
+    for (const state of this.#order) {
+      const due = state.dueAt();
+      if (due !== undefined && (earliest === undefined || due < earliest)) earliest = due;
+    }
+    if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
+    this.#dueTimer = undefined;
+    if (earliest === undefined) return;
+    this.#dueTimer = setTimeout(
+      () => {
+        this.#dueTimer = undefined;
+        this.#wake();
+        this.#armDueTimer();
+      },
+      Math.max(0, earliest - Date.now()),
+    );
+  }
+
+  async #start(): Promise<void> {
+    this.#phase = 'starting';
+    this.#started = this.#connect();
+    try {
+      await this.#started;
+      if (this.#phase === 'starting') this.#phase = 'running';
+    } catch (error) {
+      const typed = toKafkaError(error, {
+        operation: 'subscribe',
+        topic: this.#o.topic,
+        secrets: this.#o.secrets,
+      });
+      this.#recordError(typed);
+      await this.#stop();
+      throw typed;
+    }
+  }
+
+  async #connect(): Promise<void> {
+    const consumer = this.#consumer;
+    const { events } = consumer;
+    const { topic, group } = this.#o;
+    this.#listeners.push(
+      consumer.on(events.CONNECT, () => this.#o.events.emit('connect', { topic, group })),
+      consumer.on(events.DISCONNECT, () => this.#o.events.emit('disconnect', { topic, group })),
+      consumer.on(events.GROUP_JOIN, (event) => this.#onJoin(event.payload.memberAssignment[topic] ?? [])),
+      consumer.on(events.REBALANCING, () => this.#onRebalancing()),
+      consumer.on(events.CRASH, (event) => this.#onCrash(event.payload.error, event.payload.restart)),
+    );
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: this.#o.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.#onBatch(payload),
+    });
+  }
+
+  async #onBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.#phase === 'stopping' || this.#phase === 'stopped' || !isRunning() || isStale()) return;
+    const state = this.#partitions.get(batch.partition);
+    if (state === undefined || state.retired || batch.topic !== this.#o.topic) return;
+    const { maxInFlightPerPartition, maxInFlight } = this.#o;
+    let room = Math.min(maxInFlightPerPartition - state.outstanding, maxInFlight - this.#outstanding);
+    let accepted = 0;
+    let last: string | undefined;
+    for (const message of batch.messages) {
+      if (room <= 0) break;
+      if (state.enqueue(message, Number(message.offset))) {
+        accepted++;
+        room--;
+      }
+      last = message.offset;
+    }
+    // The fetch position moves over what was queued; the rest is fetched again after a resume.
+    if (last !== undefined) resolveOffset(last);
+    this.#outstanding += accepted;
+    if (room <= 0 && !state.paused) {
+      state.paused = true;
+      this.#paused++;
+      this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
+    }
+    if (accepted > 0) this.#wake();
+  }
+
+  #resumeIfRoom(): void {
+    const { maxInFlightPerPartition, maxInFlight } = this.#o;
+    // Resume at half the limits, so a partition is not paused and resumed on every ack.
+    if (this.#outstanding > maxInFlight / 2) return;
+    const resume: number[] = [];
+    for (const state of this.#order) {
+      if (state.paused && !state.retired && state.outstanding <= maxInFlightPerPartition / 2) {
+        state.paused = false;
+        this.#paused--;
+        resume.push(state.partition);
+      }
+    }
+    if (resume.length > 0 && this.#phase === 'running') {
+      try {
+        this.#consumer.resume([{ topic: this.#o.topic, partitions: resume }]);
+      } catch (error) {
+        // Between a crash and its restart kafkajs has no consumer group; the restart resumes all.
+        this.#o.logger.debug({ err: error }, 'resume skipped: consumer is restarting');
+      }
+    }
+  }
+
+  #onJoin(assigned: number[]): void {
+    const previous = [...this.#partitions.keys()];
+    for (const state of this.#order) this.#retire(state);
+    this.#partitions = new Map();
+    this.#order = [];
+    this.#cursor = 0;
+    this.#outstanding = 0;
+    this.#paused = 0;
+    for (const partition of [...assigned].sort((a, b) => a - b)) {
+      const state = new PartitionState(this.#o.topic, partition);
+      this.#partitions.set(partition, state);
+      this.#order.push(state);
+    }
+    this.#rebalancing = false;
+    // kafkajs keeps pause state across a rejoin; the records it guarded were dropped with the generation.
+    try {
+      this.#consumer.resume([{ topic: this.#o.topic }]);
+    } catch {
+      // No consumer group yet: nothing is paused.
+    }
+    this.#o.stats.rebalances++;
+    const revoked = previous.filter((p) => !assigned.includes(p));
+    this.#o.logger.debug({ topic: this.#o.topic, group: this.#o.group, assigned, revoked }, 'partitions assigned');
+    this.#o.events.emit('rebalance', { topic: this.#o.topic, group: this.#o.group, assigned: [...assigned], revoked });
+    this.#wake();
+  }
+
+  #onRebalancing(): void {
+    // The group is rejoining: hand nothing more out (it may move to another member) and commit
+    // the acked prefixes now, while the old generation's commits are still accepted.
+    this.#rebalancing = true;
+    void this.#scheduler?.flush();
+  }
+
+  #onCrash(error: unknown, restart: boolean): void {
+    const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
+    this.#recordError(typed);
+    const { topic, group } = this.#o;
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
+    this.#o.events.emit('crash', { topic, group, error: typed, willRestart: restart });
+    if (restart) {
+      this.#o.stats.reconnections++;
+      this.#o.logger.warn({ topic, group, err: typed }, 'Kafka consumer crashed; kafkajs restarts it');
+      // The restarted consumer rejoins from the committed offsets; drop what this generation held.
+      for (const state of this.#order) this.#retire(state);
+      this.#rebalancing = true;
+      return;
+    }
+    this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer crashed and will not restart');
+    this.#fatal = typed;
+    this.#wake();
+  }
+
+  #retire(state: PartitionState): void {
+    if (state.retired) return;
+    this.#outstanding -= state.outstanding;
+    if (state.paused) {
+      state.paused = false;
+      this.#paused--;
+    }
+    state.retire();
+  }
+
+  async #commitPending(): Promise<void> {
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    const committed: { state: PartitionState; offset: number }[] = [];
+    for (const state of this.#order) {
+      if (state.retired) continue;
+      const offset = state.tracker.pendingCommit();
+      if (offset === undefined) continue;
+      offsets.push({ topic: state.topic, partition: state.partition, offset: String(offset) });
+      committed.push({ state, offset });
+    }
+    if (offsets.length === 0) return;
+    try {
+      await this.#consumer.commitOffsets(offsets);
+      for (const { state, offset } of committed) state.tracker.markCommitted(offset);
+      this.#o.stats.commits++;
+      this.#o.events.emit('commit', {
+        topic: this.#o.topic,
+        group: this.#o.group,
+        offsets: committed.map(({ state, offset }) => ({ partition: state.partition, offset })),
+      });
+    } catch (error) {
+      const typed = toKafkaError(error, { operation: 'commit', topic: this.#o.topic, secrets: this.#o.secrets });
+      this.#o.stats.commitFailures++;
+      this.#recordError(typed);
+      this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, 'offset commit failed');
+      this.#o.events.emit('error', { topic: this.#o.topic, group: this.#o.group, operation: 'commit', error: typed });
+    }
+  }
+
+  #recordError(error: BusError): void {
+    this.#o.stats.lastError = { message: error.message, code: error.code, at: Date.now() };
+  }
+
+  #stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  async #shutdown(): Promise<void> {
+    const wasStarted = this.#phase !== 'idle' && this.#phase !== 'stopped';
+    this.#phase = 'stopping';
+    this.#wake();
+    this.#abort?.();
+    if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
+    try {
+      if (wasStarted) {
+        // kafkajs ignores a stop issued while the group join is in progress, so let the start finish first.
+        await this.#started?.catch(() => undefined);
+        await this.#withDeadline(this.#finalCommit(), 'final commit');
+        await this.#withDeadline(this.#consumer.disconnect(), 'disconnect');
+      }
+    } catch (error) {
+      const typed = toKafkaError(error, { operation: 'close', topic: this.#o.topic, secrets: this.#o.secrets });
+      this.#recordError(typed);
+      this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, 'consumer did not stop cleanly');
+    } finally {
+      for (const state of this.#order) this.#retire(state);
+      for (const unsubscribe of this.#listeners) unsubscribe();
+      this.#listeners.length = 0;
+      this.#phase = 'stopped';
+      this.#onStopped();
+    }
+  }
+
+  async #finalCommit(): Promise<void> {
+    if (this.#scheduler === undefined) return;
+    this.#scheduler.stop();
+    await this.#scheduler.flush();
+  }
+
+  async #withDeadline(promise: Promise<void>, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new KafkaTransportError(`Kafka consumer ${what} did not finish within ${this.#o.closeTimeoutMs} ms`, {
+              code: KafkaErrorCode.TIMEOUT,
+              isRetryable: true,
+              topic: this.#o.topic,
+            }),
+          ),
+        this.#o.closeTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([promise.catch((error: unknown) => Promise.reject(toError(error))), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

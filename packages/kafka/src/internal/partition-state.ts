@@ -1,0 +1,109 @@
+import type { KafkaMessage } from 'kafkajs';
+import { CommitTracker, type TrackedOffset } from './commit-tracker.js';
+import type { DecodedRecord } from './consumer-message.js';
+
+/** A fetched record waiting to be handed out (again). */
+export interface PendingRecord {
+  readonly entry: TrackedOffset;
+  readonly raw: KafkaMessage;
+  /** Decoded on first hand-out and reused for redeliveries. */
+  decoded: DecodedRecord | undefined;
+  /** Deliveries so far. */
+  attempts: number;
+  /** For a redelivery: not before this time (ms since epoch). */
+  dueAt: number;
+}
+
+/**
+ * What one group member holds for one assigned partition during one generation: the records
+ * fetched but not handed out, nacked records awaiting redelivery, and the commit tracker.
+ *
+ * Nacked records are redelivered from memory, ahead of every record fetched after them, so a
+ * key's order holds without seeking the consumer (a kafkajs seek outlives a rebalance and would
+ * let a later generation start past unacked records).
+ */
+export class PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly tracker = new CommitTracker();
+  /** Set when the partition is revoked or the member stops: nothing more is handed out or committed. */
+  retired = false;
+  /** Whether this member paused fetching of the partition for backpressure. */
+  paused = false;
+  #queue: PendingRecord[] = [];
+  #queueHead = 0;
+  /** Nacked records, in offset order. */
+  #redeliveries: PendingRecord[] = [];
+
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  /** Registers and queues a fetched record; returns `false` for one already registered. */
+  enqueue(raw: KafkaMessage, offset: number): boolean {
+    const entry = this.tracker.register(offset);
+    if (entry === undefined) return false;
+    this.#queue.push({ entry, raw, decoded: undefined, attempts: 0, dueAt: 0 });
+    return true;
+  }
+
+  /** Records registered and not yet committable: queued, in flight, or acked after an unsettled one. */
+  get outstanding(): number {
+    return this.tracker.outstanding;
+  }
+
+  /** Records waiting to be handed out (fetched or nacked). */
+  get waiting(): number {
+    return this.#queue.length - this.#queueHead + this.#redeliveries.length;
+  }
+
+  /**
+   * The next record to hand out, or `undefined`. When a redelivery is not due yet the partition
+   * waits for it (later records must not overtake it); `dueAt()` tells until when.
+   */
+  take(now: number): PendingRecord | undefined {
+    if (this.retired) return undefined;
+    const redelivery = this.#redeliveries[0];
+    if (redelivery !== undefined) {
+      if (redelivery.dueAt > now) return undefined;
+      this.#redeliveries.shift();
+      return redelivery;
+    }
+    if (this.#queueHead >= this.#queue.length) return undefined;
+    const record = this.#queue[this.#queueHead] as PendingRecord;
+    this.#queue[this.#queueHead] = undefined as unknown as PendingRecord;
+    this.#queueHead++;
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 4096) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return record;
+  }
+
+  /** When the head redelivery becomes due, if the partition is waiting for one. */
+  dueAt(): number | undefined {
+    return this.#redeliveries[0]?.dueAt;
+  }
+
+  /** Queues a nacked record for redelivery at `dueAt`, ahead of later-fetched records. */
+  redeliver(record: PendingRecord, dueAt: number): void {
+    if (this.retired) return;
+    record.dueAt = dueAt;
+    const list = this.#redeliveries;
+    let index = list.length;
+    while (index > 0 && (list[index - 1] as PendingRecord).entry.offset > record.entry.offset) index--;
+    list.splice(index, 0, record);
+  }
+
+  /** Stops the partition: drops every waiting record (they stay uncommitted, so they are fetched again). */
+  retire(): void {
+    this.retired = true;
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#redeliveries = [];
+  }
+}

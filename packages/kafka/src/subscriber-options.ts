@@ -1,0 +1,163 @@
+import { ConfigIssues } from '@bus/core';
+import type { KafkaConnectionOptions } from './connection.js';
+import { validateConnectionOptions } from './connection.js';
+
+/**
+ * When consumed offsets are committed.
+ * - `on-ack` (default): each partition's contiguous acked prefix, batched: after `everyAcks` acks
+ *   (default 100) or `intervalMs` (default 100) after the first uncommitted ack, on rebalance and on close.
+ * - `auto`: the same prefix, on a slower schedule: every `intervalMs` (default 5000) and, when set,
+ *   every `everyMessages` acks. Fewer commit requests, more redeliveries after a crash. Unlike
+ *   kafkajs' own auto-commit it never commits a fetched but unprocessed message.
+ * - `manual`: never commits; offsets are committed by a transaction (`sendOffsets`) or by you.
+ */
+export type KafkaCommitOptions =
+  | { mode: 'on-ack'; everyAcks?: number; intervalMs?: number }
+  | { mode: 'auto'; intervalMs?: number; everyMessages?: number }
+  | { mode: 'manual' };
+
+/** Options of {@link KafkaSubscriber}: how to connect, plus consumer-group settings. */
+export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
+  /** Consumer group of subscriptions that pass no `group`. Without it, `subscribe` needs `{ group }`. */
+  groupId?: string;
+  /** Where a group without committed offsets starts: `earliest` (default) or `latest`. */
+  autoOffsetReset?: 'earliest' | 'latest';
+  /** Alias of `autoOffsetReset`: `true` is `earliest`, `false` is `latest`. */
+  fromBeginning?: boolean;
+  /** A member that sends no heartbeat for this long is removed from the group. Default 30000. */
+  sessionTimeoutMs?: number;
+  /** How often members heartbeat; must be below `sessionTimeoutMs`. Default 3000. */
+  heartbeatIntervalMs?: number;
+  /** How long the group waits for members to rejoin during a rebalance. Default 60000. */
+  rebalanceTimeoutMs?: number;
+  /**
+   * Most records of one partition held by one member at a time: waiting, in flight, or acked
+   * behind an unsettled one. Fetching of the partition pauses at the limit. Default 2000.
+   */
+  maxInFlightPerPartition?: number;
+  /** Most records held by one subscription over all its partitions. Default 10000. */
+  maxInFlight?: number;
+  /** When offsets are committed. Default `{ mode: 'on-ack' }`. */
+  commit?: KafkaCommitOptions;
+  /** `read_committed` (default) hides records of aborted and open transactions. */
+  isolationLevel?: 'read_committed' | 'read_uncommitted';
+  /** Header that carries the message id. Default `bus-message-id`, as `KafkaPublisher` writes it. */
+  messageIdHeader?: string;
+  /** Longest a fetch waits on the broker for new records, in milliseconds. Default 200. */
+  fetchMaxWaitMs?: number;
+  /** Deadline of the final commit and of leaving the group when a subscription ends. Default 10000. */
+  closeTimeoutMs?: number;
+}
+
+/** The header `KafkaPublisher` writes the message id to by default. */
+export const DEFAULT_MESSAGE_ID_HEADER = 'bus-message-id';
+
+/** Header a producer may set (any value) to say the record key is binary, not text. */
+export const BINARY_KEY_HEADER = 'bus-key-binary';
+
+/** Subscriber options with every default applied. */
+export interface ResolvedSubscriberOptions {
+  readonly groupId: string | undefined;
+  readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly maxInFlightPerPartition: number;
+  readonly maxInFlight: number;
+  readonly commit: {
+    mode: 'on-ack' | 'auto' | 'manual';
+    everyAcks: number | undefined;
+    intervalMs: number | undefined;
+  };
+  readonly readUncommitted: boolean;
+  readonly messageIdHeader: string;
+  readonly fetchMaxWaitMs: number;
+  readonly closeTimeoutMs: number;
+}
+
+function resolveCommit(commit: unknown, issues: ConfigIssues): ResolvedSubscriberOptions['commit'] {
+  if (commit === undefined) return { mode: 'on-ack', everyAcks: 100, intervalMs: 100 };
+  if (typeof commit !== 'object' || commit === null) {
+    issues.add('commit', 'must be an object with a mode');
+    return { mode: 'on-ack', everyAcks: 100, intervalMs: 100 };
+  }
+  const c = commit as Record<string, unknown>;
+  issues.oneOf(c.mode, 'commit.mode', ['on-ack', 'auto', 'manual']);
+  if (c.mode === undefined) issues.add('commit.mode', 'is required: "on-ack", "auto" or "manual"');
+  issues.integer(c.intervalMs, 'commit.intervalMs', { min: 1, max: 3_600_000 });
+  if (c.mode === 'auto') {
+    issues.integer(c.everyMessages, 'commit.everyMessages', { min: 1, max: 1_000_000 });
+    return {
+      mode: 'auto',
+      everyAcks: c.everyMessages as number | undefined,
+      intervalMs: (c.intervalMs as number | undefined) ?? 5_000,
+    };
+  }
+  if (c.mode === 'manual') return { mode: 'manual', everyAcks: undefined, intervalMs: undefined };
+  issues.integer(c.everyAcks, 'commit.everyAcks', { min: 1, max: 1_000_000 });
+  return {
+    mode: 'on-ack',
+    everyAcks: (c.everyAcks as number | undefined) ?? 100,
+    intervalMs: (c.intervalMs as number | undefined) ?? 100,
+  };
+}
+
+/** Applies defaults, then validates everything, throwing one `ConfigError` that lists every problem. */
+export function resolveSubscriberOptions(options: KafkaSubscriberOptions): ResolvedSubscriberOptions {
+  const issues = new ConfigIssues('KafkaSubscriber');
+  if (typeof options !== 'object' || options === null) {
+    issues.add('options', 'must be an object with at least `brokers`');
+    issues.throwIfAny();
+  }
+  validateConnectionOptions(options, issues);
+  const o = options as unknown as Record<string, unknown>;
+  if (o.groupId !== undefined && (typeof o.groupId !== 'string' || o.groupId === '')) {
+    issues.add('groupId', 'must be a non-empty string');
+  }
+  issues.oneOf(o.autoOffsetReset, 'autoOffsetReset', ['earliest', 'latest']);
+  if (o.fromBeginning !== undefined && typeof o.fromBeginning !== 'boolean') {
+    issues.add('fromBeginning', 'must be a boolean');
+  }
+  if (
+    typeof o.fromBeginning === 'boolean' &&
+    o.autoOffsetReset !== undefined &&
+    o.fromBeginning !== (o.autoOffsetReset === 'earliest')
+  ) {
+    issues.add('fromBeginning', 'contradicts autoOffsetReset; set only one of them');
+  }
+  const resolved: ResolvedSubscriberOptions = {
+    groupId: options.groupId,
+    fromBeginning:
+      options.autoOffsetReset !== undefined ? options.autoOffsetReset === 'earliest' : options.fromBeginning !== false,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
+    rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
+    maxInFlightPerPartition: options.maxInFlightPerPartition ?? 2_000,
+    maxInFlight: options.maxInFlight ?? 10_000,
+    commit: resolveCommit(o.commit, issues),
+    readUncommitted: options.isolationLevel === 'read_uncommitted',
+    messageIdHeader: options.messageIdHeader ?? DEFAULT_MESSAGE_ID_HEADER,
+    fetchMaxWaitMs: options.fetchMaxWaitMs ?? 200,
+    closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+  };
+  issues.integer(o.sessionTimeoutMs, 'sessionTimeoutMs', { min: 1, max: 3_600_000 });
+  issues.integer(o.heartbeatIntervalMs, 'heartbeatIntervalMs', { min: 1, max: 3_600_000 });
+  issues.integer(o.rebalanceTimeoutMs, 'rebalanceTimeoutMs', { min: 1, max: 3_600_000 });
+  if (
+    Number.isFinite(resolved.heartbeatIntervalMs) &&
+    Number.isFinite(resolved.sessionTimeoutMs) &&
+    resolved.heartbeatIntervalMs >= resolved.sessionTimeoutMs
+  ) {
+    issues.add('heartbeatIntervalMs', 'must be lower than sessionTimeoutMs (about a third of it is recommended)');
+  }
+  issues.integer(o.maxInFlightPerPartition, 'maxInFlightPerPartition', { min: 1, max: 10_000_000 });
+  issues.integer(o.maxInFlight, 'maxInFlight', { min: 1, max: 100_000_000 });
+  issues.oneOf(o.isolationLevel, 'isolationLevel', ['read_committed', 'read_uncommitted']);
+  if (o.messageIdHeader !== undefined && (typeof o.messageIdHeader !== 'string' || o.messageIdHeader === '')) {
+    issues.add('messageIdHeader', 'must be a non-empty string');
+  }
+  issues.integer(o.fetchMaxWaitMs, 'fetchMaxWaitMs', { min: 1, max: 60_000 });
+  issues.integer(o.closeTimeoutMs, 'closeTimeoutMs', { min: 1, max: 3_600_000 });
+  issues.throwIfAny();
+  return resolved;
+}

@@ -1,0 +1,212 @@
+import {
+  type BusError,
+  ClosedError,
+  ConfigIssues,
+  type Logger,
+  noopLogger,
+  type ReceivedMessage,
+  SPEC_VERSION,
+  type SubscribeOptions,
+  type Subscriber,
+} from '@bus/core';
+import type { Kafka } from 'kafkajs';
+import { connectionSecrets, createKafkaClient } from './connection.js';
+import { ConsumerSession, type SessionEvents } from './internal/consumer-session.js';
+import { type ConsumerStats, createConsumerStats, type LastError } from './internal/consumer-stats.js';
+import { topicNameProblem } from './internal/outgoing-message.js';
+import { type EventSource, type Listener, TypedEvents, type Unsubscribe } from './internal/typed-events.js';
+import {
+  BINARY_KEY_HEADER,
+  type KafkaSubscriberOptions,
+  type ResolvedSubscriberOptions,
+  resolveSubscriberOptions,
+} from './subscriber-options.js';
+
+/** Events of a {@link KafkaSubscriber}; every payload names the subscription's topic and group. */
+export interface KafkaSubscriberEvents {
+  /** A subscription's consumer connected (also after a restart). */
+  connect: { topic: string; group: string };
+  /** A subscription's consumer disconnected (crash, close). */
+  disconnect: { topic: string; group: string };
+  /** The group (re)assigned partitions to a subscription. `revoked` lists partitions it lost. */
+  rebalance: { topic: string; group: string; assigned: number[]; revoked: number[] };
+  /** A subscription's consumer crashed; with `willRestart` kafkajs reconnects with backoff, else the loop throws `error`. */
+  crash: { topic: string; group: string; error: BusError; willRestart: boolean };
+  /** Offsets were committed: for each partition, the next offset the group will read. */
+  commit: { topic: string; group: string; offsets: { partition: number; offset: number }[] };
+  /** A background operation (such as a commit) failed; it is retried on the next occasion. */
+  error: { topic: string; group: string; operation: string; error: BusError };
+}
+
+/** A snapshot of a {@link KafkaSubscriber}'s counters, totals over all its subscriptions. */
+export interface KafkaSubscriberStats {
+  /** Subscriptions currently running. */
+  readonly subscriptions: number;
+  /** Messages handed to consumers, redeliveries included. */
+  readonly consumed: number;
+  /** Of `consumed`, redeliveries after a nack. */
+  readonly redelivered: number;
+  /** Messages acked. */
+  readonly acked: number;
+  /** Messages nacked. */
+  readonly nacked: number;
+  /** Messages handed out and not settled yet. */
+  readonly inFlight: number;
+  /** Messages fetched and waiting in memory to be handed out (or redelivered). */
+  readonly buffered: number;
+  /** Successful offset commit requests. */
+  readonly commits: number;
+  /** Failed offset commit requests (retried with the next commit). */
+  readonly commitFailures: number;
+  /** Partition assignments received, the first one included. */
+  readonly rebalances: number;
+  /** Consumer restarts after a crash (lost broker, ...). */
+  readonly reconnections: number;
+  /** The last error seen, if any. */
+  readonly lastError: LastError | undefined;
+}
+
+/**
+ * Receives messages from Kafka topics through consumer groups.
+ *
+ * Each iteration of `subscribe()` is one group member (one kafkajs consumer). Messages of a
+ * partition are handed out in offset order; `ack()` lets the subscriber commit past a message once
+ * every earlier message of its partition is acked too, and `nack()` redelivers it (after `delayMs`)
+ * before any later message of its partition. Keys come back as strings when they are valid UTF-8
+ * (and not marked binary by the `bus-key-binary` header), else as bytes.
+ *
+ * @example
+ * await using subscriber = new KafkaSubscriber({ brokers: 'localhost:9092', groupId: 'billing' });
+ * for await (const message of subscriber.subscribe('orders')) {
+ *   await handle(message);
+ *   message.ack();
+ * }
+ */
+export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberEvents> {
+  /** The bus contract version this transport implements. */
+  readonly specVersion = SPEC_VERSION;
+  readonly #options: ResolvedSubscriberOptions;
+  readonly #kafka: Kafka;
+  readonly #logger: Logger;
+  readonly #secrets: readonly string[];
+  readonly #events: TypedEvents<KafkaSubscriberEvents>;
+  readonly #stats: ConsumerStats = createConsumerStats();
+  readonly #sessions = new Set<ConsumerSession>();
+  #closed: Promise<void> | undefined;
+
+  /** Validates `options` (throwing a `ConfigError` that lists every problem); connects lazily. */
+  constructor(options: KafkaSubscriberOptions) {
+    this.#options = resolveSubscriberOptions(options);
+    this.#logger = options.logger ?? noopLogger;
+    this.#events = new TypedEvents(this.#logger);
+    this.#secrets = connectionSecrets(options);
+    this.#kafka = createKafkaClient(options, 'KafkaSubscriber');
+  }
+
+  /**
+   * Subscribes to `topic` as a member of `options.group` (or the `groupId` option). Consumption
+   * starts when iteration starts; every iteration is a separate group member. Leaving the loop,
+   * aborting `options.signal` or closing the subscriber ends it, after committing acked prefixes.
+   *
+   * @throws ConfigError when the topic name is invalid or no group is given.
+   * @throws ClosedError after `close()`.
+   */
+  subscribe(topic: string, options: SubscribeOptions = {}): AsyncIterable<ReceivedMessage> {
+    if (this.#closed !== undefined) throw new ClosedError('KafkaSubscriber');
+    const group = options.group ?? this.#options.groupId;
+    const issues = new ConfigIssues('KafkaSubscriber.subscribe');
+    const topicProblem = topicNameProblem(topic);
+    if (topicProblem !== undefined) issues.add('topic', topicProblem);
+    if (group === undefined) issues.add('group', 'no consumer group: pass { group } or set the groupId option');
+    else if (typeof group !== 'string' || group === '') issues.add('group', 'must be a non-empty string');
+    issues.throwIfAny();
+    const { signal } = options;
+    return {
+      [Symbol.asyncIterator]: () => this.#open(topic, group as string, signal),
+    };
+  }
+
+  #open(topic: string, group: string, signal: AbortSignal | undefined): AsyncIterator<ReceivedMessage> {
+    if (this.#closed !== undefined) throw new ClosedError('KafkaSubscriber');
+    const o = this.#options;
+    const session: ConsumerSession = new ConsumerSession(
+      {
+        kafka: this.#kafka,
+        topic,
+        group,
+        consumerConfig: {
+          groupId: group,
+          sessionTimeout: o.sessionTimeoutMs,
+          heartbeatInterval: o.heartbeatIntervalMs,
+          rebalanceTimeout: o.rebalanceTimeoutMs,
+          maxWaitTimeInMs: o.fetchMaxWaitMs,
+          readUncommitted: o.readUncommitted,
+        },
+        fromBeginning: o.fromBeginning,
+        commit:
+          o.commit.mode === 'manual' ? undefined : { everyAcks: o.commit.everyAcks, intervalMs: o.commit.intervalMs },
+        maxInFlightPerPartition: o.maxInFlightPerPartition,
+        maxInFlight: o.maxInFlight,
+        closeTimeoutMs: o.closeTimeoutMs,
+        decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
+        logger: this.#logger,
+        events: this.#events as TypedEvents<SessionEvents>,
+        stats: this.#stats,
+        secrets: this.#secrets,
+      },
+      signal,
+      () => this.#sessions.delete(session),
+    );
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** A snapshot of the counters, over every subscription since construction. */
+  stats(): KafkaSubscriberStats {
+    let buffered = 0;
+    for (const session of this.#sessions) buffered += session.load.waiting;
+    const s = this.#stats;
+    return {
+      subscriptions: this.#sessions.size,
+      consumed: s.consumed,
+      redelivered: s.redelivered,
+      acked: s.acked,
+      nacked: s.nacked,
+      inFlight: s.inFlight,
+      buffered,
+      commits: s.commits,
+      commitFailures: s.commitFailures,
+      rebalances: s.rebalances,
+      reconnections: s.reconnections,
+      lastError: s.lastError,
+    };
+  }
+
+  /** Calls `listener` on every `event` until the returned function is called. */
+  on<K extends keyof KafkaSubscriberEvents>(event: K, listener: Listener<KafkaSubscriberEvents[K]>): Unsubscribe {
+    return this.#events.on(event, listener);
+  }
+
+  /** Removes `listener` from `event`. */
+  off<K extends keyof KafkaSubscriberEvents>(event: K, listener: Listener<KafkaSubscriberEvents[K]>): void {
+    this.#events.off(event, listener);
+  }
+
+  /** Calls `listener` on the next `event` only. */
+  once<K extends keyof KafkaSubscriberEvents>(event: K, listener: Listener<KafkaSubscriberEvents[K]>): Unsubscribe {
+    return this.#events.once(event, listener);
+  }
+
+  /** Ends every subscription (their loops finish after committing acked prefixes) and disconnects. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await Promise.all([...this.#sessions].map((session) => session.stop()));
+    })();
+    return this.#closed;
+  }
+
+  /** Same as {@link KafkaSubscriber.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,241 @@
+import { ClosedError, ConfigError, payloadText, type ReceivedMessage, textMessage } from '@bus/core';
+import { KafkaErrorCode, KafkaPublisher, KafkaSubscriber, KafkaTransportError } from '@bus/kafka';
+import { uniqueName } from '@bus/test-infra';
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokers, committedOffsets, createTopic, nextWithin, waitFor } from './subscriber-helpers.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+function subscriber(options: Partial<ConstructorParameters<typeof KafkaSubscriber>[0]> = {}): KafkaSubscriber {
+  const sub = new KafkaSubscriber({
+    brokers: brokers(),
+    heartbeatIntervalMs: 500,
+    sessionTimeoutMs: 10_000,
+    ...options,
+  });
+  closers.push(() => sub.close());
+  return sub;
+}
+
+async function publish(topic: string, texts: string[], key?: (i: number) => string | Uint8Array): Promise<void> {
+  const publisher = new KafkaPublisher({ brokers: brokers() });
+  try {
+    await publisher.publish(
+      topic,
+      ...texts.map((text, i) => textMessage(text, key === undefined ? {} : { key: key(i) })),
+    );
+  } finally {
+    await publisher.close();
+  }
+}
+
+describe('KafkaSubscriber', () => {
+  it('delivers every field of a published message and commits after ack', async () => {
+    const topic = await createTopic('sub-fields', 1);
+    const group = uniqueName('g');
+    const publisher = new KafkaPublisher({ brokers: brokers() });
+    const binaryKey = new Uint8Array([0xff, 0x00, 0x80]);
+    const sent = [
+      textMessage('one', {
+        key: 'k-1',
+        headers: { a: '1', 'content-type': 'text/plain' },
+        timestamp: 1_700_000_000_000,
+      }),
+      textMessage('two', { key: binaryKey }),
+      textMessage('three'),
+    ];
+    await publisher.publish(topic, ...sent);
+    await publisher.close();
+
+    const sub = subscriber();
+    const commits: number[] = [];
+    sub.on('commit', ({ offsets }) => commits.push(...offsets.map((o) => o.offset)));
+    const received: ReceivedMessage[] = [];
+    for await (const message of sub.subscribe(topic, { group })) {
+      received.push(message);
+      expect(message.ack()).toBe(true);
+      expect(message.ack()).toBe(false);
+      if (received.length === 3) break;
+    }
+    const [one, two, three] = received as [ReceivedMessage, ReceivedMessage, ReceivedMessage];
+    expect(one.id).toBe(sent[0]?.id);
+    expect(payloadText(one)).toBe('one');
+    expect(one.key).toBe('k-1');
+    expect(one.headers).toEqual({ a: '1', 'content-type': 'text/plain' });
+    expect(one.timestamp).toBe(1_700_000_000_000);
+    expect({ topic: one.topic, partition: one.partition, offset: one.offset, attempt: one.deliveryAttempt }).toEqual({
+      topic,
+      partition: 0,
+      offset: 0,
+      attempt: 1,
+    });
+    expect(one.settlement).toBe('acked');
+    expect(two.key).toEqual(binaryKey);
+    expect(three.key).toBeUndefined();
+    expect(three.headers).toEqual({});
+    expect(payloadText(three)).toBe('three');
+    // Leaving the loop commits the acked prefix before the member leaves.
+    expect((await committedOffsets(topic, group)).get(0)).toBe(3);
+    expect(commits).toContain(3);
+    const stats = sub.stats();
+    expect(stats).toMatchObject({ consumed: 3, acked: 3, nacked: 0, inFlight: 0, subscriptions: 0 });
+    expect(stats.commits).toBeGreaterThanOrEqual(1);
+  });
+
+  it('commits only the contiguous acked prefix when a member stops with unacked messages', async () => {
+    const topic = await createTopic('sub-prefix', 1);
+    const group = uniqueName('g');
+    await publish(topic, ['m0', 'm1', 'm2', 'm3', 'm4']);
+    const sub = subscriber();
+    let count = 0;
+    for await (const message of sub.subscribe(topic, { group })) {
+      if (message.offset !== 2) message.ack();
+      if (++count === 5) break;
+    }
+    expect((await committedOffsets(topic, group)).get(0)).toBe(2);
+
+    // The next member of the group starts at the unacked message.
+    const second = subscriber();
+    const iterator = second.subscribe(topic, { group })[Symbol.asyncIterator]();
+    const first = await nextWithin(iterator, 30_000, 'redelivery of m2');
+    expect(payloadText(first)).toBe('m2');
+    expect(first.offset).toBe(2);
+    await iterator.return?.();
+  });
+
+  it('redelivers a nacked message before later messages of its partition, counting attempts', async () => {
+    const topic = await createTopic('sub-nack', 1);
+    const group = uniqueName('g');
+    await publish(topic, ['a', 'b', 'c']);
+    const sub = subscriber();
+    const seen: string[] = [];
+    for await (const message of sub.subscribe(topic, { group })) {
+      seen.push(`${payloadText(message)}#${message.deliveryAttempt}`);
+      if (payloadText(message) === 'b' && message.deliveryAttempt < 3) {
+        expect(message.nack({ reason: 'try again' })).toBe(true);
+        expect(message.ack()).toBe(false);
+        expect(message.settlement).toBe('nacked');
+      } else {
+        message.ack();
+      }
+      if (payloadText(message) === 'c') break;
+    }
+    expect(seen).toEqual(['a#1', 'b#1', 'b#2', 'b#3', 'c#1']);
+    expect((await committedOffsets(topic, group)).get(0)).toBe(3);
+    expect(sub.stats()).toMatchObject({ nacked: 2, redelivered: 2, acked: 3 });
+  });
+
+  it('waits delayMs before redelivering a nacked message, holding back later messages of the partition', async () => {
+    const topic = await createTopic('sub-delay', 1);
+    const group = uniqueName('g');
+    await publish(topic, ['x', 'y']);
+    const sub = subscriber();
+    const seen: { text: string; at: number }[] = [];
+    let nackedAt = 0;
+    for await (const message of sub.subscribe(topic, { group })) {
+      seen.push({ text: payloadText(message), at: Date.now() });
+      if (payloadText(message) === 'x' && message.deliveryAttempt === 1) {
+        nackedAt = Date.now();
+        message.nack({ delayMs: 300 });
+        continue;
+      }
+      message.ack();
+      if (payloadText(message) === 'y') break;
+    }
+    expect(seen.map((s) => s.text)).toEqual(['x', 'x', 'y']);
+    expect((seen[1]?.at ?? 0) - nackedAt).toBeGreaterThanOrEqual(290);
+  });
+
+  it('keeps at most maxInFlightPerPartition records in memory by pausing fetches', async () => {
+    const topic = await createTopic('sub-backpressure', 2);
+    const group = uniqueName('g');
+    await publish(
+      topic,
+      Array.from({ length: 400 }, (_, i) => `m${i}`),
+      (i) => `k${i % 7}`,
+    );
+    const sub = subscriber({ maxInFlightPerPartition: 10, maxInFlight: 15 });
+    let count = 0;
+    let peak = 0;
+    for await (const message of sub.subscribe(topic, { group })) {
+      const { inFlight, buffered } = sub.stats();
+      peak = Math.max(peak, inFlight + buffered);
+      message.ack();
+      if (++count === 400) break;
+    }
+    expect(peak).toBeLessThanOrEqual(15);
+    expect(peak).toBeGreaterThan(1);
+    const committed = await committedOffsets(topic, group);
+    expect((committed.get(0) ?? 0) + (committed.get(1) ?? 0)).toBe(400);
+  });
+
+  it('ends loops on close() and on abort, and refuses new subscriptions after close', async () => {
+    const topic = await createTopic('sub-close', 1);
+    await publish(topic, ['only']);
+    const sub = subscriber();
+    const controller = new AbortController();
+    const aborted = (async () => {
+      let n = 0;
+      for await (const message of sub.subscribe(topic, { group: uniqueName('g'), signal: controller.signal })) {
+        message.ack();
+        n++;
+        controller.abort();
+      }
+      return n;
+    })();
+    expect(await aborted).toBe(1);
+
+    const looping = (async () => {
+      let n = 0;
+      for await (const message of sub.subscribe(topic, { group: uniqueName('g') })) {
+        message.ack();
+        n++;
+      }
+      return n;
+    })();
+    await waitFor(() => sub.stats().acked === 2, 'second subscription to receive its message');
+    await sub.close();
+    expect(await looping).toBe(1);
+    expect(() => sub.subscribe(topic, { group: 'x' })).toThrow(ClosedError);
+    await sub.close();
+  });
+
+  it('rejects a subscription without a group, and bad options all at once', () => {
+    const sub = subscriber();
+    expect(() => sub.subscribe('orders')).toThrow(ConfigError);
+    try {
+      new KafkaSubscriber({
+        brokers: [],
+        maxInFlight: 0,
+        commit: { mode: 'sometimes' as 'manual' },
+        heartbeatIntervalMs: 50_000,
+        autoOffsetReset: 'middle' as 'latest',
+      });
+      expect.unreachable();
+    } catch (error) {
+      expect(ConfigError.isInstance(error)).toBe(true);
+      const paths = (error as ConfigError).issues.map((i) => i.path).sort();
+      expect(paths).toEqual(['autoOffsetReset', 'brokers', 'commit.mode', 'heartbeatIntervalMs', 'maxInFlight']);
+    }
+  });
+
+  it('fails with a retryable connection error when no broker answers', async () => {
+    const sub = subscriber({
+      brokers: ['127.0.0.1:1'],
+      retry: { retries: 1, initialRetryTimeMs: 50 },
+      connectionTimeoutMs: 500,
+    });
+    const iterator = sub.subscribe('t', { group: 'g' })[Symbol.asyncIterator]();
+    const error = await iterator.next().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(KafkaTransportError.isInstance(error)).toBe(true);
+    expect((error as KafkaTransportError).code).toBe(KafkaErrorCode.CONNECTION_FAILED);
+    expect((error as KafkaTransportError).isRetryable).toBe(true);
+    expect(sub.stats().lastError?.code).toBe(KafkaErrorCode.CONNECTION_FAILED);
+  });
+});
