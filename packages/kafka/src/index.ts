@@ -36,3 +36,14 @@ export type {
   TransactionOffset,
   TransactionOffsetsInput,
 } from './transaction.js';
+export {
+  KafkaSubscriber,
+  type KafkaSubscriberEvents,
+  type KafkaSubscriberStats,
+} from './subscriber.js';
+export {
+  BINARY_KEY_HEADER,
+  type KafkaCommitOptions,
+  type KafkaSubscriberOptions,
+} from './subscriber-options.js';
+export type { LastError } from './internal/consumer-stats.js';
