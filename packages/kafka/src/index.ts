@@ -36,6 +36,8 @@ export type {
   TransactionOffset,
   TransactionOffsetsInput,
 } from './transaction.js';
+export { type KafkaConfigFromSource, kafkaConfigFromUrl, type KafkaSecurityProtocol } from './config-url.js';
+export { kafkaConfigFromEnv, type KafkaEnvConfig, type KafkaEnvOptions } from './config-env.js';
 export {
   KafkaSubscriber,
   type KafkaSubscriberEvents,

@@ -112,6 +112,8 @@ export class KafkaPublisher implements Publisher {
   #inFlight = 0;
   #flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #idleWaiters: (() => void)[] = [];
+  /** Sent calls not yet settled: flush/close wait for these, not for sends whose callers already timed out. */
+  readonly #unsettledSent = new Set<PendingCall>();
 
   #txProducer: Producer | undefined;
   #txQueue: Promise<unknown> = Promise.resolve();
@@ -201,7 +203,7 @@ export class KafkaPublisher implements Publisher {
   /** Sends everything pending now and waits until every publish so far has settled. */
   async flush(): Promise<void> {
     this.#dispatch();
-    if (this.#pending.length === 0 && this.#inFlight === 0) return;
+    if (this.#pending.length === 0 && this.#unsettledSent.size === 0) return;
     await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -331,6 +333,7 @@ export class KafkaPublisher implements Publisher {
       this.#pendingBytes -= next.bytes;
       if (next.settled) continue;
       next.sent = true;
+      this.#unsettledSent.add(next);
       batch.push(next);
       messages += next.records.length;
       bytes += next.bytes;
@@ -339,7 +342,7 @@ export class KafkaPublisher implements Publisher {
   }
 
   #notifyIdle(): void {
-    if (this.#pending.length > 0 || this.#inFlight > 0) return;
+    if (this.#pending.length > 0 || this.#unsettledSent.size > 0) return;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
@@ -362,6 +365,7 @@ export class KafkaPublisher implements Publisher {
     if (call.settled) return;
     call.settled = true;
     clearTimeout(call.timer);
+    this.#unsettledSent.delete(call);
     if (error === undefined) {
       this.#stats.messagesPublished += call.records.length;
       this.#stats.bytesPublished += call.bytes;
@@ -370,6 +374,7 @@ export class KafkaPublisher implements Publisher {
       this.#stats.messagesFailed += call.records.length;
       call.reject(error);
     }
+    this.#notifyIdle();
   }
 
   async #send(batch: PendingCall[]): Promise<void> {

@@ -26,16 +26,13 @@ function murmur2(data: Uint8Array): number {
     h ^= k;
   }
   const tail = length & ~3;
-  switch (length % 4) {
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: murmur2 tail bytes deliberately fall through
-    case 3:
-      h ^= (data[tail + 2]! & 0xff) << 16;
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: murmur2 tail bytes deliberately fall through
-    case 2:
-      h ^= (data[tail + 1]! & 0xff) << 8;
-    case 1:
-      h ^= data[tail]! & 0xff;
-      h = Math.imul(h, m);
+  const rest = length % 4;
+  // The Java switch falls through from the highest remaining byte down.
+  if (rest >= 3) h ^= (data[tail + 2]! & 0xff) << 16;
+  if (rest >= 2) h ^= (data[tail + 1]! & 0xff) << 8;
+  if (rest >= 1) {
+    h ^= data[tail]! & 0xff;
+    h = Math.imul(h, m);
   }
   h ^= h >>> 13;
   h = Math.imul(h, m);

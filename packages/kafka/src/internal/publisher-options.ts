@@ -127,7 +127,7 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
   }
   issues.integer(options.transactionTimeoutMs, 'transactionTimeoutMs', { min: 1_000, max: 900_000 });
   if (idempotent === true) {
-    if (acks !== 'all') issues.add('acks', 'must be "all" when idempotent is true');
+    if (acks === 1 || acks === 0) issues.add('acks', 'must be "all" when idempotent is true');
     if (options.maxInFlightRequests !== undefined && options.maxInFlightRequests > 5) {
       issues.add('maxInFlightRequests', 'must be at most 5 when idempotent is true');
     }
