@@ -17,7 +17,14 @@ export async function createTopic(
   await admin.connect();
   try {
     await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: [{ name: 'max.message.bytes', value: String(2 * 1024 * 1024) }],
+        },
+      ],
       waitForLeaders: true,
     });
   } finally {
