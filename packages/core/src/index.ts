@@ -57,3 +57,10 @@ export type {
   SubscriberDecorator,
 } from './router/types.js';
 export { type SignalsPluginOptions, signalsPlugin } from './plugins/signals.js';
+export {
+  kafkaPartitionForKey,
+  MemoryBroker,
+  type MemoryPartitionOffsets,
+  type MemorySubscriberOptions,
+} from './memory/broker.js';
+export type { MemoryBrokerOptions, MemoryRetention } from './memory/options.js';
