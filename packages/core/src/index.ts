@@ -64,3 +64,35 @@ export {
   type MemorySubscriberOptions,
 } from './memory/broker.js';
 export type { MemoryBrokerOptions, MemoryRetention } from './memory/options.js';
+export { type RetryEvent, type RetryOptions, retry } from './middleware/retry.js';
+export {
+  DEAD_LETTER_HEADER_PREFIX,
+  DeadLetterHeaders,
+  type DeadLetterOptions,
+  deadLetter,
+} from './middleware/dead-letter.js';
+export {
+  CORRELATION_ID_HEADER,
+  type CorrelationIdOptions,
+  correlationId,
+  correlationIdOf,
+} from './middleware/correlation-id.js';
+export { type TimeoutOptions, timeout } from './middleware/timeout.js';
+export { type ThrottleOptions, throttle } from './middleware/throttle.js';
+export {
+  type DeduplicationStore,
+  type DeduplicatorOptions,
+  deduplicator,
+  type MemoryDeduplicationStore,
+  type MemoryDeduplicationStoreOptions,
+  memoryDeduplicationStore,
+} from './middleware/deduplicator.js';
+export {
+  type CircuitBreakerMiddleware,
+  type CircuitBreakerOptions,
+  CircuitOpenError,
+  type CircuitState,
+  circuitBreaker,
+} from './middleware/circuit-breaker.js';
+export { recoverer } from './middleware/recoverer.js';
+export { instantAck } from './middleware/instant-ack.js';

@@ -7,6 +7,7 @@ import { UnroutableOutputError } from '../errors.js';
 import type { LaneOf } from './key-of.js';
 import { deferred } from './deferred.js';
 import { LaneScheduler } from './lane-scheduler.js';
+import { settled } from './settle-hooks.js';
 
 /** Everything a runner needs, already validated and decorated by the router. */
 export interface RunnerSpec {
@@ -98,6 +99,7 @@ export class HandlerRunner {
     for (const [message, flight] of this.#inFlight) {
       flight.abandoned = true;
       flight.controller.abort(reason);
+      settled(message, 'nacked');
       if (message.nack({ reason })) {
         this.#spec.logger.warn({ messageId: message.id }, 'handler did not finish before the close deadline; nacked');
       }
@@ -198,11 +200,14 @@ export class HandlerRunner {
         if (flight.abandoned) return;
       }
       message.ack();
+      settled(message, message.settlement === 'nacked' ? 'nacked' : 'acked');
     } catch (thrown) {
       if (flight.abandoned) return;
       const err = toError(thrown);
       logger.warn({ err, messageId: message.id, deliveryAttempt: message.deliveryAttempt }, 'handler failed; nacked');
       const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+      // Hooks run first so that state they reset (a dedup key, say) is gone before the redelivery.
+      settled(message, message.settlement === 'acked' ? 'acked' : 'nacked');
       message.nack(
         typeof retryAfterMs === 'number' && retryAfterMs > 0 ? { reason: err, delayMs: retryAfterMs } : { reason: err },
       );

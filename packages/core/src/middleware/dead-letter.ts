@@ -1,0 +1,118 @@
+import { ConfigIssues } from '../config.js';
+import { BusError, toError } from '../errors.js';
+import type { Middleware } from '../handler.js';
+import { createMessage, type Message, type ReceivedMessage } from '../message.js';
+import type { Publisher } from '../pubsub.js';
+import { retriesOf } from './internal/retry-count.js';
+
+/** Prefix of every header the dead-letter middleware adds. */
+export const DEAD_LETTER_HEADER_PREFIX = 'bus-dlq-';
+
+/** Names of the headers a dead-lettered message carries, next to its original headers. */
+export const DeadLetterHeaders = Object.freeze({
+  /** Topic the message was consumed from. */
+  originalTopic: 'bus-dlq-original-topic',
+  /** Partition it was consumed from. */
+  originalPartition: 'bus-dlq-original-partition',
+  /** Its offset in that partition. */
+  originalOffset: 'bus-dlq-original-offset',
+  /** Name of the handler that failed. */
+  handler: 'bus-dlq-handler',
+  /** The error's message, truncated to 1 000 characters. */
+  errorMessage: 'bus-dlq-error-message',
+  /** The error's class name (`error.name`). */
+  errorClass: 'bus-dlq-error-class',
+  /** The error's `code`, when it has a string one (every bus error does). */
+  errorCode: 'bus-dlq-error-code',
+  /** Failed attempts before dead-lettering, minus one: redeliveries plus in-process retries. */
+  retryCount: 'bus-dlq-retry-count',
+  /** When it was dead-lettered, ISO 8601. */
+  failedAt: 'bus-dlq-failed-at',
+} as const);
+
+const MAX_ERROR_MESSAGE_LENGTH = 1_000;
+
+/** Options of {@link deadLetter}. */
+export interface DeadLetterOptions {
+  /** Where dead letters go. Not closed by the router: its owner closes it. */
+  publisher: Publisher;
+  /** The dead-letter (poison) topic. */
+  topic: string;
+  /** Which errors dead-letter the message; the others are rethrown (so the message is nacked). Default: all. */
+  filter?: (error: Error, message: ReceivedMessage) => boolean;
+  /** Called after a message was dead-lettered. */
+  onDeadLetter?: (event: {
+    readonly error: Error;
+    readonly message: ReceivedMessage;
+    readonly deadLetter: Message;
+  }) => void;
+}
+
+/**
+ * Moves messages whose handler failed to a dead-letter topic, then lets the router ack the original,
+ * so one poison message does not block its partition forever. The dead letter keeps the original id,
+ * payload, key, timestamp and headers, plus `bus-dlq-*` headers ({@link DeadLetterHeaders}) saying where
+ * it came from and why it failed.
+ *
+ * Trade-offs: put `retry` inside it (listed after it) so transient failures are retried first; without
+ * retry, every failure is final. If publishing the dead letter fails, the original is nacked (nothing
+ * is lost, the message is seen again). Dead-lettered messages leave the key's order: later messages of
+ * the same key are handled without it. Forwarded output of a dead-lettered handler is empty.
+ * @throws {ConfigError} for invalid options, at construction.
+ */
+export function deadLetter(options: DeadLetterOptions): Middleware {
+  const issues = new ConfigIssues('deadLetter');
+  issues.require(typeof options?.publisher?.publish === 'function', 'publisher', 'must be a Publisher');
+  issues.require(typeof options?.topic === 'string' && options.topic.length > 0, 'topic', 'must be a non-empty string');
+  for (const fn of ['filter', 'onDeadLetter'] as const) {
+    if (options?.[fn] !== undefined && typeof options[fn] !== 'function') issues.add(fn, 'must be a function');
+  }
+  issues.throwIfAny();
+  const { publisher, topic, filter, onDeadLetter } = options;
+
+  return (next) => async (message, context) => {
+    try {
+      return await next(message, context);
+    } catch (thrown) {
+      const error = toError(thrown);
+      if (filter !== undefined && !filter(error, message)) throw error;
+      const letter = deadLetterOf(message, error, context.handlerName);
+      try {
+        await publisher.publish(topic, letter);
+      } catch (publishError) {
+        context.logger.error({ err: toError(publishError), messageId: message.id }, 'dead-lettering failed; nacking');
+        throw error;
+      }
+      context.logger.warn({ err: error, messageId: message.id, topic }, 'message dead-lettered');
+      onDeadLetter?.({ error, message, deadLetter: letter });
+      return undefined;
+    }
+  };
+}
+
+function deadLetterOf(message: ReceivedMessage, error: Error, handlerName: string): Message {
+  const errorMessage =
+    error.message.length > MAX_ERROR_MESSAGE_LENGTH
+      ? `${error.message.slice(0, MAX_ERROR_MESSAGE_LENGTH)}…`
+      : error.message;
+  const headers: Record<string, string> = {
+    ...message.headers,
+    [DeadLetterHeaders.originalTopic]: message.topic,
+    [DeadLetterHeaders.originalPartition]: String(message.partition),
+    [DeadLetterHeaders.originalOffset]: String(message.offset),
+    [DeadLetterHeaders.handler]: handlerName,
+    [DeadLetterHeaders.errorMessage]: errorMessage,
+    [DeadLetterHeaders.errorClass]: error.name,
+    [DeadLetterHeaders.retryCount]: String(Math.max(0, message.deliveryAttempt - 1) + retriesOf(message)),
+    [DeadLetterHeaders.failedAt]: new Date().toISOString(),
+  };
+  const code = BusError.isInstance(error) ? error.code : (error as { code?: unknown }).code;
+  if (typeof code === 'string') headers[DeadLetterHeaders.errorCode] = code;
+  return createMessage({
+    id: message.id,
+    payload: message.payload,
+    headers,
+    ...(message.key === undefined ? {} : { key: message.key }),
+    ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
+  });
+}
