@@ -133,7 +133,9 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     const before = state.outstanding;
     if (!state.tracker.ack(record.entry)) return;
     this.#outstanding -= before - state.outstanding;
-    this.#scheduler?.noteAck();
+    // An ack racing with shutdown joins the final commit instead of being dropped.
+    if (this.#phase === 'stopping') void this.#scheduler?.flush();
+    else this.#scheduler?.noteAck();
     if (this.#paused > 0) this.#resumeIfRoom();
   }
 
