@@ -49,3 +49,16 @@ export {
   type KafkaSubscriberOptions,
 } from './subscriber-options.js';
 export type { LastError } from './internal/consumer-stats.js';
+export {
+  type ConsumerGroupInfo,
+  type ConsumerGroupLag,
+  type EnsureTopicsResult,
+  KafkaAdmin,
+  type KafkaAdminOptions,
+  type PartitionLag,
+  type ResetOffsetsResult,
+  type ResetTarget,
+  type TopicDescription,
+  type TopicPartitionInfo,
+  type TopicSpec,
+} from './admin.js';

@@ -17,7 +17,9 @@ describe('toKafkaError', () => {
         true,
       ],
       [
-        new kafkajs.KafkaJSSASLAuthenticationError('SASL PLAIN authentication failed'),
+        new (kafkajs.KafkaJSSASLAuthenticationError as new (message: string) => Error)(
+          'SASL PLAIN authentication failed',
+        ),
         'KAFKA_AUTHENTICATION_FAILED',
         false,
       ],

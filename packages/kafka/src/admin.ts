@@ -1,0 +1,385 @@
+import { type BusError, ClosedError, ConfigIssues } from '@bus/core';
+import type { Admin, Kafka as KafkaClient } from 'kafkajs';
+import { connectionSecrets, createKafkaClient, type KafkaConnectionOptions } from './connection.js';
+import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
+import { commitGroupOffsets } from './internal/group-offsets.js';
+import { topicNameProblem } from './internal/outgoing-message.js';
+
+/** Options of {@link KafkaAdmin}: just how to connect. */
+export type KafkaAdminOptions = KafkaConnectionOptions;
+
+/** A topic {@link KafkaAdmin.ensureTopics} should make sure exists. */
+export interface TopicSpec {
+  /** Topic name. */
+  name: string;
+  /** Number of partitions. An existing topic with another count is reported, never changed. */
+  partitions: number;
+  /** Replication factor. Default: the broker's `default.replication.factor`. */
+  replicationFactor?: number;
+  /** Topic configs used when creating it, e.g. `{ 'retention.ms': '86400000' }`. */
+  configs?: Record<string, string>;
+}
+
+/** What {@link KafkaAdmin.ensureTopics} did. */
+export interface EnsureTopicsResult {
+  /** Topics this call created. */
+  created: string[];
+  /** Topics that already existed with the requested partition count. */
+  existing: string[];
+}
+
+/** One partition of a described topic. */
+export interface TopicPartitionInfo {
+  /** Partition number. */
+  partition: number;
+  /** Broker id of the leader (-1 when there is none). */
+  leader: number;
+  /** Broker ids of the replicas. */
+  replicas: number[];
+  /** Broker ids of the in-sync replicas. */
+  isr: number[];
+}
+
+/** A topic's partitions and configuration. */
+export interface TopicDescription {
+  /** Topic name. */
+  name: string;
+  /** Partitions in partition order. */
+  partitions: TopicPartitionInfo[];
+  /** Effective topic configs (name → value); sensitive values are omitted by the broker. */
+  configs: Record<string, string>;
+}
+
+/** Lag of one partition for a consumer group. */
+export interface PartitionLag {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The group's committed offset (next to read), or `null` when it never committed. */
+  committedOffset: number | null;
+  /** The partition's end offset (high watermark). */
+  endOffset: number;
+  /** Messages not yet consumed: end - committed, or end - start when never committed. */
+  lag: number;
+}
+
+/** A consumer group's lag, per partition and in total. */
+export interface ConsumerGroupLag {
+  /** The group. */
+  groupId: string;
+  /** Per partition, sorted by topic and partition. */
+  partitions: PartitionLag[];
+  /** Sum of all partition lags. */
+  totalLag: number;
+  /** Total lag per topic. */
+  topics: Record<string, number>;
+}
+
+/** A consumer group as listed by the brokers. */
+export interface ConsumerGroupInfo {
+  /** Group id. */
+  groupId: string;
+  /** Protocol type, `consumer` for regular consumer groups. */
+  protocolType: string;
+  /** State, e.g. `Stable`, `Empty`, `PreparingRebalance`, `Dead`. */
+  state: string;
+  /** Number of members now. */
+  members: number;
+}
+
+/** Where {@link KafkaAdmin.resetOffsets} moves a group. */
+export type ResetTarget = 'earliest' | 'latest' | { timestamp: number };
+
+/** The offsets a reset committed. */
+export interface ResetOffsetsResult {
+  /** Per partition, the committed offset (next to read). */
+  partitions: { partition: number; offset: number }[];
+}
+
+const TOPIC_RESOURCE = 2;
+const ACTIVE_STATES = new Set(['Stable', 'PreparingRebalance', 'CompletingRebalance', 'AwaitingSync']);
+
+/**
+ * Topic and consumer-group administration: idempotent topic creation, descriptions, lag,
+ * offset resets. Connects lazily; `close()` (or `await using`) disconnects.
+ */
+export class KafkaAdmin implements AsyncDisposable {
+  readonly #kafka: KafkaClient;
+  readonly #admin: Admin;
+  readonly #secrets: readonly string[];
+  #connecting: Promise<void> | undefined;
+  #connected = false;
+  #closed = false;
+
+  /** Validates `options` (a `ConfigError` lists every problem); does not connect yet. */
+  constructor(options: KafkaAdminOptions) {
+    this.#kafka = createKafkaClient(options, 'KafkaAdmin');
+    this.#admin = this.#kafka.admin();
+    this.#secrets = connectionSecrets(options);
+  }
+
+  /**
+   * Creates the topics that do not exist. Existing topics are left alone, but a partition count
+   * different from the spec is reported as `KAFKA_TOPIC_MISMATCH` (for every such topic at once).
+   */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<EnsureTopicsResult> {
+    validateSpecs(specs);
+    const admin = await this.#ready();
+    return this.#run('ensureTopics', undefined, async () => {
+      const known = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !known.has(s.name));
+      const created: string[] = [];
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({
+            topic: s.name,
+            numPartitions: s.partitions,
+            replicationFactor: s.replicationFactor ?? -1,
+            configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+          })),
+        });
+        created.push(...missing.map((s) => s.name));
+      }
+      const existingSpecs = specs.filter((s) => known.has(s.name));
+      if (existingSpecs.length > 0) {
+        const metadata = await admin.fetchTopicMetadata({ topics: existingSpecs.map((s) => s.name) });
+        const counts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+        const mismatches = existingSpecs.filter((s) => counts.get(s.name) !== s.partitions);
+        if (mismatches.length > 0) {
+          const details = mismatches.map(
+            (s) => `"${s.name}" has ${counts.get(s.name)} partitions, wanted ${s.partitions}`,
+          );
+          throw new KafkaTransportError(`Existing topics differ from the spec: ${details.join('; ')}`, {
+            code: KafkaErrorCode.TOPIC_MISMATCH,
+            ...(mismatches.length === 1 ? { topic: mismatches[0]!.name } : {}),
+          });
+        }
+      }
+      return { created, existing: existingSpecs.map((s) => s.name) };
+    });
+  }
+
+  /** Partitions (leader, replicas, ISR) and configs of `name`; `KAFKA_UNKNOWN_TOPIC` if it does not exist. */
+  async describeTopic(name: string): Promise<TopicDescription> {
+    assertTopic(name);
+    const admin = await this.#ready();
+    return this.#run('describeTopic', name, async () => {
+      await this.#assertExists(admin, [name]);
+      const [metadata, configs] = await Promise.all([
+        admin.fetchTopicMetadata({ topics: [name] }),
+        admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name }] }),
+      ]);
+      const topic = metadata.topics.find((t) => t.name === name);
+      const partitions = (topic?.partitions ?? [])
+        .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] }))
+        .sort((a, b) => a.partition - b.partition);
+      const configEntries: Record<string, string> = {};
+      for (const entry of configs.resources[0]?.configEntries ?? []) {
+        if (!entry.isSensitive && entry.configValue !== null) configEntries[entry.configName] = entry.configValue;
+      }
+      return { name, partitions, configs: configEntries };
+    });
+  }
+
+  /** Lag of `groupId` on `topics` (default: every topic it committed offsets for). */
+  async consumerLag(groupId: string, topics?: readonly string[]): Promise<ConsumerGroupLag> {
+    assertGroup(groupId);
+    for (const topic of topics ?? []) assertTopic(topic);
+    const admin = await this.#ready();
+    return this.#run('consumerLag', undefined, async () => {
+      if (topics !== undefined) await this.#assertExists(admin, topics);
+      const committed = await admin.fetchOffsets({ groupId, ...(topics === undefined ? {} : { topics: [...topics] }) });
+      const partitions: PartitionLag[] = [];
+      for (const { topic, partitions: parts } of committed) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        for (const end of ends) {
+          const committedText = parts.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          const committedOffset = Number(committedText) >= 0 ? Number(committedText) : null;
+          const endOffset = Number(end.high);
+          const from = committedOffset ?? Number(end.low);
+          partitions.push({
+            topic,
+            partition: end.partition,
+            committedOffset,
+            endOffset,
+            lag: Math.max(0, endOffset - from),
+          });
+        }
+      }
+      partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+      const perTopic: Record<string, number> = {};
+      for (const p of partitions) perTopic[p.topic] = (perTopic[p.topic] ?? 0) + p.lag;
+      return { groupId, partitions, totalLag: partitions.reduce((sum, p) => sum + p.lag, 0), topics: perTopic };
+    });
+  }
+
+  /** Every consumer group the cluster knows, with state and member count. */
+  async listGroups(): Promise<ConsumerGroupInfo[]> {
+    const admin = await this.#ready();
+    return this.#run('listGroups', undefined, async () => {
+      const { groups } = await admin.listGroups();
+      if (groups.length === 0) return [];
+      const described = await admin.describeGroups(groups.map((g) => g.groupId));
+      const byId = new Map(described.groups.map((g) => [g.groupId, g]));
+      return groups
+        .map((g) => ({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          state: byId.get(g.groupId)?.state ?? 'Unknown',
+          members: byId.get(g.groupId)?.members.length ?? 0,
+        }))
+        .sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+    });
+  }
+
+  /**
+   * Moves `groupId`'s committed offsets on `topic` to the earliest or latest offset, or to the first
+   * offset at/after a timestamp (the end when there is none). The group must have no active
+   * members: otherwise `KAFKA_GROUP_NOT_EMPTY`.
+   */
+  async resetOffsets(groupId: string, topic: string, options: { to: ResetTarget }): Promise<ResetOffsetsResult> {
+    assertGroup(groupId);
+    assertTopic(topic);
+    const to = options?.to;
+    const validTarget =
+      to === 'earliest' ||
+      to === 'latest' ||
+      (typeof to === 'object' && to !== null && Number.isFinite(to.timestamp) && to.timestamp >= 0);
+    if (!validTarget) {
+      new ConfigIssues('resetOffsets')
+        .add('to', 'must be "earliest", "latest" or { timestamp: <ms since epoch> }')
+        .throwIfAny();
+    }
+    const admin = await this.#ready();
+    return this.#run('resetOffsets', topic, async () => {
+      await this.#assertExists(admin, [topic]);
+      const { groups } = await admin.describeGroups([groupId]);
+      const state = groups[0]?.state ?? 'Dead';
+      if (ACTIVE_STATES.has(state) || (groups[0]?.members.length ?? 0) > 0) {
+        throw new KafkaTransportError(
+          `Cannot reset offsets of group "${groupId}": it has active members (state ${state}); stop them first`,
+          { code: KafkaErrorCode.GROUP_NOT_EMPTY },
+        );
+      }
+      let partitions: { partition: number; offset: string }[];
+      if (to === 'earliest' || to === 'latest') {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        partitions = offsets.map((o) => ({ partition: o.partition, offset: to === 'earliest' ? o.low : o.high }));
+      } else {
+        partitions = await admin.fetchTopicOffsetsByTimestamp(topic, (to as { timestamp: number }).timestamp);
+      }
+      await commitGroupOffsets(this.#kafka, groupId, topic, partitions);
+      return {
+        partitions: partitions
+          .map((p) => ({ partition: p.partition, offset: Number(p.offset) }))
+          .sort((a, b) => a.partition - b.partition),
+      };
+    });
+  }
+
+  /** Deletes the topics that exist; returns the names it deleted. */
+  async deleteTopics(names: readonly string[]): Promise<string[]> {
+    for (const name of names) assertTopic(name);
+    const admin = await this.#ready();
+    return this.#run('deleteTopics', undefined, async () => {
+      const known = new Set(await admin.listTopics());
+      const present = names.filter((n) => known.has(n));
+      if (present.length > 0) await admin.deleteTopics({ topics: present });
+      return present;
+    });
+  }
+
+  /** Disconnects. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([this.#connecting]);
+    if (this.#connected) {
+      this.#connected = false;
+      await this.#admin.disconnect();
+    }
+  }
+
+  /** Same as {@link KafkaAdmin.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #ready(): Promise<Admin> {
+    if (this.#closed) throw new ClosedError('KafkaAdmin');
+    if (!this.#connected) {
+      this.#connecting ??= this.#admin
+        .connect()
+        .then(() => {
+          this.#connected = true;
+        })
+        .catch((error: unknown) => {
+          throw toKafkaError(error, { operation: 'admin connect', secrets: this.#secrets });
+        })
+        .finally(() => {
+          this.#connecting = undefined;
+        });
+      await this.#connecting;
+    }
+    return this.#admin;
+  }
+
+  async #assertExists(admin: Admin, topics: readonly string[]): Promise<void> {
+    const known = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !known.has(t));
+    if (missing.length > 0) {
+      throw new KafkaTransportError(`Topic(s) do not exist: ${missing.map((t) => `"${t}"`).join(', ')}`, {
+        code: KafkaErrorCode.UNKNOWN_TOPIC,
+        topic: missing[0]!,
+      });
+    }
+  }
+
+  async #run<T>(operation: string, topic: string | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toKafkaError(error, {
+        operation,
+        ...(topic === undefined ? {} : { topic }),
+        secrets: this.#secrets,
+      }) as BusError;
+    }
+  }
+}
+
+function assertTopic(name: unknown): void {
+  const problem = topicNameProblem(name);
+  if (problem !== undefined) {
+    throw new KafkaTransportError(`Invalid topic: ${problem}`, { code: KafkaErrorCode.INVALID_TOPIC });
+  }
+}
+
+function assertGroup(groupId: unknown): void {
+  if (typeof groupId !== 'string' || groupId === '') {
+    new ConfigIssues('KafkaAdmin').add('groupId', 'must be a non-empty string').throwIfAny();
+  }
+}
+
+function validateSpecs(specs: readonly TopicSpec[]): void {
+  const issues = new ConfigIssues('ensureTopics');
+  if (!Array.isArray(specs)) {
+    issues.add('topics', 'must be an array of { name, partitions }').throwIfAny();
+  }
+  const seen = new Set<string>();
+  specs.forEach((spec, i) => {
+    const problem = topicNameProblem(spec?.name);
+    if (problem !== undefined) issues.add(`[${i}].name`, problem);
+    else if (seen.has(spec.name)) issues.add(`[${i}].name`, 'is listed twice');
+    else seen.add(spec.name);
+    issues.require(spec?.partitions !== undefined, `[${i}].partitions`, 'is required');
+    issues.integer(spec?.partitions, `[${i}].partitions`, { min: 1, max: 100_000 });
+    issues.integer(spec?.replicationFactor, `[${i}].replicationFactor`, { min: 1, max: 1_000 });
+    for (const [name, value] of Object.entries(spec?.configs ?? {})) {
+      if (typeof value !== 'string') issues.add(`[${i}].configs.${name}`, 'must be a string');
+    }
+  });
+  issues.throwIfAny();
+}
