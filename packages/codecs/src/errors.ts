@@ -15,6 +15,8 @@ export type CodecErrorCode =
   | 'REGISTRY_UNAVAILABLE'
   | 'REGISTRY_ERROR'
   | 'SUBJECT_NOT_FOUND'
+  | 'SCHEMA_NOT_REGISTERED'
+  | 'INVALID_SCHEMA'
   | 'INCOMPATIBLE_SCHEMA';
 
 /** One validation problem, as reported by the schema library. */

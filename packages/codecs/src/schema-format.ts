@@ -54,6 +54,11 @@ export interface SchemaFormat<T> {
    */
   encodeFramed(value: T, prefix: Uint8Array, ctx: CodecContext): Uint8Array | Promise<Uint8Array>;
   /**
+   * Whether `registered` is the same schema as {@link schema} (canonical comparison), so a codec
+   * pinned to an id, a version or the latest version never writes bodies under a foreign id.
+   */
+  matches(registered: RegistrySchema): boolean;
+  /**
    * Builds a decoder for bodies written with `writer` (found by schema id). Throws a
    * `CodecError` with code `SCHEMA_MISMATCH` when values of `writer` cannot be read as `T`.
    */

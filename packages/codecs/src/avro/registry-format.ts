@@ -34,6 +34,12 @@ export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions):
     encodeFramed(value: T, prefix: Uint8Array, ctx: CodecContext) {
       return writer.write(value, prefix, ctx);
     },
+    matches(registered: RegistrySchema) {
+      if (registered.schemaType !== 'AVRO') return false;
+      const issues = new ConfigIssues('registered schema');
+      const type = buildType(registered.schema, options, issues, 'schema');
+      return type !== undefined && type.fingerprint('sha256').toString('hex') === readerFingerprint;
+    },
     decoderFor(registered: RegistrySchema, ctx: CodecContext): BodyDecoder<T> {
       if (registered.schemaType !== 'AVRO') {
         throw new CodecError(`Payload was written with a ${registered.schemaType} schema, expected AVRO`, {

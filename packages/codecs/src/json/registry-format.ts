@@ -84,6 +84,9 @@ export function jsonSchemaFormat<S extends StandardSchemaV1 | undefined = undefi
         ? checked.then(() => concat(prefix, stringifyJson(value, bigint, ctx)))
         : concat(prefix, stringifyJson(value, bigint, ctx));
     },
+    matches(registered: RegistrySchema) {
+      return registered.schemaType === 'JSON' && canonicalJson(registered.schema) === canonicalJson(text);
+    },
     decoderFor(writer: RegistrySchema, ctx: CodecContext) {
       if (writer.schemaType !== 'JSON') {
         throw new CodecError(`Payload was written with a ${writer.schemaType} schema, expected JSON`, {
@@ -94,4 +97,12 @@ export function jsonSchemaFormat<S extends StandardSchemaV1 | undefined = undefi
       return decode;
     },
   } as SchemaFormat<JsonFormatValue<S>>;
+}
+
+function canonicalJson(text: string): string | undefined {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }

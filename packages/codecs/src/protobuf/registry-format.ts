@@ -32,6 +32,7 @@ export function protobufSchemaFormat<T = Record<string, unknown>>(
   const toObject = options.toObject ?? defaultToObject;
   const fullName = type.fullName.slice(1);
   const indexes = messageIndexes(type);
+  const ownShape = shape(options.proto, options.keepCase === true);
   const decodeBody = (bytes: Uint8Array, offset: number, ctx: CodecContext) =>
     decodeProtobuf(type, bytes.subarray(offset), toObject, ctx) as T;
 
@@ -46,6 +47,9 @@ export function protobufSchemaFormat<T = Record<string, unknown>>(
       out.set(prefix, 0);
       out.set(body, prefix.length);
       return out;
+    },
+    matches(registered: RegistrySchema) {
+      return registered.schemaType === 'PROTOBUF' && shape(registered.schema, options.keepCase === true) === ownShape;
     },
     decoderFor(writer: RegistrySchema, ctx: CodecContext): BodyDecoder<T> {
       if (writer.schemaType !== 'PROTOBUF') {
@@ -80,6 +84,15 @@ export function protobufSchemaFormat<T = Record<string, unknown>>(
       };
     },
   };
+}
+
+/** A comparable form of `.proto` source that ignores comments, whitespace and option order of parsing. */
+function shape(text: string, keepCase: boolean): string | undefined {
+  try {
+    return JSON.stringify(protobuf.parse(text, { keepCase }).root.toJSON());
+  } catch {
+    return undefined;
+  }
 }
 
 function sameIndexes(a: readonly number[], b: readonly number[] | undefined): boolean {

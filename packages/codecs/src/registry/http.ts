@@ -1,0 +1,123 @@
+import http from 'node:http';
+import https from 'node:https';
+import { CodecError } from '../errors.js';
+
+/** TLS settings for an `https:` registry URL. PEM strings or buffers. */
+export interface RegistryTlsOptions {
+  /** CA certificates to trust instead of the system store (e.g. a private CA). */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Client certificate, for mutual TLS. */
+  cert?: string | Buffer;
+  /** Client private key, for mutual TLS. */
+  key?: string | Buffer;
+  /** Passphrase of {@link key}. */
+  passphrase?: string;
+  /** Verify the server certificate. Default `true`; turning it off is for local experiments only. */
+  rejectUnauthorized?: boolean;
+  /** Server name for SNI and certificate checks, when it differs from the URL host. */
+  servername?: string;
+}
+
+/** HTTP basic credentials. Never logged or included in error messages. */
+export interface RegistryBasicAuth {
+  /** User name (for Confluent Cloud: the API key). */
+  username: string;
+  /** Password (for Confluent Cloud: the API secret). */
+  password: string;
+}
+
+/** How {@link RegistryHttp} reaches the registry. */
+export interface RegistryHttpOptions {
+  /** Base URL without credentials. */
+  baseUrl: URL;
+  /** Authorization header value, precomputed. */
+  authorization: string | undefined;
+  /** TLS settings. */
+  tls: RegistryTlsOptions | undefined;
+  /** Per-request deadline. */
+  timeoutMs: number;
+}
+
+/** A registry response: status and parsed JSON body (undefined when empty or not JSON). */
+export interface RegistryResponse {
+  status: number;
+  body: unknown;
+}
+
+const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
+
+/** Minimal keep-alive JSON client over node:http(s): it supports private CAs and mTLS, which `fetch` cannot. */
+export class RegistryHttp {
+  readonly #options: RegistryHttpOptions;
+  readonly #agent: http.Agent;
+  readonly #request: typeof http.request;
+
+  constructor(options: RegistryHttpOptions) {
+    this.#options = options;
+    const secure = options.baseUrl.protocol === 'https:';
+    this.#request = secure ? https.request : http.request;
+    this.#agent = secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 16, ...options.tls } as https.AgentOptions)
+      : new http.Agent({ keepAlive: true, maxSockets: 16 });
+  }
+
+  /** Where requests go, without credentials, for messages. */
+  get where(): string {
+    return this.#options.baseUrl.origin + this.#options.baseUrl.pathname;
+  }
+
+  /** Sends one request; network failures and timeouts are retryable `REGISTRY_UNAVAILABLE` errors. */
+  send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<RegistryResponse> {
+    const base = this.#options.baseUrl;
+    const url = new URL(base.pathname.replace(/\/$/, '') + path, base);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { accept: `${CONTENT_TYPE}, application/json` };
+    if (payload !== undefined) {
+      headers['content-type'] = CONTENT_TYPE;
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
+    if (this.#options.authorization !== undefined) headers.authorization = this.#options.authorization;
+    return new Promise<RegistryResponse>((resolve, reject) => {
+      const unavailable = (reason: string, cause?: unknown) =>
+        new CodecError(`Schema registry at ${this.where} is unavailable: ${reason} (${method} ${path})`, {
+          code: 'REGISTRY_UNAVAILABLE',
+          cause,
+        });
+      if (signal?.aborted) {
+        reject(unavailable('aborted', signal.reason));
+        return;
+      }
+      const request = this.#request(url, { method, headers, agent: this.#agent, timeout: this.#options.timeoutMs });
+      const onAbort = () => request.destroy(unavailable('aborted', signal?.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      request.on('timeout', () => request.destroy(unavailable(`no response within ${this.#options.timeoutMs} ms`)));
+      request.on('error', (error) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(CodecError.isInstance(error) ? error : unavailable(error.message, error));
+      });
+      request.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', (error) => reject(unavailable(error.message, error)));
+        response.on('end', () => {
+          signal?.removeEventListener('abort', onAbort);
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = text.length === 0 ? undefined : JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: response.statusCode ?? 0, body: parsed });
+        });
+      });
+      if (payload !== undefined) request.write(payload);
+      request.end();
+    });
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+}
