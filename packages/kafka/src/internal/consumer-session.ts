@@ -124,9 +124,8 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   // --- settlement (called by KafkaReceivedMessage) ---
 
   acked(record: PendingRecord, state: PartitionState): void {
-    const stats = this.#o.stats;
-    stats.acked++;
-    stats.inFlight--;
+    this.#o.stats.acked++;
+    this.#settled();
     // An ack from an earlier generation (or after the partition was revoked) is not committed: the
     // record is redelivered to the partition's current owner, which at-least-once allows.
     if (state.retired) return;
@@ -140,9 +139,8 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   }
 
   nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void {
-    const stats = this.#o.stats;
-    stats.nacked++;
-    stats.inFlight--;
+    this.#o.stats.nacked++;
+    this.#settled();
     if (state.retired) return;
     const delayMs = options.delayMs !== undefined && options.delayMs > 0 ? options.delayMs : 0;
     state.redeliver(record, delayMs > 0 ? Date.now() + delayMs : 0);
@@ -151,6 +149,15 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   }
 
   // --- internals ---
+
+  /** Messages this session handed out that are not settled; they leave the stats when it stops. */
+  #inFlight = 0;
+
+  #settled(): void {
+    if (this.#phase === 'stopped') return;
+    this.#inFlight--;
+    this.#o.stats.inFlight--;
+  }
 
   #take(): ReceivedMessage | undefined {
     if (this.#rebalancing) return undefined;
@@ -170,6 +177,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
       const stats = this.#o.stats;
       stats.consumed++;
       stats.inFlight++;
+      this.#inFlight++;
       if (record.attempts > 1) stats.redelivered++;
       return message;
     }
@@ -424,6 +432,8 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
       for (const unsubscribe of this.#listeners) unsubscribe();
       this.#listeners.length = 0;
       this.#phase = 'stopped';
+      this.#o.stats.inFlight -= this.#inFlight;
+      this.#inFlight = 0;
       this.#onStopped();
     }
   }
