@@ -32,8 +32,10 @@ export class MemoryPublisher implements Publisher {
     const target = this.#core.topic(topic);
     const now = Date.now();
     for (const message of messages) {
-      const record = toRecord(message, now);
-      target.append(target.partitionOf(record.key), record);
+      const key = message.key;
+      // Encoded once: it both places the message and counts towards byte retention.
+      const keyBytes = typeof key === 'string' ? utf8.encode(key) : key;
+      target.append(target.partitionOf(keyBytes), toRecord(message, keyBytes, now));
     }
   }
 
@@ -48,7 +50,7 @@ export class MemoryPublisher implements Publisher {
 }
 
 /** Copies a message so later changes by the producer cannot reach the log. */
-function toRecord(message: Message, now: number): StoredRecord {
+function toRecord(message: Message, keyBytes: Uint8Array | undefined, now: number): StoredRecord {
   const headers: Record<string, string> = {};
   let size = message.payload.byteLength;
   for (const name in message.headers) {
@@ -57,7 +59,7 @@ function toRecord(message: Message, now: number): StoredRecord {
     size += name.length + value.length;
   }
   const key = message.key;
-  if (key !== undefined) size += typeof key === 'string' ? utf8.encode(key).byteLength : key.byteLength;
+  if (keyBytes !== undefined) size += keyBytes.byteLength;
   return {
     id: message.id,
     payload: message.payload.slice(),

@@ -19,7 +19,7 @@ export class MemoryTopic {
   }
 
   /** The partition a message goes to: Kafka's murmur2 of the key, round-robin without one. */
-  partitionOf(key: string | Uint8Array | undefined): number {
+  partitionOf(key: Uint8Array | undefined): number {
     const count = this.logs.length;
     if (key === undefined) {
       const partition = this.#nextPartition;
