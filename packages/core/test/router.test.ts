@@ -2,6 +2,7 @@ import {
   ClosedError,
   ConfigError,
   HandlerError,
+  MemoryBroker,
   type Message,
   PublishError,
   type Publisher,
@@ -263,6 +264,55 @@ describe('Router concurrency and ordering', () => {
       expect(values, key).toEqual([...values].sort((a, b) => a - b));
       expect(values).toHaveLength(40);
     }
+  });
+
+  it('does not let a waiting message overtake the redelivery of a failed one with the same key', async () => {
+    await using broker = new MemoryBroker();
+    let delivered = 0;
+    const counting = (inner: Subscriber): Subscriber => ({
+      specVersion: inner.specVersion,
+      async *subscribe(topic, options) {
+        for await (const message of inner.subscribe(topic, options)) {
+          delivered++;
+          yield message;
+        }
+      },
+      close: () => inner.close(),
+      [Symbol.asyncDispose]: () => inner.close(),
+    });
+    const router = new Router({ subscriberDecorators: [counting] });
+    const handled: string[] = [];
+    const bothDelivered = gate();
+    let failedOnce = false;
+    router.addConsumerHandler({
+      name: 'keyed',
+      subscribeTopic: 'lanes',
+      subscriber: broker.subscriber(),
+      group: 'g',
+      concurrency: 4,
+      handle: async (message) => {
+        const label = payloadText(message);
+        if (label === 'first' && !failedOnce) {
+          await bothDelivered.promise;
+          failedOnce = true;
+          handled.push('first (failed)');
+          throw new Error('transient');
+        }
+        handled.push(label);
+      },
+    });
+    const run = router.run();
+    await router.running;
+    const publisher = broker.publisher();
+    await publisher.publish('lanes', textMessage('first', { key: 'k' }), textMessage('second', { key: 'k' }));
+    // The second message reaches the router while the first is still being handled.
+    await until(() => delivered === 2, 'both delivered');
+    bothDelivered.resolve();
+    await until(() => handled.length === 3, 'all handled');
+    await router.close();
+    await run;
+    expect(handled).toEqual(['first (failed)', 'first', 'second']);
+    expect(broker.committedOffsets('lanes', 'g')).toEqual([2]);
   });
 
   it('never holds more than concurrency + maxBuffered unsettled messages', async () => {

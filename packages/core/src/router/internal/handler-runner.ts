@@ -30,6 +30,7 @@ interface InFlight {
 }
 
 const STOP = Symbol('stop');
+const REQUEUED_BEHIND_FAILURE = 'requeued behind a failed message of the same ordering lane';
 
 /**
  * Pulls one subscription, schedules its messages by lane, runs the handler and settles each message:
@@ -56,7 +57,7 @@ export class HandlerRunner {
     this.#spec = spec;
     this.#scheduler = new LaneScheduler(
       spec.concurrency,
-      (message) => this.#track(message),
+      (message, lane) => this.#track(message, lane),
       () => this.#capacityFreed(),
     );
     this.loop = this.#pull();
@@ -180,13 +181,13 @@ export class HandlerRunner {
     wake?.();
   }
 
-  #track(message: ReceivedMessage): Promise<void> {
-    const processing = this.#process(message);
+  #track(message: ReceivedMessage, lane: string | undefined): Promise<void> {
+    const processing = this.#process(message, lane);
     this.#pending.add(processing);
     return processing.finally(() => this.#pending.delete(processing));
   }
 
-  async #process(message: ReceivedMessage): Promise<void> {
+  async #process(message: ReceivedMessage, lane: string | undefined): Promise<void> {
     const { name, logger, publisher, publishTopic } = this.#spec;
     const flight: InFlight = { controller: new AbortController(), abandoned: false };
     this.#inFlight.set(message, flight);
@@ -208,9 +209,13 @@ export class HandlerRunner {
       const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
       // Hooks run first so that state they reset (a dedup key, say) is gone before the redelivery.
       settled(message, message.settlement === 'acked' ? 'acked' : 'nacked');
-      message.nack(
+      const nacked = message.nack(
         typeof retryAfterMs === 'number' && retryAfterMs > 0 ? { reason: err, delayMs: retryAfterMs } : { reason: err },
       );
+      // Messages queued behind it on its lane must not overtake its redelivery: send them back too.
+      if (nacked && lane !== undefined) {
+        for (const behind of this.#scheduler.takeWaiting(lane)) behind.nack({ reason: REQUEUED_BEHIND_FAILURE });
+      }
     } finally {
       this.#inFlight.delete(message);
     }

@@ -12,7 +12,7 @@ interface Lane<T> {
  */
 export class LaneScheduler<T> {
   readonly #concurrency: number;
-  readonly #run: (item: T) => Promise<void>;
+  readonly #run: (item: T, lane: string | undefined) => Promise<void>;
   readonly #onFinished: () => void;
   readonly #lanes = new Map<string, Lane<T>>();
   /** Lanes whose head item may start as soon as a slot frees, oldest first. */
@@ -26,7 +26,7 @@ export class LaneScheduler<T> {
    * @param run Handles one item; must never reject.
    * @param onFinished Called after every item finished, once its slot is free again.
    */
-  constructor(concurrency: number, run: (item: T) => Promise<void>, onFinished: () => void) {
+  constructor(concurrency: number, run: (item: T, lane: string | undefined) => Promise<void>, onFinished: () => void) {
     this.#concurrency = concurrency;
     this.#run = run;
     this.#onFinished = onFinished;
@@ -64,6 +64,24 @@ export class LaneScheduler<T> {
     this.#pump();
   }
 
+  /**
+   * Removes and returns the waiting items of `lane`, oldest first; the lane's running item is not
+   * affected. Used when an item fails, so the ones behind it do not overtake its redelivery.
+   */
+  takeWaiting(lane: string): T[] {
+    const state = this.#lanes.get(lane);
+    if (state === undefined || state.waiting.length === 0) return [];
+    const taken = state.waiting.splice(0);
+    this.#waiting -= taken.length;
+    if (!state.running) {
+      // The lane sits in the ready queue with nothing left to start; drop it from both.
+      this.#lanes.delete(lane);
+      const index = this.#ready.indexOf(state, this.#readyHead);
+      if (index >= 0) this.#ready.splice(index, 1);
+    }
+    return taken;
+  }
+
   /** Stops starting items and hands back every waiting one, oldest first per lane. */
   pauseAndTakeWaiting(): T[] {
     this.#paused = true;
@@ -96,11 +114,12 @@ export class LaneScheduler<T> {
   }
 
   #start(lane: Lane<T>): void {
+    if (lane.waiting.length === 0) return;
     const item = lane.waiting.shift() as T;
     this.#waiting--;
     this.#running++;
     lane.running = true;
-    this.#run(item).then(
+    this.#run(item, lane.key).then(
       () => this.#finish(lane),
       () => this.#finish(lane),
     );
