@@ -36,7 +36,10 @@ export type TransactionOffsetsInput =
  * offsets it sends, become visible to `read_committed` consumers atomically on commit, or never.
  */
 export interface KafkaTransaction {
-  /** Publishes inside the transaction; resolves when the broker has the (uncommitted) records. */
+  /**
+   * Publishes inside the transaction; resolves when the broker has the (uncommitted) records.
+   * A failed publish dooms the transaction: it aborts even if the callback catches the error.
+   */
   publish(topic: string, ...messages: Message[]): Promise<void>;
   /** Commits consumer-group offsets as part of the transaction (consume-transform-produce). */
   sendOffsets(input: TransactionOffsetsInput): Promise<void>;
@@ -91,7 +94,7 @@ function invalidOffsets(input: TransactionOffsetsInput): string | undefined {
 
 /**
  * Runs `fn` in one kafkajs transaction: commit when it resolves (after every publish it started has
- * settled), abort when it throws (the original error is rethrown).
+ * settled), abort when it throws or when any of its publishes failed (that error is returned).
  */
 export async function runTransaction<T>(
   producer: Producer,
@@ -106,10 +109,18 @@ export async function runTransaction<T>(
   }
   let ended = false;
   const operations = new Set<Promise<unknown>>();
+  // A failed publish may have written part of its records: the transaction can then only abort,
+  // even when the callback caught the error.
+  const failures: unknown[] = [];
   const track = <R>(operation: Promise<R>): Promise<R> => {
     operations.add(operation);
-    const forget = () => operations.delete(operation);
-    operation.then(forget, forget);
+    operation.then(
+      () => operations.delete(operation),
+      (error: unknown) => {
+        operations.delete(operation);
+        failures.push(error);
+      },
+    );
     return operation;
   };
   const ensureActive = () => {
@@ -185,9 +196,8 @@ export async function runTransaction<T>(
   try {
     result = await fn(tx);
     // A publish started but not awaited by the callback must not be silently dropped from the commit.
-    const outcomes = await Promise.allSettled([...operations]);
-    const failure = outcomes.find((o) => o.status === 'rejected');
-    if (failure) throw failure.reason;
+    await Promise.allSettled([...operations]);
+    if (failures.length > 0) throw failures[0];
   } catch (error) {
     await Promise.allSettled([...operations]);
     await abort(error);

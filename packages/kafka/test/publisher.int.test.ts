@@ -70,7 +70,7 @@ describe('KafkaPublisher (real broker)', () => {
     expect(a?.timestamp).toBe('1700000000123');
     expect(new Uint8Array(b!.value!)).toEqual(binaryPayload);
     expect(new Uint8Array(b!.key!)).toEqual(binaryKey);
-    expect(b?.headers).toEqual({ 'bus-message-id': 'id-2' });
+    expect(b?.headers).toEqual({ 'bus-message-id': 'id-2', 'bus-key-binary': '1' });
     expect(Number(b?.timestamp)).toBeGreaterThan(Date.now() - 60_000);
   });
 

@@ -1,5 +1,6 @@
 import type { Message } from '@bus/core';
 import type { Message as KafkaMessage } from 'kafkajs';
+import { BINARY_KEY_HEADER } from '../subscriber-options.js';
 
 /** Per-record overhead in a v2 record batch (varints, attributes, deltas), for size estimates. */
 const RECORD_OVERHEAD_BYTES = 24;
@@ -17,10 +18,13 @@ export interface OutgoingMessage {
 
 /**
  * Converts a bus message to a kafkajs record: payload and key as bytes (string keys as UTF-8),
- * headers as-is plus the id header, timestamp as the decimal string kafkajs expects.
+ * headers as-is plus the id header (and the binary-key marker for byte keys), timestamp as the
+ * decimal string kafkajs expects.
  */
 export function toOutgoingMessage(message: Message, messageIdHeader: string): OutgoingMessage {
   const headers: Record<string, string> = { ...message.headers, [messageIdHeader]: message.id };
+  // Tells KafkaSubscriber to hand the key back as bytes even when they happen to be valid UTF-8.
+  if (message.key instanceof Uint8Array) headers[BINARY_KEY_HEADER] = '1';
   let bytes = RECORD_OVERHEAD_BYTES + message.payload.byteLength;
   for (const [name, value] of Object.entries(headers)) bytes += name.length + Buffer.byteLength(value) + 2;
   const record: KafkaMessage = { value: toBuffer(message.payload), headers };
