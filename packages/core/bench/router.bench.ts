@@ -1,0 +1,116 @@
+/**
+ * In-memory router throughput. Run after `pnpm --filter @bus/core build`:
+ *   node bench/router.bench.ts            (BENCH_MESSAGES=50000 for a quicker run)
+ * Every scenario consumes the same pre-published topic shape (8 partitions, 1,000 keys), so the
+ * figures compare with the raw subscribe-and-ack baseline measured in the same run.
+ */
+import {
+  correlationId,
+  type Handler,
+  MemoryBroker,
+  type Message,
+  type Middleware,
+  Router,
+  retry,
+  textMessage,
+  timeout,
+} from '@bus/core';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
+const KEYS = 1_000;
+const PARTITIONS = 8;
+
+interface Row {
+  scenario: string;
+  messages: number;
+  seconds: string;
+  'messages/s': string;
+  'vs baseline': string;
+}
+
+async function fill(broker: MemoryBroker, topic: string, count: number): Promise<void> {
+  broker.createTopic(topic, { partitions: PARTITIONS });
+  const publisher = broker.publisher();
+  for (let offset = 0; offset < count; offset += 1_000) {
+    const batch: Message[] = [];
+    for (let i = offset; i < Math.min(count, offset + 1_000); i++) {
+      batch.push(textMessage(String(i), { key: `key-${i % KEYS}` }));
+    }
+    await publisher.publish(topic, ...batch);
+  }
+}
+
+/** Raw transport cost: subscribe and ack every message, no router. */
+async function baseline(count: number): Promise<number> {
+  await using broker = new MemoryBroker();
+  await fill(broker, 'baseline', count);
+  const started = performance.now();
+  let seen = 0;
+  for await (const message of broker.subscriber().subscribe('baseline', { group: 'bench' })) {
+    message.ack();
+    if (++seen === count) break;
+  }
+  return performance.now() - started;
+}
+
+async function throughRouter(count: number, concurrency: number, middleware: Middleware[]): Promise<number> {
+  await using broker = new MemoryBroker();
+  await fill(broker, 'routed', count);
+  const router = new Router();
+  let seen = 0;
+  const { promise: allHandled, resolve } = Promise.withResolvers<void>();
+  const handle: Handler = () => {
+    if (++seen === count) resolve();
+  };
+  router.addConsumerHandler({
+    name: 'bench',
+    subscribeTopic: 'routed',
+    subscriber: broker.subscriber(),
+    group: 'bench',
+    concurrency,
+    middleware,
+    handle,
+  });
+  const started = performance.now();
+  const run = router.run();
+  await allHandled;
+  const elapsed = performance.now() - started;
+  await router.close();
+  await run;
+  return elapsed;
+}
+
+const stack = (): Middleware[] => [
+  retry({ maxRetries: 3, initialIntervalMs: 10 }),
+  correlationId(),
+  timeout({ timeoutMs: 5_000 }),
+];
+
+async function main(): Promise<void> {
+  // Warm up the JIT on every path before measuring.
+  await baseline(5_000);
+  await throughRouter(5_000, 16, stack());
+
+  const rows: Row[] = [];
+  const baseMs = await baseline(MESSAGES);
+  const baseRate = MESSAGES / (baseMs / 1_000);
+  const add = (scenario: string, ms: number): void => {
+    const rate = MESSAGES / (ms / 1_000);
+    rows.push({
+      scenario,
+      messages: MESSAGES,
+      seconds: (ms / 1_000).toFixed(2),
+      'messages/s': Math.round(rate).toLocaleString('en-US'),
+      'vs baseline': `${((rate / baseRate) * 100).toFixed(0)} %`,
+    });
+  };
+  add('baseline: subscribe + ack (no router)', baseMs);
+  add('router, concurrency 1', await throughRouter(MESSAGES, 1, []));
+  add('router, concurrency 16', await throughRouter(MESSAGES, 16, []));
+  add('router + retry/correlationId/timeout, concurrency 1', await throughRouter(MESSAGES, 1, stack()));
+  add('router + retry/correlationId/timeout, concurrency 16', await throughRouter(MESSAGES, 16, stack()));
+  console.log(`@bus/core router benchmark (Node ${process.version}, ${PARTITIONS} partitions, ${KEYS} keys)`);
+  console.table(rows);
+}
+
+await main();
