@@ -58,7 +58,10 @@ async function throughRouter(count: number, concurrency: number, middleware: Mid
   await fill(broker, 'routed', count);
   const router = new Router();
   let seen = 0;
-  const { promise: allHandled, resolve } = Promise.withResolvers<void>();
+  let resolve = (): void => {};
+  const allHandled = new Promise<void>((r) => {
+    resolve = r;
+  });
   const handle: Handler = () => {
     if (++seen === count) resolve();
   };
