@@ -64,6 +64,7 @@ describe('MemoryBroker options', () => {
       broker = new MemoryBroker({
         defaultPartitions: 0,
         maxInFlight: 1.5,
+        rebalanceTimeoutMs: -1,
         retention: { messages: 0, bytes: -1, ageMs: Number.NaN },
         logger: {} as Logger,
       });
@@ -76,6 +77,7 @@ describe('MemoryBroker options', () => {
       'defaultPartitions',
       'logger',
       'maxInFlight',
+      'rebalanceTimeoutMs',
       'retention.ageMs',
       'retention.bytes',
       'retention.messages',
@@ -364,6 +366,26 @@ describe('MemoryBroker rebalancing', () => {
     held.ack();
     const result = await pendingB;
     expect(!result.done && text(result.value)).toBe('p1-b');
+  });
+
+  it('moves a partition anyway when its old owner holds messages past rebalanceTimeoutMs', async () => {
+    const logger = recordingLogger();
+    broker = new MemoryBroker({ rebalanceTimeoutMs: 50, maxInFlight: 1, logger });
+    broker.createTopic('t', { partitions: 2 });
+    const publisher = broker.publisher();
+    await publisher.publish('t', textMessage('held', { key: keyFor(1, 2) }));
+    const a = member(broker, 't', 'g');
+    const held = await take(a);
+    const b = member(broker, 't', 'g');
+    const startedAt = performance.now();
+    const redelivered = await take(b);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(45);
+    expect([text(redelivered), redelivered.deliveryAttempt]).toEqual(['held', 2]);
+    expect(held.ack()).toBe(false);
+    expect(logger.warnings).toEqual([expect.objectContaining({ topic: 't', partition: 1, group: 'g', held: 1 })]);
+    // The old owner got its capacity back: with maxInFlight 1 it can take its own partition's next message.
+    await publisher.publish('t', textMessage('mine', { key: keyFor(0, 2) }));
+    expect(text(await take(a))).toBe('mine');
   });
 
   it('gives a leaving member’s unsettled messages to another member; its late acks no longer count', async () => {

@@ -37,7 +37,7 @@ export class MemoryCore {
     let topic = this.#topics.get(name);
     if (topic === undefined) {
       const logs = Array.from({ length: partitions }, () => new PartitionLog(this.options.retention));
-      topic = new MemoryTopic(name, logs, this.options.logger);
+      topic = new MemoryTopic(name, logs, this.options);
       this.#topics.set(name, topic);
       this.options.logger.debug({ topic: name, partitions }, 'topic created');
     }

@@ -10,6 +10,16 @@ export interface CursorOwner {
   wake(): void;
 }
 
+/** How a cursor reports to its topic, and how long a handoff may wait. */
+export interface CursorHooks {
+  /** Retention dropped `count` messages before the group consumed them. */
+  onLost(count: number, cursor: PartitionCursor): void;
+  /** The old owner did not settle within `rebalanceTimeoutMs`; the partition moved anyway. */
+  onHandoffTimeout(held: number, cursor: PartitionCursor): void;
+  /** How long a partition waits for its old owner to settle before moving anyway. */
+  readonly rebalanceTimeoutMs: number;
+}
+
 /** Delivery state of one offset between the committed offset and the fetch position. */
 export interface CursorEntry {
   readonly offset: number;
@@ -27,8 +37,8 @@ export interface CursorEntry {
  * - Nack: seeks the position back to the nacked offset (Kafka `seek` semantics), so later
  *   messages of the same key cannot overtake it; messages still out with the consumer keep their
  *   delivery, acked ones are not delivered again by the same owner.
- * - Ownership: a partition moves to a new member only once the old one has settled everything
- *   it holds (cooperative handoff), or at once when the old one leaves. Either way the new owner
+ * - Ownership: a partition moves to a new member once the old one has settled everything it
+ *   holds (cooperative handoff), at the rebalance timeout if it has not, or at once when it leaves. Either way the new owner
  *   restarts from the committed offset, like a Kafka consumer after a rebalance.
  */
 export class PartitionCursor {
@@ -36,7 +46,7 @@ export class PartitionCursor {
   readonly partition: number;
   readonly #log: PartitionLog;
   readonly #entries: OffsetWindow<CursorEntry>;
-  readonly #onLost: (count: number, cursor: PartitionCursor) => void;
+  readonly #hooks: CursorHooks;
   /** Next offset to consider for delivery. */
   position: number;
   owner: CursorOwner | undefined;
@@ -48,16 +58,13 @@ export class PartitionCursor {
   #notBefore = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    topic: string,
-    partition: number,
-    log: PartitionLog,
-    onLost: (count: number, cursor: PartitionCursor) => void,
-  ) {
+  #handoffTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(topic: string, partition: number, log: PartitionLog, hooks: CursorHooks) {
     this.topic = topic;
     this.partition = partition;
     this.#log = log;
-    this.#onLost = onLost;
+    this.#hooks = hooks;
     const start = log.start;
     this.#entries = new OffsetWindow(start);
     this.position = start;
@@ -85,7 +92,7 @@ export class PartitionCursor {
         if (entries.length === 0) {
           const start = log.start;
           if (offset < start) {
-            this.#onLost(start - offset, this);
+            this.#hooks.onLost(start - offset, this);
             entries.reset(start);
             this.position = start;
             continue;
@@ -102,7 +109,7 @@ export class PartitionCursor {
       if (record === undefined) {
         // Retention dropped it before this group got to it: nothing left to deliver.
         entry.acked = true;
-        this.#onLost(1, this);
+        this.#hooks.onLost(1, this);
         this.#commit();
         continue;
       }
@@ -138,26 +145,42 @@ export class PartitionCursor {
   assign(target: CursorOwner | undefined): void {
     if (target === this.owner) {
       this.nextOwner = undefined;
+      clearTimeout(this.#handoffTimer);
+      this.#handoffTimer = undefined;
     } else if (this.owner === undefined || this.outstanding === 0) {
       this.#transfer(target);
     } else {
       this.nextOwner = target;
+      this.#handoffTimer ??= setTimeout(() => {
+        this.#handoffTimer = undefined;
+        if (this.nextOwner === undefined) return;
+        this.#hooks.onHandoffTimeout(this.outstanding, this);
+        this.release();
+      }, this.#hooks.rebalanceTimeoutMs);
+      this.#handoffTimer.unref?.();
     }
   }
 
-  /** The owner left: what it held goes back to the group at the committed offset. */
+  /**
+   * The owner left, or kept the partition past the rebalance timeout: what it held goes back to
+   * the group at the committed offset, and can no longer be settled by it.
+   */
   release(): void {
     this.#entries.forEach((entry) => {
       entry.outstanding = undefined;
     });
+    const owner = this.owner;
+    if (owner !== undefined) owner.unsettled -= this.outstanding;
     this.outstanding = 0;
     this.#transfer(this.nextOwner);
   }
 
-  /** Stops the delayed-nack timer. */
+  /** Stops the timers. */
   dispose(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#handoffTimer);
+    this.#handoffTimer = undefined;
   }
 
   #transfer(target: CursorOwner | undefined): void {
@@ -166,8 +189,13 @@ export class PartitionCursor {
       entry.acked = false;
     });
     this.position = this.#entries.start;
+    const previous = this.owner;
     this.owner = target;
     this.nextOwner = undefined;
+    clearTimeout(this.#handoffTimer);
+    this.#handoffTimer = undefined;
+    // A member that lost unsettled messages has room again.
+    if (previous !== undefined && previous !== target) previous.wake();
     target?.wake();
   }
 

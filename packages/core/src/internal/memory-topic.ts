@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import { PartitionCursor } from './memory-cursor.js';
+import { type CursorHooks, PartitionCursor } from './memory-cursor.js';
 import { ConsumerGroup } from './memory-group.js';
 import type { PartitionLog, StoredRecord } from './memory-log.js';
 import { partitionForKey } from './memory-murmur2.js';
@@ -10,12 +10,14 @@ export class MemoryTopic {
   readonly logs: readonly PartitionLog[];
   readonly #groups = new Map<string, ConsumerGroup>();
   readonly #logger: Logger;
+  readonly #rebalanceTimeoutMs: number;
   #nextPartition = 0;
 
-  constructor(name: string, logs: readonly PartitionLog[], logger: Logger) {
+  constructor(name: string, logs: readonly PartitionLog[], options: { logger: Logger; rebalanceTimeoutMs: number }) {
     this.name = name;
     this.logs = logs;
-    this.#logger = logger;
+    this.#logger = options.logger;
+    this.#rebalanceTimeoutMs = options.rebalanceTimeoutMs;
   }
 
   /** The partition a message goes to: Kafka's murmur2 of the key, round-robin without one. */
@@ -39,12 +41,21 @@ export class MemoryTopic {
   group(name: string, options: { ephemeral: boolean }): ConsumerGroup {
     let group = this.#groups.get(name);
     if (group === undefined) {
-      const onLost = (count: number, cursor: PartitionCursor): void =>
-        this.#logger.warn(
-          { topic: this.name, partition: cursor.partition, group: name, count },
-          'retention dropped messages this group had not consumed',
-        );
-      const cursors = this.logs.map((log, partition) => new PartitionCursor(this.name, partition, log, onLost));
+      const logger = this.#logger;
+      const hooks: CursorHooks = {
+        rebalanceTimeoutMs: this.#rebalanceTimeoutMs,
+        onLost: (count, cursor) =>
+          logger.warn(
+            { topic: this.name, partition: cursor.partition, group: name, count },
+            'retention dropped messages this group had not consumed',
+          ),
+        onHandoffTimeout: (held, cursor) =>
+          logger.warn(
+            { topic: this.name, partition: cursor.partition, group: name, held, timeoutMs: this.#rebalanceTimeoutMs },
+            'a member kept unsettled messages past the rebalance timeout; the partition moved and they will be redelivered',
+          ),
+      };
+      const cursors = this.logs.map((log, partition) => new PartitionCursor(this.name, partition, log, hooks));
       const onEmpty = options.ephemeral
         ? (empty: ConsumerGroup) => {
             empty.dispose();

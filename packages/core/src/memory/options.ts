@@ -23,6 +23,13 @@ export interface MemoryBrokerOptions {
   retention?: MemoryRetention;
   /** Most unsettled messages one subscription (group member) holds; it gets no more until it settles some. Default 1000. */
   maxInFlight?: number;
+  /**
+   * When a member joins, partitions it takes over wait for their old owner to settle what it
+   * holds. After this many milliseconds they move anyway, and the old owner's unsettled messages
+   * are delivered again to the new one (as when a Kafka consumer exceeds its poll interval).
+   * Default 30,000.
+   */
+  rebalanceTimeoutMs?: number;
   /** Pino-compatible logger. Default: no-op. */
   logger?: Logger;
 }
@@ -32,6 +39,7 @@ export interface ResolvedMemoryOptions {
   readonly defaultPartitions: number;
   readonly retention: { readonly messages: number; readonly bytes: number; readonly ageMs: number };
   readonly maxInFlight: number;
+  readonly rebalanceTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -53,10 +61,12 @@ export function resolveMemoryOptions(options: MemoryBrokerOptions): ResolvedMemo
       ageMs: retention.ageMs ?? Number.POSITIVE_INFINITY,
     },
     maxInFlight: options.maxInFlight ?? 1000,
+    rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 30_000,
     logger: options.logger ?? noopLogger,
   };
   issues.integer(resolved.defaultPartitions, 'defaultPartitions', { min: 1, max: MAX_PARTITIONS });
   issues.integer(resolved.maxInFlight, 'maxInFlight', { min: 1 });
+  issues.number(resolved.rebalanceTimeoutMs, 'rebalanceTimeoutMs', { min: 0, max: 2_147_483_647 });
   if (typeof retention !== 'object' || retention === null) {
     issues.add('retention', 'must be an object');
   } else {
