@@ -123,3 +123,13 @@ describe('avroCodec', () => {
     ).toThrow(/writerSchema: cannot be read/);
   });
 });
+
+describe('avro schema export', () => {
+  it('keeps decimal precision and scale when a Type is serialized', async () => {
+    const { avroSchemaFormat } = await import('@bus/codecs/avro');
+    const codec = avroCodec({ schema: orderSchemaV1 });
+    const text = avroSchemaFormat({ schema: codec.type }).schema.schema;
+    expect(text).toContain('"precision":12');
+    expect(text).toContain('"scale":2');
+  });
+});

@@ -109,6 +109,13 @@ class DecimalType extends BusLogicalType {
     this.#size = typeof attrs.size === 'number' ? attrs.size : undefined;
   }
 
+  // avsc asks each logical type to export its own attributes when a schema is serialized.
+  protected override _export(attrs: Schema): void {
+    const out = attrs as { precision?: number; scale?: number };
+    out.precision = this.#precision;
+    out.scale = this.#scale;
+  }
+
   protected override _fromValue(value: Buffer): string {
     if (value.length === 0) return '0';
     let unscaled = 0n;

@@ -2,6 +2,7 @@ import { ConfigIssues } from '@bus/core';
 import type { Type } from 'avsc';
 import type { CodecContext } from '../codec.js';
 import { CodecError } from '../errors.js';
+import { avsc } from '../internal/avsc.js';
 import { location } from '../internal/location.js';
 import type { BodyDecoder, RegistrySchema, SchemaFormat } from '../schema-format.js';
 import { AvroWriter, createResolver, readAvro } from './codec.js';
@@ -24,7 +25,14 @@ export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions):
   issues.throwIfAny();
   const reader = built as Type;
   const writer = new AvroWriter(reader);
-  const text = JSON.stringify(reader.schema({ exportAttrs: true }));
+  // Register the schema as the user wrote it (docs, aliases and custom attributes included).
+  // A bare primitive name (`string`) is not JSON, and registries want JSON: export those.
+  const text =
+    typeof options.schema === 'string' && isJson(options.schema)
+      ? options.schema
+      : typeof options.schema === 'object' && !avsc.Type.isType(options.schema)
+        ? JSON.stringify(options.schema)
+        : JSON.stringify(reader.schema({ exportAttrs: true }));
   const readerFingerprint = reader.fingerprint('sha256').toString('hex');
 
   return {
@@ -53,6 +61,15 @@ export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions):
       return (bytes, offset, _indexes, decodeCtx) => readAvro(reader, bytes, offset, resolver, decodeCtx) as T;
     },
   };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseWriter(text: string, options: AvroTypeOptions, ctx: CodecContext): Type {
