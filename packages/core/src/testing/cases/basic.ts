@@ -185,6 +185,56 @@ export function basicCases(ctx: SuiteContext): void {
   );
 
   it(
+    'waits at least delayMs before redelivering a message nacked with a delay',
+    async () => {
+      const topic = await ctx.topic(1);
+      const publisher = await ctx.publisher();
+      await publisher.publish(topic, numbered('delay', 0));
+      const reader = ctx.reader(await ctx.subscriber(), topic, ctx.group());
+      const first = await reader.next(ctx.waitMs);
+      const delayMs = 300;
+      const nackedAt = performance.now();
+      expect(first.nack({ delayMs })).toBe(true);
+      const again = await reader.next(ctx.waitMs + delayMs, 'the delayed redelivery');
+      // A little slack for timer granularity.
+      expect(performance.now() - nackedAt).toBeGreaterThanOrEqual(delayMs - 20);
+      expect(again.id).toBe(first.id);
+      again.ack();
+    },
+    ctx.testTimeout(),
+  );
+
+  it(
+    'resolves a publish of no messages',
+    async () => {
+      const topic = await ctx.topic(1);
+      const publisher = await ctx.publisher();
+      await within(publisher.publish(topic), ctx.waitMs, 'an empty publish');
+    },
+    ctx.testTimeout(),
+  );
+
+  it(
+    'ends every subscription of a closed subscriber, and settling afterwards never throws',
+    async () => {
+      const [first, second] = await Promise.all([ctx.topic(1), ctx.topic(1)]);
+      const publisher = await ctx.publisher();
+      await publisher.publish(first as string, numbered('sub-close', 0), numbered('sub-close', 1));
+      const subscriber = await ctx.subscriber();
+      const reading = ctx.reader(subscriber, first as string, ctx.group());
+      const waiting = ctx.reader(subscriber, second as string, ctx.group());
+      const [held, nackLater] = await reading.take(2, ctx.waitMs, 'none');
+      await within(subscriber.close(), ctx.waitMs, 'the subscriber to close');
+      await reading.ended(ctx.waitMs);
+      await waiting.ended(ctx.waitMs);
+      // Whether a late settlement still counts is the transport's business; it must not throw.
+      expect(typeof held?.ack()).toBe('boolean');
+      expect(typeof nackLater?.nack()).toBe('boolean');
+    },
+    ctx.testTimeout(),
+  );
+
+  it(
     'ends the subscription when its signal aborts',
     async () => {
       const topic = await ctx.topic(1);
