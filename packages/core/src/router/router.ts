@@ -227,6 +227,8 @@ export class Router implements RouterHandle, AsyncDisposable {
   }
 
   #start(registered: Registered): void {
+    // A plugin failure or an already aborted run signal may have begun closing: start nothing then.
+    if (this.#state !== 'running') return;
     const { config } = registered;
     const concurrency = config.concurrency ?? 1;
     const logger = childLogger(this.logger, { handler: config.name });

@@ -43,13 +43,14 @@ export class HandlerRunner {
   readonly #inFlight = new Map<ReceivedMessage, InFlight>();
   readonly #pending = new Set<Promise<void>>();
   readonly #subscription = new AbortController();
-  readonly #stop = deferred<typeof STOP>();
   readonly #ready = deferred<void>();
   #iterator: AsyncIterator<ReceivedMessage> | undefined;
   /** The request for a message that was outstanding when intake stopped. */
   #lateNext: Promise<unknown> | undefined;
   #stopping = false;
   #capacity: (() => void) | undefined;
+  /** Ends the wait for the next message when intake stops. */
+  #interrupt: (() => void) | undefined;
   /** Settles when the pull loop has returned; rejects with the subscription's error if it failed. */
   readonly loop: Promise<void>;
 
@@ -79,7 +80,7 @@ export class HandlerRunner {
   stopIntake(reason: Error): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#stop.resolve(STOP);
+    this.#interrupt?.();
     this.#capacityFreed();
     for (const message of this.#scheduler.pauseAndTakeWaiting()) message.nack({ reason });
   }
@@ -138,7 +139,13 @@ export class HandlerRunner {
       while (!this.#stopping) {
         const next = iterator.next();
         this.#ready.resolve();
-        const result = await Promise.race([next, this.#stop.promise]);
+        // Not Promise.race with a long-lived stop promise: every race would leave a reaction on it,
+        // growing with each message for as long as the router runs.
+        const result = await new Promise<IteratorResult<ReceivedMessage> | typeof STOP>((resolve, reject) => {
+          this.#interrupt = () => resolve(STOP);
+          next.then(resolve, reject);
+        });
+        this.#interrupt = undefined;
         if (result === STOP) {
           // A message that arrives after intake stopped goes back to the transport.
           this.#lateNext = next.then(
