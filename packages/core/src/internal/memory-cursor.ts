@@ -38,8 +38,9 @@ export interface CursorEntry {
  *   messages of the same key cannot overtake it; messages still out with the consumer keep their
  *   delivery, acked ones are not delivered again by the same owner.
  * - Ownership: a partition moves to a new member once the old one has settled everything it
- *   holds (cooperative handoff), at the rebalance timeout if it has not, or at once when it leaves. Either way the new owner
- *   restarts from the committed offset, like a Kafka consumer after a rebalance.
+ *   holds (cooperative handoff), at the rebalance timeout if it has not, or at once when it
+ *   leaves. Either way the new owner restarts from the committed offset, like a Kafka consumer
+ *   after a rebalance.
  */
 export class PartitionCursor {
   readonly topic: string;
@@ -57,7 +58,7 @@ export class PartitionCursor {
   /** No delivery before this time (a delayed nack); 0 when not delayed. */
   #notBefore = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-
+  /** Runs out the rebalance timeout while a handoff waits. */
   #handoffTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(topic: string, partition: number, log: PartitionLog, hooks: CursorHooks) {

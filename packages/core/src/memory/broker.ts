@@ -133,6 +133,7 @@ export class MemoryBroker implements AsyncDisposable {
     return this.#core.close();
   }
 
+  /** Closes the broker, so `await using` works; same as {@link close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
