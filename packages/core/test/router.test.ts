@@ -451,6 +451,50 @@ describe('Router close (draining)', () => {
     await expect(run).resolves.toBeUndefined();
   });
 
+  it('stops at once for an already aborted signal, and rejects run() when a plugin fails to start', async () => {
+    const bus = new TestPubSub();
+    const aborted = new Router();
+    let calls = 0;
+    aborted.addConsumerHandler({ name: 'h', subscribeTopic: 'in', subscriber: bus, handle: () => void calls++ });
+    await bus.publish('in', textMessage('x'));
+    await aborted.run({ signal: AbortSignal.abort() });
+    expect(aborted.state).toBe('closed');
+    expect(calls).toBe(0);
+    await expect(aborted.running).rejects.toSatisfy((e) => ClosedError.isInstance(e));
+
+    const broken = new Router({
+      plugins: [
+        () => {
+          throw new Error('plugin exploded');
+        },
+      ],
+    });
+    broken.addConsumerHandler({ name: 'h', subscribeTopic: 'in', subscriber: new TestPubSub(), handle: () => {} });
+    await expect(broken.run()).rejects.toThrow('plugin exploded');
+    expect(broken.state).toBe('closed');
+  });
+
+  it('starts handlers added while it runs', async () => {
+    const bus = new TestPubSub();
+    const router = new Router();
+    router.addConsumerHandler({ name: 'first', subscribeTopic: 'a', subscriber: bus, handle: () => {} });
+    const run = router.run();
+    await router.running;
+    const seen: string[] = [];
+    router.addConsumerHandler({
+      name: 'late',
+      subscribeTopic: 'b',
+      subscriber: bus,
+      handle: (m) => void seen.push(m.id),
+    });
+    await bus.publish('b', textMessage('x', { id: 'late-1' }));
+    await until(() => bus.eventsOf('ack', 'b').length === 1, 'late handler acked');
+    await router.close();
+    await run;
+    expect(seen).toEqual(['late-1']);
+    expect(router.handlerNames).toEqual(['first', 'late']);
+  });
+
   it('rejects run() with the subscription error after closing', async () => {
     const failing: Subscriber = {
       specVersion: 1,

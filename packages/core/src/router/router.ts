@@ -218,6 +218,7 @@ export class Router implements RouterHandle, AsyncDisposable {
   }
 
   #startPlugin(plugin: Plugin): void {
+    if (this.#state !== 'running') return;
     try {
       const cleanup = plugin(this);
       if (typeof cleanup === 'function') this.#cleanups.push(cleanup);
