@@ -1,5 +1,5 @@
 import { ConfigIssues } from '../config.js';
-import { toError } from '../errors.js';
+import { BusError, HandlerError, toError } from '../errors.js';
 import type { HandlerContext, Middleware } from '../handler.js';
 import type { ReceivedMessage } from '../message.js';
 import { abortableSleep } from './internal/abortable-sleep.js';
@@ -22,7 +22,10 @@ export interface RetryOptions {
   randomizationFactor?: number;
   /** Give up when the next wait would end later than this after the first attempt. Default: no limit. */
   maxElapsedMs?: number;
-  /** Whether `error` is worth retrying. Default: every error. */
+  /**
+   * Whether `error` is worth retrying. Default: every error except bus errors that declare
+   * `isRetryable: false` (a rejected configuration, say), which fail the same way every time.
+   */
   shouldRetry?: (error: Error, message: ReceivedMessage) => boolean;
   /** Called before each wait, e.g. for logging or metrics. */
   onRetry?: (event: RetryEvent) => void;
@@ -86,7 +89,7 @@ export function retry(options: RetryOptions = {}): Middleware {
         const error = toError(thrown);
         const retryNumber = attempt + 1;
         if (retryNumber > maxRetries || context.signal.aborted) throw error;
-        if (shouldRetry !== undefined && !shouldRetry(error, message)) throw error;
+        if (!(shouldRetry ?? retryableByDefault)(error, message)) throw error;
         const delayMs = delayFor(retryNumber);
         if (maxElapsedMs !== undefined && Date.now() + delayMs - startedAt > maxElapsedMs) throw error;
         onRetry?.({ error, retry: retryNumber, delayMs, message });
@@ -100,4 +103,9 @@ export function retry(options: RetryOptions = {}): Middleware {
       }
     }
   };
+}
+
+/** Bus errors say whether retrying can help; a wrapped non-Error throw says nothing, so it is retried. */
+function retryableByDefault(error: Error): boolean {
+  return !BusError.isInstance(error) || error.isRetryable || HandlerError.isInstance(error);
 }

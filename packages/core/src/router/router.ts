@@ -172,7 +172,9 @@ export class Router implements RouterHandle, AsyncDisposable {
   /**
    * Drains and stops the router: stops pulling, nacks messages not yet started, lets in-flight
    * handlers finish until `timeoutMs` (then aborts their signals and nacks them), ends subscriptions,
-   * closes owned transports and runs plugin cleanups. Idempotent; never rejects.
+   * closes owned transports and runs plugin cleanups. Idempotent: later calls return the first
+   * call's promise. Transport close failures are logged, not thrown.
+   * @throws {ConfigError} (as a rejection) for an invalid `timeoutMs`.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closePromise === undefined) {

@@ -1,4 +1,4 @@
-import { ConfigError, type RetryEvent, retry } from '@bus/core';
+import { ConfigError, PublishError, type RetryEvent, retry } from '@bus/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { context, received } from '../support/received.ts';
 
@@ -69,6 +69,24 @@ describe('retry', () => {
     await vi.runAllTimersAsync();
     await outcome;
     expect(calls).toBe(2);
+  });
+
+  it('by default does not retry bus errors that declare themselves non-retryable', async () => {
+    const thrown = [
+      new PublishError('t', 'not authorized'),
+      new PublishError('t', 'leader moved', { isRetryable: true }),
+    ];
+    for (const error of thrown) {
+      let calls = 0;
+      const handler = retry({ maxRetries: 1, initialIntervalMs: 1 })(() => {
+        calls++;
+        throw error;
+      });
+      const outcome = expect(handler(received(), context())).rejects.toBe(error);
+      await vi.runAllTimersAsync();
+      await outcome;
+      expect(calls).toBe(error.isRetryable ? 2 : 1);
+    }
   });
 
   it('stops before maxElapsedMs would be exceeded', async () => {
