@@ -20,7 +20,7 @@ import {
   type ResolvedPublisherOptions,
   resolvePublisherOptions,
 } from './internal/publisher-options.js';
-import { type EventSource, TypedEvents } from './internal/typed-events.js';
+import { type EventSource, type Listener, TypedEvents, type Unsubscribe } from './internal/typed-events.js';
 import { type KafkaTransaction, runTransaction } from './transaction.js';
 
 export type { KafkaAcks, KafkaCompression, KafkaPublisherOptions } from './internal/publisher-options.js';
@@ -89,11 +89,9 @@ const LIMIT_LOOKUP_TIMEOUT_MS = 2_000;
  * await using publisher = new KafkaPublisher({ brokers: 'localhost:9092' });
  * await publisher.publish('orders', jsonMessage({ id: 1 }, { key: 'customer-7' }));
  */
-export class KafkaPublisher implements Publisher {
+export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEvents> {
   /** The bus contract version this publisher implements. */
   readonly specVersion: SpecVersion = SPEC_VERSION;
-  /** Typed events (`connect`, `disconnect`, `batch`, `batchError`, `transaction`). */
-  readonly events: EventSource<KafkaPublisherEvents>;
 
   readonly #options: ResolvedPublisherOptions;
   readonly #logger: Logger;
@@ -135,7 +133,6 @@ export class KafkaPublisher implements Publisher {
     this.#logger = this.#options.logger;
     this.#secrets = connectionSecrets(options);
     this.#emitter = new TypedEvents(this.#logger);
-    this.events = this.#emitter;
     this.#kafka = createKafkaClient(options, 'KafkaPublisher');
     this.#producer = this.#kafka.producer({
       // The Java-compatible murmur2 partitioner: same key, same partition as Java/Go/librdkafka clients.
@@ -221,6 +218,21 @@ export class KafkaPublisher implements Publisher {
     const run = this.#txQueue.then(() => this.#runTransaction(fn));
     this.#txQueue = run.catch(() => {});
     return run;
+  }
+
+  /** Calls `listener` on every `event` (`connect`, `disconnect`, `batch`, `batchError`, `transaction`) until unsubscribed. */
+  on<K extends keyof KafkaPublisherEvents>(event: K, listener: Listener<KafkaPublisherEvents[K]>): Unsubscribe {
+    return this.#emitter.on(event, listener);
+  }
+
+  /** Removes `listener` from `event`. */
+  off<K extends keyof KafkaPublisherEvents>(event: K, listener: Listener<KafkaPublisherEvents[K]>): void {
+    this.#emitter.off(event, listener);
+  }
+
+  /** Calls `listener` on the next `event` only. */
+  once<K extends keyof KafkaPublisherEvents>(event: K, listener: Listener<KafkaPublisherEvents[K]>): Unsubscribe {
+    return this.#emitter.once(event, listener);
   }
 
   /** Counters for metrics. */

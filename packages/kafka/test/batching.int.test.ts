@@ -29,7 +29,7 @@ describe('KafkaPublisher batching (real broker)', () => {
     await using publisher = new KafkaPublisher({ brokers: brokers(), lingerMs: 0, batchMaxMessages: 25 });
     await publisher.connect();
     const sizes: number[] = [];
-    publisher.events.on('batch', (b) => sizes.push(b.messages));
+    publisher.on('batch', (b) => sizes.push(b.messages));
     await Promise.all(Array.from({ length: 100 }, (_, i) => publisher.publish(topic, textMessage(`m${i}`))));
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(100);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(25);
@@ -49,7 +49,7 @@ describe('KafkaPublisher batching (real broker)', () => {
     const sample = () => {
       maxSeen = Math.max(maxSeen, publisher.stats().inFlightBatches);
     };
-    publisher.events.on('batch', sample);
+    publisher.on('batch', sample);
     const publishes = Array.from({ length: 60 }, (_, i) => publisher.publish(topic, textMessage(`m${i}`)));
     sample();
     await Promise.all(publishes);
@@ -64,7 +64,7 @@ describe('KafkaPublisher batching (real broker)', () => {
     await using publisher = new KafkaPublisher({ brokers: brokers(), lingerMs: 50 });
     await publisher.connect();
     let batchErrors = 0;
-    publisher.events.on('batchError', () => batchErrors++);
+    publisher.on('batchError', () => batchErrors++);
     const oversized = createMessage({ payload: new Uint8Array(2048).fill(65) });
     const [okSmall, tooLarge, okOther, badTopic] = await Promise.allSettled([
       publisher.publish(small, textMessage('fits')),

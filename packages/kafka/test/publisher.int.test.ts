@@ -90,6 +90,16 @@ describe('KafkaPublisher (real broker)', () => {
     expect(records.map((r) => r.value?.toString()).sort()).toEqual(['a', 'b']);
   });
 
+  it('publishes with the idempotent producer', async () => {
+    const topic = await createTopic('pub-idempotent', 2);
+    await using publisher = new KafkaPublisher({ brokers: brokers(), idempotent: true });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => publisher.publish(topic, textMessage(`m${i}`, { key: `k${i}` }))),
+    );
+    expect((await readBack(topic, 20)).length).toBe(20);
+    expect(publisher.stats().messagesPublished).toBe(20);
+  });
+
   it('murmur2 in this test matches vectors of the Java client', () => {
     // From Kafka's UtilsTest.testMurmur2.
     const vectors: [string, number][] = [
@@ -123,7 +133,7 @@ describe('KafkaPublisher (real broker)', () => {
     const topic = await createTopic('pub-close-flush');
     const publisher = new KafkaPublisher({ brokers: brokers(), lingerMs: 60_000 });
     let connects = 0;
-    publisher.events.on('connect', () => connects++);
+    publisher.on('connect', () => connects++);
     const publishes = Array.from({ length: 10 }, (_, i) => publisher.publish(topic, textMessage(`m${i}`)));
     expect(publisher.stats().pendingMessages).toBe(10);
     await publisher.close();
