@@ -153,8 +153,8 @@ function validateLogger(logger: unknown, issues: ConfigIssues): void {
 }
 
 /**
- * Adds every problem of `options` to `issues`, with paths prefixed by `prefix` when given.
- * Never puts a value in a message (it may be a secret).
+ * Adds every problem of `options` to `issues` (paths like `sasl.username`), so a constructor can
+ * report them together with its own. Never puts a value in a message (it may be a secret).
  */
 export function validateConnectionOptions(options: KafkaConnectionOptions, issues: ConfigIssues): void {
   const raw = options as unknown as Record<string, unknown>;
@@ -216,7 +216,7 @@ function toSasl(sasl: KafkaSaslOptions): SASLOptions {
 }
 
 /** Keys whose values are never forwarded to the logger, whatever kafkajs puts in a log entry. */
-const SECRET_KEYS = /pass(word)?|secret|token|sasl|credential|authorization|key$/i;
+const SECRET_KEYS = /pass(word)?|secret|token|sasl|credential|authori[sz]ation|private|^ssl$|^key$|^cert$/i;
 
 function scrub(value: unknown, secrets: readonly string[], depth = 0): unknown {
   if (typeof value === 'string') return redactSecrets(value, secrets);
