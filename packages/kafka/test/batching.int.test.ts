@@ -36,6 +36,19 @@ describe('KafkaPublisher batching (real broker)', () => {
     expect(sizes.length).toBeLessThan(100);
   });
 
+  it('flush() sends lingering publishes at once and waits for them', async () => {
+    const topic = await createTopic('batch-flush');
+    await using publisher = new KafkaPublisher({ brokers: brokers(), lingerMs: 60_000 });
+    let settled = 0;
+    const publishes = Array.from({ length: 5 }, (_, i) =>
+      publisher.publish(topic, textMessage(`m${i}`)).then(() => settled++),
+    );
+    await publisher.flush();
+    expect(settled).toBe(5);
+    await Promise.all(publishes);
+    expect(publisher.stats()).toMatchObject({ batches: 1, pendingMessages: 0, inFlightBatches: 0 });
+  });
+
   it('keeps at most maxInFlightBatches batches in flight', async () => {
     const topic = await createTopic('batch-inflight');
     await using publisher = new KafkaPublisher({
