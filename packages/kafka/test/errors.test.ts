@@ -122,5 +122,10 @@ describe('TypedEvents', () => {
     expect(seen).toEqual(['on1', 'once1', 'off1']);
     expect(warnings).toHaveLength(2);
     expect(events.listenerCount('tick')).toBe(1);
+    const onceOff = () => seen.push('never');
+    events.once('tick', onceOff);
+    events.off('tick', onceOff);
+    events.emit('tick', 3);
+    expect(seen).toEqual(['on1', 'once1', 'off1']);
   });
 });

@@ -30,14 +30,18 @@ export class TypedEvents<Events extends object> implements EventSource<Events> {
   }
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): Unsubscribe {
+    return this.#add(event, listener, (payload) => listener(payload));
+  }
+
+  #add<K extends keyof Events>(event: K, original: Listener<Events[K]>, entry: Listener<Events[K]>): Unsubscribe {
     let set = this.#listeners.get(event);
     if (!set) {
       set = new Set();
       this.#listeners.set(event, set);
     }
-    // Wrap so that registering the same function twice gives two independent subscriptions.
-    const entry: Listener<Events[K]> = (payload) => listener(payload);
-    (entry as { original?: unknown }).original = listener;
+    // A fresh entry per registration: the same function registered twice is two subscriptions,
+    // and `off` finds entries by the function the caller knows.
+    (entry as { original?: unknown }).original = original;
     set.add(entry as Listener<never>);
     return () => {
       set.delete(entry as Listener<never>);
@@ -53,7 +57,7 @@ export class TypedEvents<Events extends object> implements EventSource<Events> {
   }
 
   once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): Unsubscribe {
-    const unsubscribe = this.on(event, (payload) => {
+    const unsubscribe = this.#add(event, listener, (payload) => {
       unsubscribe();
       listener(payload);
     });
