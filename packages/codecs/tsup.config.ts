@@ -9,9 +9,11 @@ export default defineConfig({
     'registry/index': 'src/registry/index.ts',
   },
   format: ['esm'],
-  dts: true,
+  // The tsconfig maps workspace packages to their sources for typechecking; declarations must
+  // reference the published packages instead, so the build resolves them normally.
+  dts: { compilerOptions: { paths: {}, ignoreDeprecations: '6.0' } },
   clean: true,
   sourcemap: true,
   target: 'node22',
-  external: ['avsc', 'protobufjs', '@kafkajs/confluent-schema-registry'],
+  external: ['@bus/core', 'avsc', 'protobufjs', '@kafkajs/confluent-schema-registry'],
 });

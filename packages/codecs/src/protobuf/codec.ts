@@ -2,6 +2,7 @@ import { ConfigIssues } from '@bus/core';
 import type { IConversionOptions, Type } from 'protobufjs';
 import type { Codec, CodecContext } from '../codec.js';
 import { CodecError, describeCause } from '../errors.js';
+import { asBuffer } from '../internal/bytes.js';
 import { location } from '../internal/location.js';
 import { checkMessage } from './check.js';
 import { defaultToObject, loadRoot, lookupType, type ProtobufSourceOptions } from './message-type.js';
@@ -51,7 +52,8 @@ export function decodeProtobuf(
   ctx: CodecContext,
 ): unknown {
   try {
-    return type.toObject(type.decode(bytes), toObject);
+    // protobufjs reads strings much faster from a Buffer (native UTF-8) than from a Uint8Array.
+    return type.toObject(type.decode(asBuffer(bytes)), toObject);
   } catch (cause) {
     const truncated = cause instanceof RangeError && /index out of range/.test(cause.message);
     throw new CodecError(`Payload is not a valid protobuf ${type.fullName.slice(1)}: ${describeCause(cause)}`, {

@@ -43,7 +43,7 @@ export function protobufSchemaFormat<T = Record<string, unknown>>(
     messageIndexes: indexes,
     encodeFramed(value: T, prefix: Uint8Array, ctx: CodecContext) {
       const body = encodeProtobuf(type, value, ctx);
-      const out = new Uint8Array(prefix.length + body.length);
+      const out = Buffer.allocUnsafe(prefix.length + body.length);
       out.set(prefix, 0);
       out.set(body, prefix.length);
       return out;
