@@ -203,6 +203,8 @@ export class PartitionCursor {
   #commit(): void {
     const entries = this.#entries;
     for (let first = entries.first(); first?.acked === true; first = entries.first()) entries.shift();
+    // After a seek back, the position may rest on messages still out that were just committed.
+    if (this.position < entries.start) this.position = entries.start;
   }
 
   #delay(delayMs: number): void {
