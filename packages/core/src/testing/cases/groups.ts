@@ -135,6 +135,40 @@ export function groupCases(ctx: SuiteContext): void {
   );
 
   it.runIf(consumerGroups)(
+    'loses nothing when one of several held messages is nacked, and commits everything acked',
+    async () => {
+      const topic = await ctx.topic(1);
+      const group = ctx.group('held-nack');
+      const publisher = await ctx.publisher();
+      const messages = series('held', 6, () => 'same-key');
+      await publisher.publish(topic, ...messages);
+      const subscriber = await ctx.subscriber();
+      const reader = ctx.reader(subscriber, topic, group);
+      const [m0, m1, m2] = await reader.take(3, ctx.waitMs, 'none');
+      expect(m1?.nack()).toBe(true);
+      const acked = new Set<string>();
+      for (const message of [m0, m2]) if (message?.ack()) acked.add(message.id);
+      await reader.until(
+        () => messages.every((m) => acked.has(m.id)),
+        ctx.waitMs,
+        'every message acked after the nack',
+        (message) => {
+          if (message.ack()) acked.add(message.id);
+        },
+      );
+      await reader.stop(ctx.waitMs);
+      await subscriber.close();
+      // Everything was acked, so the group's next member starts after all of it.
+      await publisher.publish(topic, numbered('held-after', 0));
+      const next = ctx.reader(await ctx.subscriber(), topic, group);
+      const first = await next.next(ctx.waitMs, 'the message published after everything was acked');
+      expect(first.id).toBe('held-after-0');
+      first.ack();
+    },
+    ctx.testTimeout(),
+  );
+
+  it.runIf(consumerGroups)(
     "hands a leaving member's unacked messages to another member",
     async () => {
       const topic = await ctx.topic(1);
