@@ -25,7 +25,6 @@ export interface RunnerSpec {
 }
 
 interface InFlight {
-  readonly controller: AbortController;
   abandoned: boolean;
 }
 
@@ -41,7 +40,14 @@ export class HandlerRunner {
   readonly #spec: RunnerSpec;
   readonly #scheduler: LaneScheduler<ReceivedMessage>;
   readonly #inFlight = new Map<ReceivedMessage, InFlight>();
-  readonly #pending = new Set<Promise<void>>();
+  /**
+   * One signal for every handler of this runner: the only per-handler abort the router makes is at
+   * the close deadline, which hits all in-flight handlers at once (middleware such as `timeout`
+   * derive their own). Sharing it spares an AbortController per message.
+   */
+  readonly #handlerAbort = new AbortController();
+  /** Wakes `drain()` once the last in-flight handler finished. */
+  #idle: (() => void) | undefined;
   readonly #subscription = new AbortController();
   readonly #ready = deferred<void>();
   #iterator: AsyncIterator<ReceivedMessage> | undefined;
@@ -58,7 +64,7 @@ export class HandlerRunner {
     this.#spec = spec;
     this.#scheduler = new LaneScheduler(
       spec.concurrency,
-      (message, lane) => this.#track(message, lane),
+      (message, lane) => this.#process(message, lane),
       () => this.#capacityFreed(),
     );
     this.loop = this.#pull();
@@ -90,17 +96,18 @@ export class HandlerRunner {
    * messages without waiting any longer.
    */
   async drain(deadline: AbortSignal, timeoutMs: number): Promise<void> {
-    if (this.#pending.size > 0 && !deadline.aborted) {
-      const expired = new Promise<void>((resolve) =>
-        deadline.addEventListener('abort', () => resolve(), { once: true }),
-      );
-      await Promise.race([Promise.allSettled([...this.#pending]), expired]);
+    if (this.#inFlight.size > 0 && !deadline.aborted) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        deadline.addEventListener('abort', () => resolve(), { once: true });
+      });
+      this.#idle = undefined;
     }
     if (this.#inFlight.size === 0) return;
     const reason = new TimeoutError(`Handler "${this.#spec.name}" during router close`, timeoutMs);
+    this.#handlerAbort.abort(reason);
     for (const [message, flight] of this.#inFlight) {
       flight.abandoned = true;
-      flight.controller.abort(reason);
       settled(message, 'nacked');
       if (message.nack({ reason })) {
         this.#spec.logger.warn({ messageId: message.id }, 'handler did not finish before the close deadline; nacked');
@@ -188,17 +195,11 @@ export class HandlerRunner {
     wake?.();
   }
 
-  #track(message: ReceivedMessage, lane: string | undefined): Promise<void> {
-    const processing = this.#process(message, lane);
-    this.#pending.add(processing);
-    return processing.finally(() => this.#pending.delete(processing));
-  }
-
   async #process(message: ReceivedMessage, lane: string | undefined): Promise<void> {
     const { name, logger, publisher, publishTopic } = this.#spec;
-    const flight: InFlight = { controller: new AbortController(), abandoned: false };
+    const flight: InFlight = { abandoned: false };
     this.#inFlight.set(message, flight);
-    const context: HandlerContext = { handlerName: name, signal: flight.controller.signal, logger };
+    const context: HandlerContext = { handlerName: name, signal: this.#handlerAbort.signal, logger };
     try {
       const output = await this.#spec.handler(message, context);
       if (flight.abandoned) return;
@@ -225,6 +226,7 @@ export class HandlerRunner {
       }
     } finally {
       this.#inFlight.delete(message);
+      if (this.#inFlight.size === 0) this.#idle?.();
     }
   }
 }
