@@ -230,6 +230,20 @@ describe('MemoryBroker retention', () => {
     expect(text(next)).toBe('7');
     expect(logger.warnings).toEqual([expect.objectContaining({ topic: 'lag', group: 'slow', partition: 0, count: 6 })]);
   });
+  it('skips, with a warning, a nacked message that retention dropped before its redelivery', async () => {
+    const logger = recordingLogger();
+    broker = new MemoryBroker({ retention: { messages: 2 }, logger });
+    const publisher = broker.publisher();
+    await publisher.publish('gone', textMessage('0'));
+    const iterator = member(broker, 'gone', 'g');
+    const first = await take(iterator);
+    await publisher.publish('gone', ...['1', '2', '3', '4'].map((t) => textMessage(t)));
+    first.nack();
+    const next = await take(iterator);
+    expect([next.offset, text(next)]).toEqual([3, '3']);
+    const lost = logger.warnings.reduce((sum, fields) => sum + (fields.count as number), 0);
+    expect(lost).toBe(3);
+  });
 });
 
 describe('MemoryBroker delivery', () => {
