@@ -25,6 +25,7 @@ export interface RunnerSpec {
 }
 
 interface InFlight {
+  readonly controller: AbortController;
   abandoned: boolean;
 }
 
@@ -40,12 +41,6 @@ export class HandlerRunner {
   readonly #spec: RunnerSpec;
   readonly #scheduler: LaneScheduler<ReceivedMessage>;
   readonly #inFlight = new Map<ReceivedMessage, InFlight>();
-  /**
-   * One signal for every handler of this runner: the only per-handler abort the router makes is at
-   * the close deadline, which hits all in-flight handlers at once (middleware such as `timeout`
-   * derive their own). Sharing it spares an AbortController per message.
-   */
-  readonly #handlerAbort = new AbortController();
   /** Wakes `drain()` once the last in-flight handler finished. */
   #idle: (() => void) | undefined;
   readonly #subscription = new AbortController();
@@ -105,9 +100,9 @@ export class HandlerRunner {
     }
     if (this.#inFlight.size === 0) return;
     const reason = new TimeoutError(`Handler "${this.#spec.name}" during router close`, timeoutMs);
-    this.#handlerAbort.abort(reason);
     for (const [message, flight] of this.#inFlight) {
       flight.abandoned = true;
+      flight.controller.abort(reason);
       settled(message, 'nacked');
       if (message.nack({ reason })) {
         this.#spec.logger.warn({ messageId: message.id }, 'handler did not finish before the close deadline; nacked');
@@ -197,9 +192,10 @@ export class HandlerRunner {
 
   async #process(message: ReceivedMessage, lane: string | undefined): Promise<void> {
     const { name, logger, publisher, publishTopic } = this.#spec;
-    const flight: InFlight = { abandoned: false };
+    // A signal per message, not one shared: listeners a handler forgets to remove die with it.
+    const flight: InFlight = { controller: new AbortController(), abandoned: false };
     this.#inFlight.set(message, flight);
-    const context: HandlerContext = { handlerName: name, signal: this.#handlerAbort.signal, logger };
+    const context: HandlerContext = { handlerName: name, signal: flight.controller.signal, logger };
     try {
       const output = await this.#spec.handler(message, context);
       if (flight.abandoned) return;
