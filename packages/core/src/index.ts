@@ -42,7 +42,7 @@ export {
 } from './pubsub.js';
 export type { Handler, HandlerContext, Middleware } from './handler.js';
 export { Router } from './router/router.js';
-export { UnroutableOutputError } from './router/errors.js';
+export { InvalidOutputError, UnroutableOutputError } from './router/errors.js';
 export type {
   CloseOptions,
   ConsumerHandlerConfig,

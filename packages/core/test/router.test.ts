@@ -2,6 +2,7 @@ import {
   ClosedError,
   ConfigError,
   HandlerError,
+  InvalidOutputError,
   MemoryBroker,
   type Message,
   PublishError,
@@ -123,6 +124,43 @@ describe('Router forwarding and settlement', () => {
     await router.close();
     await run;
     expect(UnroutableOutputError.isInstance(bus.eventsOf('nack')[0]?.reason)).toBe(true);
+  });
+
+  it('nacks with InvalidOutputError when a handler returns something other than an array', async () => {
+    const bus = new TestPubSub();
+    const router = new Router();
+    let attempts = 0;
+    router.addHandler({
+      name: 'sloppy',
+      subscribeTopic: 'in',
+      subscriber: bus,
+      publishTopic: 'out',
+      publisher: bus,
+      // A JavaScript caller returning a single message instead of an array.
+      handle: (() => (++attempts === 1 ? textMessage('not in an array') : undefined)) as never,
+    });
+    const run = router.run();
+    await bus.publish('in', textMessage('x'));
+    await until(() => bus.eventsOf('ack', 'in').length === 1, 'second attempt acked');
+    await router.close();
+    await run;
+    expect(InvalidOutputError.isInstance(bus.eventsOf('nack')[0]?.reason)).toBe(true);
+    expect(bus.published('out')).toHaveLength(0);
+  });
+
+  it('rejects run() with the error of a subscribe() that refuses the topic', async () => {
+    const refusing: Subscriber = {
+      specVersion: 1,
+      subscribe: () => {
+        throw new ConfigError('topic', [{ path: 'name', message: 'invalid topic name' }]);
+      },
+      close: async () => {},
+      [Symbol.asyncDispose]: async () => {},
+    };
+    const router = new Router();
+    router.addConsumerHandler({ name: 'h', subscribeTopic: 'bad topic', subscriber: refusing, handle: () => {} });
+    await expect(router.run()).rejects.toSatisfy((e) => ConfigError.isInstance(e));
+    expect(router.state).toBe('closed');
   });
 
   it('honours retryAfterMs on a handler error as the nack delay', async () => {

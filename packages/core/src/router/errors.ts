@@ -23,3 +23,28 @@ export class UnroutableOutputError extends BusError {
     return BusError.hasMarker(error, UNROUTABLE_OUTPUT_MARKER);
   }
 }
+
+const INVALID_OUTPUT_MARKER = 'bus.error.router.invalid-output';
+
+/**
+ * A handler returned something other than an array of messages or nothing. The input is nacked,
+ * since whatever it meant to forward cannot be.
+ */
+export class InvalidOutputError extends BusError {
+  /** Name of the handler that returned it. */
+  readonly handlerName: string;
+
+  constructor(handlerName: string, returned: unknown) {
+    super(
+      `Handler "${handlerName}" returned ${returned === null ? 'null' : typeof returned}; return an array of messages or nothing`,
+      { code: 'ROUTER_INVALID_OUTPUT' },
+    );
+    this.name = 'InvalidOutputError';
+    this.handlerName = handlerName;
+    this.mark(INVALID_OUTPUT_MARKER);
+  }
+
+  static override isInstance(error: unknown): error is InvalidOutputError {
+    return BusError.hasMarker(error, INVALID_OUTPUT_MARKER);
+  }
+}

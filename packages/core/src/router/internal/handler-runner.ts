@@ -3,7 +3,7 @@ import type { Handler, HandlerContext } from '../../handler.js';
 import type { Logger } from '../../logger.js';
 import type { ReceivedMessage } from '../../message.js';
 import type { Publisher, Subscriber } from '../../pubsub.js';
-import { UnroutableOutputError } from '../errors.js';
+import { InvalidOutputError, UnroutableOutputError } from '../errors.js';
 import type { LaneOf } from './key-of.js';
 import { deferred } from './deferred.js';
 import { LaneScheduler } from './lane-scheduler.js';
@@ -199,6 +199,7 @@ export class HandlerRunner {
     try {
       const output = await this.#spec.handler(message, context);
       if (flight.abandoned) return;
+      if (output !== undefined && !Array.isArray(output)) throw new InvalidOutputError(name, output);
       if (output !== undefined && output.length > 0) {
         if (publisher === undefined || publishTopic === undefined) throw new UnroutableOutputError(name, output.length);
         await publisher.publish(publishTopic, ...output);
