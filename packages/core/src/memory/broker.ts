@@ -36,7 +36,8 @@ export interface MemoryPartitionOffsets {
  *   messages only. When a member leaves (loop ended, signal aborted, subscriber closed) or a
  *   partition moves to another member, delivery restarts at the committed offset, so anything
  *   not committed (even acked past a gap) is delivered again, as Kafka does after a rebalance.
- *   A partition moves to a joining member once the old owner has settled what it holds.
+ *   A partition moves to a joining member once the old owner has settled what it holds, or
+ *   after `rebalanceTimeoutMs` (its unsettled messages then go to the new owner).
  * - Nack: seeks the partition back to the nacked offset (after `delayMs`, during which that
  *   partition delivers nothing), so later messages of the same key never overtake it; messages
  *   after it are delivered again unless already acked or still held. `deliveryAttempt` counts

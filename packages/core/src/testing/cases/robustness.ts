@@ -26,7 +26,7 @@ export function robustnessCases(ctx: SuiteContext): void {
   );
 
   it(
-    'round-trips headers, binary payloads and binary keys byte-exact',
+    'round-trips headers, binary payloads, binary keys and timestamps exactly',
     async () => {
       const topic = await ctx.topic(2);
       const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -41,7 +41,12 @@ export function robustnessCases(ctx: SuiteContext): void {
       const sent: Message[] = [
         createMessage({ id: 'binary-0', payload: allBytes, headers, key: binaryKey }),
         createMessage({ id: 'binary-1', payload: new Uint8Array(0), headers: {}, key: 'text-key' }),
-        createMessage({ id: 'binary-2', payload: allBytes.slice().reverse(), headers: { 'x-only': '1' } }),
+        createMessage({
+          id: 'binary-2',
+          payload: allBytes.slice().reverse(),
+          headers: { 'x-only': '1' },
+          timestamp: 1_700_000_000_123,
+        }),
       ];
       const publisher = await ctx.publisher();
       await publisher.publish(topic, ...sent);
@@ -52,6 +57,7 @@ export function robustnessCases(ctx: SuiteContext): void {
         expect(got, original.id).toBeDefined();
         expect(Buffer.from(got!.payload).equals(Buffer.from(original.payload))).toBe(true);
         for (const [name, value] of Object.entries(original.headers)) expect(got!.headers[name]).toBe(value);
+        if (original.timestamp !== undefined) expect(got!.timestamp).toBe(original.timestamp);
         const sentKey = keyBytes(original.key);
         const gotKey = keyBytes(got!.key);
         if (sentKey === undefined) expect(gotKey === undefined || gotKey.length === 0).toBe(true);
