@@ -4,8 +4,10 @@ import { validateConnectionOptions } from './connection.js';
 
 /**
  * When consumed offsets are committed.
- * - `on-ack` (default): each partition's contiguous acked prefix, batched: after `everyAcks` acks
- *   (default 100) or `intervalMs` (default 100) after the first uncommitted ack, on rebalance and on close.
+ * - `on-ack` (default): each partition's contiguous acked prefix, batched: `intervalMs` (default 100)
+ *   after the first uncommitted ack or after `everyAcks` acks (default 10000), whichever comes first,
+ *   and on rebalance and close. (Commits share the broker connection with fetches, so committing
+ *   every few hundred messages halves throughput; the interval bounds redelivery after a crash.)
  * - `auto`: the same prefix, on a slower schedule: every `intervalMs` (default 5000) and, when set,
  *   every `everyMessages` acks. Fewer commit requests, more redeliveries after a crash. Unlike
  *   kafkajs' own auto-commit it never commits a fetched but unprocessed message.
@@ -32,10 +34,14 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
   rebalanceTimeoutMs?: number;
   /**
    * Most records of one partition held by one member at a time: waiting, in flight, or acked
-   * behind an unsettled one. Fetching of the partition pauses at the limit. Default 2000.
+   * behind an unsettled one. At the limit that partition's fetching pauses (resuming at half),
+   * so a stuck partition cannot take the whole budget. Default 5000.
    */
   maxInFlightPerPartition?: number;
-  /** Most records held by one subscription over all its partitions. Default 10000. */
+  /**
+   * Most records held by one subscription over all its partitions. At the limit kafkajs waits
+   * (heartbeating) before fetching more. Default 10000.
+   */
   maxInFlight?: number;
   /** When offsets are committed. Default `{ mode: 'on-ack' }`. */
   commit?: KafkaCommitOptions;
@@ -76,10 +82,10 @@ export interface ResolvedSubscriberOptions {
 }
 
 function resolveCommit(commit: unknown, issues: ConfigIssues): ResolvedSubscriberOptions['commit'] {
-  if (commit === undefined) return { mode: 'on-ack', everyAcks: 100, intervalMs: 100 };
+  if (commit === undefined) return { mode: 'on-ack', everyAcks: 10_000, intervalMs: 100 };
   if (typeof commit !== 'object' || commit === null) {
     issues.add('commit', 'must be an object with a mode');
-    return { mode: 'on-ack', everyAcks: 100, intervalMs: 100 };
+    return { mode: 'on-ack', everyAcks: 10_000, intervalMs: 100 };
   }
   const c = commit as Record<string, unknown>;
   issues.oneOf(c.mode, 'commit.mode', ['on-ack', 'auto', 'manual']);
@@ -97,7 +103,7 @@ function resolveCommit(commit: unknown, issues: ConfigIssues): ResolvedSubscribe
   issues.integer(c.everyAcks, 'commit.everyAcks', { min: 1, max: 1_000_000 });
   return {
     mode: 'on-ack',
-    everyAcks: (c.everyAcks as number | undefined) ?? 100,
+    everyAcks: (c.everyAcks as number | undefined) ?? 10_000,
     intervalMs: (c.intervalMs as number | undefined) ?? 100,
   };
 }
@@ -132,7 +138,7 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
     rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
-    maxInFlightPerPartition: options.maxInFlightPerPartition ?? 2_000,
+    maxInFlightPerPartition: options.maxInFlightPerPartition ?? 5_000,
     maxInFlight: options.maxInFlight ?? 10_000,
     commit: resolveCommit(o.commit, issues),
     readUncommitted: options.isolationLevel === 'read_uncommitted',

@@ -148,6 +148,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
         maxInFlightPerPartition: o.maxInFlightPerPartition,
         maxInFlight: o.maxInFlight,
         closeTimeoutMs: o.closeTimeoutMs,
+        heartbeatIntervalMs: o.heartbeatIntervalMs,
         decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
         logger: this.#logger,
         events: this.#events as TypedEvents<SessionEvents>,

@@ -24,11 +24,16 @@ export class CommitTracker {
 
   /** Registers the next fetched record; ignores offsets at or below the last registered one. */
   register(offset: number): TrackedOffset | undefined {
-    if (offset <= this.#lastRegistered) return undefined;
-    this.#lastRegistered = offset;
     const entry: TrackedOffset = { offset, acked: false };
+    return this.add(entry) ? entry : undefined;
+  }
+
+  /** Registers `entry` (acked: false) as the next fetched record; `false` if its offset is not past the last one. */
+  add(entry: TrackedOffset): boolean {
+    if (entry.offset <= this.#lastRegistered) return false;
+    this.#lastRegistered = entry.offset;
     this.#entries.push(entry);
-    return entry;
+    return true;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { NackOptions, ReceivedMessage, Settlement } from '@bus/core';
 import type { KafkaMessage } from 'kafkajs';
 import type { PartitionState, PendingRecord } from './partition-state.js';
@@ -10,9 +11,9 @@ export interface DecodeOptions {
   readonly binaryKeyHeader: string;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+type RawHeader = Buffer | string | (Buffer | string)[] | undefined;
 
-function headerText(value: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
+function headerText(value: RawHeader): string | undefined {
   if (value === undefined) return undefined;
   // Kafka allows a header name more than once; a string record keeps the last value, as a map would.
   const last = Array.isArray(value) ? value[value.length - 1] : value;
@@ -20,64 +21,20 @@ function headerText(value: Buffer | string | (Buffer | string)[] | undefined): s
   return typeof last === 'string' ? last : last.toString('utf8');
 }
 
-function view(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-}
-
 /**
  * Kafka stores keys as bytes and does not record whether they were text. A key comes back as a
  * string when it is valid UTF-8 and the producer did not mark it binary; otherwise as bytes.
  */
 function decodeKey(key: Buffer, binary: boolean): string | Uint8Array {
-  if (binary) return view(key);
-  try {
-    return strictUtf8.decode(key);
-  } catch {
-    return view(key);
-  }
+  return !binary && isUtf8(key) ? key.toString('utf8') : view(key);
 }
 
-/** The decoded, immutable part of a fetched record. */
-export interface DecodedRecord {
-  readonly id: string;
-  readonly payload: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly key?: string | Uint8Array;
-  readonly timestamp: number;
+/** A plain `Uint8Array` over the fetched bytes (no copy), so it compares equal to other byte arrays. */
+function view(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** Decodes a kafkajs record: headers to strings, the id header lifted out, payload as a zero-copy view. */
-export function decodeRecord(
-  message: KafkaMessage,
-  topic: string,
-  partition: number,
-  options: DecodeOptions,
-): DecodedRecord {
-  const headers: Record<string, string> = {};
-  let id: string | undefined;
-  let binaryKey = false;
-  const raw = message.headers;
-  if (raw !== undefined) {
-    for (const name in raw) {
-      const value = headerText(raw[name]);
-      if (value === undefined) continue;
-      if (name === options.messageIdHeader) id = value;
-      else if (name === options.binaryKeyHeader) binaryKey = true;
-      else headers[name] = value;
-    }
-  }
-  const record: { -readonly [K in keyof DecodedRecord]: DecodedRecord[K] } = {
-    // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
-    id: id ?? `${topic}-${partition}-${message.offset}`,
-    payload: message.value === null ? EMPTY : view(message.value),
-    headers,
-    timestamp: Number(message.timestamp),
-  };
-  if (message.key !== null && message.key !== undefined) record.key = decodeKey(message.key, binaryKey);
-  return record;
-}
 
 /** What a received message reports its settlement to. */
 export interface SettlementSink {
@@ -87,7 +44,11 @@ export interface SettlementSink {
   nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void;
 }
 
-/** A fetched record handed to a consumer; settled once by `ack()` or `nack()`. */
+/**
+ * A fetched record handed to a consumer; settled once by `ack()` or `nack()`. Decoding happens
+ * here, straight from the kafkajs record: headers to strings with the id header lifted out, and
+ * payload and binary keys as views of the fetched bytes, not copies.
+ */
 export class KafkaReceivedMessage implements ReceivedMessage {
   readonly id: string;
   readonly payload: Uint8Array;
@@ -103,15 +64,30 @@ export class KafkaReceivedMessage implements ReceivedMessage {
   readonly #state: PartitionState;
   readonly #sink: SettlementSink;
 
-  constructor(decoded: DecodedRecord, record: PendingRecord, state: PartitionState, sink: SettlementSink) {
-    this.id = decoded.id;
-    this.payload = decoded.payload;
-    this.headers = decoded.headers;
-    if (decoded.key !== undefined) this.key = decoded.key;
-    this.timestamp = decoded.timestamp;
+  constructor(record: PendingRecord, state: PartitionState, sink: SettlementSink, options: DecodeOptions) {
+    const raw = record.raw;
+    const headers: Record<string, string> = {};
+    let id: string | undefined;
+    let binaryKey = false;
+    const rawHeaders = raw.headers;
+    if (rawHeaders !== undefined) {
+      for (const name in rawHeaders) {
+        const value = headerText(rawHeaders[name]);
+        if (value === undefined) continue;
+        if (name === options.messageIdHeader) id = value;
+        else if (name === options.binaryKeyHeader) binaryKey = true;
+        else headers[name] = value;
+      }
+    }
+    // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
+    this.id = id ?? `${state.topic}-${state.partition}-${raw.offset}`;
+    this.payload = raw.value === null ? EMPTY : view(raw.value);
+    this.headers = headers;
+    if (raw.key !== null && raw.key !== undefined) this.key = decodeKey(raw.key, binaryKey);
+    this.timestamp = Number(raw.timestamp);
     this.topic = state.topic;
     this.partition = state.partition;
-    this.offset = record.entry.offset;
+    this.offset = record.offset;
     this.deliveryAttempt = record.attempts;
     this.#record = record;
     this.#state = state;

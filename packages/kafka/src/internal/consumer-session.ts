@@ -1,8 +1,8 @@
 import { type BusError, type Logger, type NackOptions, type ReceivedMessage, toError } from '@bus/core';
-import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
 import { CommitScheduler, type CommitSchedule } from './commit-scheduler.js';
-import { type DecodeOptions, decodeRecord, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
+import { type DecodeOptions, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
 import type { ConsumerStats } from './consumer-stats.js';
 import { PartitionState, type PendingRecord } from './partition-state.js';
 import type { TypedEvents } from './typed-events.js';
@@ -29,6 +29,8 @@ export interface SessionOptions {
   readonly maxInFlightPerPartition: number;
   readonly maxInFlight: number;
   readonly closeTimeoutMs: number;
+  /** While waiting for room inside a batch, heartbeat this often so the member stays in the group. */
+  readonly heartbeatIntervalMs: number;
   readonly decode: DecodeOptions;
   readonly logger: Logger;
   readonly events: TypedEvents<SessionEvents>;
@@ -39,6 +41,12 @@ export interface SessionOptions {
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
+
+/** Messages handed out from one partition before the next partition's turn. */
+const BURST = 32;
+
+/** How long a batch waits for room in a full partition before that partition is paused instead. */
+const PARTITION_STALL_MS = 250;
 
 /**
  * One subscription: one kafkajs consumer (one group member) bridged to a pull-based async iterator.
@@ -58,6 +66,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   #partitions = new Map<number, PartitionState>();
   #order: PartitionState[] = [];
   #cursor = 0;
+  #burst = 0;
   #outstanding = 0;
   #paused = 0;
   #rebalancing = false;
@@ -65,6 +74,8 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
   #waiter: { promise: Promise<void>; resolve: () => void } | undefined;
+  #roomWaiters: (() => void)[] = [];
+  #roomCheck: (() => boolean) | undefined;
   #dueTimer: NodeJS.Timeout | undefined;
   #abort: (() => void) | undefined;
 
@@ -91,7 +102,16 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     return { inFlight: Math.max(0, this.#outstanding - waiting), waiting };
   }
 
-  async next(): Promise<IteratorResult<ReceivedMessage>> {
+  next(): Promise<IteratorResult<ReceivedMessage>> {
+    // Fast path without an async frame: a message is ready (the common case under load).
+    if (this.#phase === 'running' && this.#fatal === undefined) {
+      const message = this.#take();
+      if (message !== undefined) return Promise.resolve({ done: false, value: message });
+    }
+    return this.#nextSlow();
+  }
+
+  async #nextSlow(): Promise<IteratorResult<ReceivedMessage>> {
     if (this.#phase === 'idle') await this.#start();
     for (;;) {
       if (this.#fatal !== undefined) {
@@ -130,8 +150,9 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     // record is redelivered to the partition's current owner, which at-least-once allows.
     if (state.retired) return;
     const before = state.outstanding;
-    if (!state.tracker.ack(record.entry)) return;
+    if (!state.tracker.ack(record)) return;
     this.#outstanding -= before - state.outstanding;
+    if (this.#roomCheck?.() === true) this.#releaseRoomWaiters();
     // An ack racing with shutdown joins the final commit instead of being dropped.
     if (this.#phase === 'stopping') void this.#scheduler?.flush();
     else this.#scheduler?.noteAck();
@@ -165,23 +186,36 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     const count = order.length;
     if (count === 0) return undefined;
     const now = Date.now();
-    for (let i = 0; i < count; i++) {
+    // Serve a partition for a burst before moving on: fair across partitions, cheap per message.
+    if (this.#burst > 0) {
+      const state = order[this.#cursor] as PartitionState;
+      const record = state.take(now);
+      if (record !== undefined) {
+        this.#burst--;
+        return this.#handOut(record, state);
+      }
+    }
+    for (let i = 1; i <= count; i++) {
       const index = (this.#cursor + i) % count;
       const state = order[index] as PartitionState;
       const record = state.take(now);
       if (record === undefined) continue;
-      this.#cursor = (index + 1) % count;
-      record.attempts++;
-      record.decoded ??= decodeRecord(record.raw, state.topic, state.partition, this.#o.decode);
-      const message = new KafkaReceivedMessage(record.decoded, record, state, this);
-      const stats = this.#o.stats;
-      stats.consumed++;
-      stats.inFlight++;
-      this.#inFlight++;
-      if (record.attempts > 1) stats.redelivered++;
-      return message;
+      this.#cursor = index;
+      this.#burst = BURST - 1;
+      return this.#handOut(record, state);
     }
     return undefined;
+  }
+
+  #handOut(record: PendingRecord, state: PartitionState): ReceivedMessage {
+    record.attempts++;
+    const message = new KafkaReceivedMessage(record, state, this, this.#o.decode);
+    const stats = this.#o.stats;
+    stats.consumed++;
+    stats.inFlight++;
+    this.#inFlight++;
+    if (record.attempts > 1) stats.redelivered++;
+    return message;
   }
 
   #wait(): Promise<void> {
@@ -260,40 +294,89 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     });
   }
 
-  async #onBatch({ batch, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.#phase === 'stopping' || this.#phase === 'stopped' || !isRunning() || isStale()) return;
+  async #onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const state = this.#partitions.get(batch.partition);
-    if (state === undefined || state.retired || batch.topic !== this.#o.topic) return;
+    if (state === undefined || batch.topic !== this.#o.topic) return;
+    const accepting = () => this.#phase === 'running' && !state.retired && isRunning() && !isStale();
+    if (!accepting()) return;
     const { maxInFlightPerPartition, maxInFlight } = this.#o;
-    let room = Math.min(maxInFlightPerPartition - state.outstanding, maxInFlight - this.#outstanding);
-    let accepted = 0;
-    let last: string | undefined;
-    for (const message of batch.messages) {
-      if (room <= 0) break;
-      if (state.enqueue(message, Number(message.offset))) {
-        accepted++;
-        room--;
+    const messages = batch.messages;
+    let index = 0;
+    while (index < messages.length) {
+      const partitionRoom = maxInFlightPerPartition - state.outstanding;
+      let room = Math.min(partitionRoom, maxInFlight - this.#outstanding);
+      if (room <= 0) {
+        // Full: wait here (heartbeating) rather than pausing, so kafkajs fetches again the moment
+        // acks make room; a fully paused kafkajs consumer sleeps a whole fetch wait.
+        const freed = await this.#waitForRoom(
+          heartbeat,
+          () => state.outstanding <= maxInFlightPerPartition * 0.75 && this.#outstanding <= maxInFlight * 0.75,
+          partitionRoom <= 0 ? PARTITION_STALL_MS : this.#o.heartbeatIntervalMs,
+        );
+        if (!accepting()) return;
+        if (!freed && state.outstanding >= maxInFlightPerPartition) {
+          // This partition's consumer is stuck on it (an unsettled or delayed message at its head):
+          // pause just this partition so the others keep flowing; the rest of the batch is
+          // fetched again after the resume.
+          this.#pause(state);
+          return;
+        }
+        continue;
       }
-      last = message.offset;
+      let accepted = 0;
+      let last: string | undefined;
+      for (; index < messages.length && room > 0; index++) {
+        const message = messages[index] as KafkaMessage;
+        if (state.enqueue(message, Number(message.offset))) {
+          accepted++;
+          room--;
+        }
+        last = message.offset;
+      }
+      // The fetch position moves over what was queued.
+      if (last !== undefined) resolveOffset(last);
+      this.#outstanding += accepted;
+      if (accepted > 0) this.#wake();
     }
-    // The fetch position moves over what was queued; the rest is fetched again after a resume.
-    if (last !== undefined) resolveOffset(last);
-    this.#outstanding += accepted;
-    if (room <= 0 && !state.paused) {
-      state.paused = true;
-      this.#paused++;
-      this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
-    }
-    if (accepted > 0) this.#wake();
+  }
+
+  #pause(state: PartitionState): void {
+    if (state.paused) return;
+    state.paused = true;
+    this.#paused++;
+    this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
+  }
+
+  /**
+   * Waits until `hasRoom()` holds after an ack (true), or `timeoutMs` passed (false). Heartbeats
+   * afterwards, which throws when the group is rebalancing, as kafkajs expects from `eachBatch`.
+   */
+  async #waitForRoom(heartbeat: () => Promise<void>, hasRoom: () => boolean, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const freed = await new Promise<boolean>((resolve) => {
+      this.#roomCheck = hasRoom;
+      this.#roomWaiters.push(() => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    clearTimeout(timer);
+    this.#roomCheck = undefined;
+    if (this.#phase === 'running') await heartbeat();
+    return freed;
+  }
+
+  #releaseRoomWaiters(): void {
+    const waiters = this.#roomWaiters;
+    if (waiters.length === 0) return;
+    this.#roomWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   #resumeIfRoom(): void {
-    const { maxInFlightPerPartition, maxInFlight } = this.#o;
-    // Resume at half the limits, so a partition is not paused and resumed on every ack.
-    if (this.#outstanding > maxInFlight / 2) return;
+    // Resume at half the limit, so a partition is not paused and resumed on every ack.
+    const limit = this.#o.maxInFlightPerPartition / 2;
     const resume: number[] = [];
     for (const state of this.#order) {
-      if (state.paused && !state.retired && state.outstanding <= maxInFlightPerPartition / 2) {
+      if (state.paused && !state.retired && state.outstanding <= limit) {
         state.paused = false;
         this.#paused--;
         resume.push(state.partition);
@@ -310,11 +393,13 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   }
 
   #onJoin(assigned: number[]): void {
+    this.#releaseRoomWaiters();
     const previous = [...this.#partitions.keys()];
     for (const state of this.#order) this.#retire(state);
     this.#partitions = new Map();
     this.#order = [];
     this.#cursor = 0;
+    this.#burst = 0;
     this.#outstanding = 0;
     this.#paused = 0;
     for (const partition of [...assigned].sort((a, b) => a - b)) {
@@ -340,6 +425,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     // The group is rejoining: hand nothing more out (it may move to another member) and commit
     // the acked prefixes now, while the old generation's commits are still accepted.
     this.#rebalancing = true;
+    this.#releaseRoomWaiters();
     void this.#scheduler?.flush();
   }
 
@@ -355,6 +441,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
       // The restarted consumer rejoins from the committed offsets; drop what this generation held.
       for (const state of this.#order) this.#retire(state);
       this.#rebalancing = true;
+      this.#releaseRoomWaiters();
       return;
     }
     this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer crashed and will not restart');
@@ -414,6 +501,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     const wasStarted = this.#phase !== 'idle' && this.#phase !== 'stopped';
     this.#phase = 'stopping';
     this.#wake();
+    this.#releaseRoomWaiters();
     this.#abort?.();
     if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
     try {

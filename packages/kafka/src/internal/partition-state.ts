@@ -1,13 +1,9 @@
 import type { KafkaMessage } from 'kafkajs';
 import { CommitTracker, type TrackedOffset } from './commit-tracker.js';
-import type { DecodedRecord } from './consumer-message.js';
 
-/** A fetched record waiting to be handed out (again). */
-export interface PendingRecord {
-  readonly entry: TrackedOffset;
+/** A fetched record, from fetch until commit; it is also its own commit-tracker entry. */
+export interface PendingRecord extends TrackedOffset {
   readonly raw: KafkaMessage;
-  /** Decoded on first hand-out and reused for redeliveries. */
-  decoded: DecodedRecord | undefined;
   /** Deliveries so far. */
   attempts: number;
   /** For a redelivery: not before this time (ms since epoch). */
@@ -42,9 +38,9 @@ export class PartitionState {
 
   /** Registers and queues a fetched record; returns `false` for one already registered. */
   enqueue(raw: KafkaMessage, offset: number): boolean {
-    const entry = this.tracker.register(offset);
-    if (entry === undefined) return false;
-    this.#queue.push({ entry, raw, decoded: undefined, attempts: 0, dueAt: 0 });
+    const record: PendingRecord = { offset, acked: false, raw, attempts: 0, dueAt: 0 };
+    if (!this.tracker.add(record)) return false;
+    this.#queue.push(record);
     return true;
   }
 
@@ -95,7 +91,7 @@ export class PartitionState {
     record.dueAt = dueAt;
     const list = this.#redeliveries;
     let index = list.length;
-    while (index > 0 && (list[index - 1] as PendingRecord).entry.offset > record.entry.offset) index--;
+    while (index > 0 && (list[index - 1] as PendingRecord).offset > record.offset) index--;
     list.splice(index, 0, record);
   }
 
