@@ -1,6 +1,5 @@
 import { isUtf8 } from 'node:buffer';
 import type { NackOptions, ReceivedMessage, Settlement } from '@bus/core';
-import type { KafkaMessage } from 'kafkajs';
 import type { PartitionState, PendingRecord } from './partition-state.js';
 
 /** How a fetched record is read into a {@link ReceivedMessage}. */
