@@ -72,6 +72,8 @@ export interface ConsumerHandlerConfig {
   /**
    * How many received messages may wait for a free slot before the router stops pulling from the
    * subscription. Bounds memory however fast the topic is. Default `4 × concurrency`.
+   * A burst of one hot key can fill the buffer and hold back other keys until it drains; raise this
+   * (memory for throughput) when keys are very skewed.
    */
   maxBuffered?: number;
   /** Middleware of this handler only, inside the router-wide middleware. The first listed runs outermost. */
