@@ -310,6 +310,8 @@ describe('MemoryBroker delivery', () => {
     expect(performance.now() - nackedAt).toBeGreaterThanOrEqual(55);
     expect(redelivered.deliveryAttempt).toBe(2);
     expect(() => redelivered.nack({ delayMs: -1 })).toThrow(ConfigError);
+    expect(() => redelivered.nack({ delayMs: 2 ** 31 })).toThrow(/delayMs/);
+    expect(redelivered.settlement).toBe('pending');
   });
 
   it('fans out to subscriptions without a group, and shares among a subscriber default group', async () => {
