@@ -5,6 +5,7 @@ import {
   InvalidOutputError,
   MemoryBroker,
   type Message,
+  type Middleware,
   PublishError,
   type Publisher,
   type ReceivedMessage,
@@ -546,6 +547,36 @@ describe('Router close (draining)', () => {
     router.addConsumerHandler({ name: 'h', subscribeTopic: 'in', subscriber: failing, handle: () => {} });
     await expect(router.run()).rejects.toThrow('connection lost');
     expect(router.state).toBe('closed');
+  });
+});
+
+describe('Router middleware', () => {
+  it('runs router-wide middleware outside the handler middleware, each list first-listed outermost', async () => {
+    const bus = new TestPubSub();
+    const order: string[] = [];
+    const tag =
+      (label: string): Middleware =>
+      (next) =>
+      async (message, context) => {
+        order.push(`${label}>`);
+        const output = await next(message, context);
+        order.push(`<${label}`);
+        return output;
+      };
+    const router = new Router({ middleware: [tag('r1'), tag('r2')] });
+    router.addConsumerHandler({
+      name: 'h',
+      subscribeTopic: 'in',
+      subscriber: bus,
+      middleware: [tag('h1'), tag('h2')],
+      handle: () => void order.push('handle'),
+    });
+    const run = router.run();
+    await bus.publish('in', textMessage('x'));
+    await until(() => bus.eventsOf('ack').length === 1, 'acked');
+    await router.close();
+    await run;
+    expect(order).toEqual(['r1>', 'r2>', 'h1>', 'h2>', 'handle', '<h2', '<h1', '<r2', '<r1']);
   });
 });
 
