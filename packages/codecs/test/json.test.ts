@@ -111,3 +111,14 @@ describe('jsonCodec', () => {
     }
   });
 });
+
+describe('vendored Standard Schema types', () => {
+  it('are interchangeable with @standard-schema/spec', () => {
+    type Vendored = import('@bus/codecs').StandardSchemaV1<{ a: string }, { a: number }>;
+    type Official = import('@standard-schema/spec').StandardSchemaV1<{ a: string }, { a: number }>;
+    expectTypeOf<Vendored>().toExtend<Official>();
+    expectTypeOf<Official>().toExtend<Vendored>();
+    const schema = z.object({ a: z.string() });
+    expectTypeOf(schema).toExtend<import('@bus/codecs').StandardSchemaV1>();
+  });
+});

@@ -102,21 +102,43 @@ describe('typed errors from registry-framed payloads', () => {
     expect(down.url).toBe('http://127.0.0.1:9/x');
   });
 
-  it('random bytes, with and without a known header, give only CodecErrors', async () => {
-    const known = valid.subarray(0, 5);
-    const payloads = fc.oneof(
-      fc.uint8Array({ maxLength: 64 }),
-      fc.uint8Array({ maxLength: 64 }).map((body) => new Uint8Array([...known, ...body])),
-    );
-    await fc.assert(
-      fc.asyncProperty(payloads, async (bytes) => {
-        try {
-          await orders.decode(bytes, ctx);
-        } catch (error) {
-          if (!CodecError.isInstance(error)) throw error;
-        }
+  it('random bytes, with and without a known header, give only CodecErrors (avro, protobuf, json)', async () => {
+    const proto = registryCodec({
+      registry,
+      format: protobufSchemaFormat({ proto: orderProto, typeName: 'shop.orders.OrderPlaced' }),
+    });
+    const json = registryCodec({
+      registry,
+      format: jsonSchemaFormat({
+        jsonSchema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', title: 'Anything' },
       }),
-      { numRuns: 300 },
-    );
+    });
+    const fuzzTopic = uniqueName('codecs-fuzz');
+    const headers = {
+      avro: valid.subarray(0, 5),
+      proto: (await proto.encode({ orderId: 'x' }, { topic: fuzzTopic, role: 'value' })).subarray(0, 7),
+      json: (await json.encode({}, { topic: fuzzTopic, role: 'key' })).subarray(0, 5),
+    };
+    expect(headers.proto[5]).toBe(2); // one message index ([1]) follows the id
+    for (const [codec, header] of [
+      [orders, headers.avro],
+      [proto, headers.proto],
+      [json, headers.json],
+    ] as const) {
+      const payloads = fc.oneof(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.uint8Array({ maxLength: 64 }).map((body) => new Uint8Array([...header, ...body])),
+      );
+      await fc.assert(
+        fc.asyncProperty(payloads, async (bytes) => {
+          try {
+            await (codec as { decode(b: Uint8Array, c: typeof ctx): unknown }).decode(bytes, ctx);
+          } catch (error) {
+            if (!CodecError.isInstance(error)) throw error;
+          }
+        }),
+        { numRuns: 300 },
+      );
+    }
   });
 });

@@ -53,7 +53,9 @@ export class AvroWriter {
     } catch (cause) {
       const issues = invalidPaths(this.#type, value);
       const detail =
-        issues.length > 0 ? issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ') : describeCause(cause);
+        issues.length > 0
+          ? issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')
+          : 'the value is not valid for this schema'; // avsc's own message quotes the value
       throw new CodecError(`Value does not match Avro schema ${typeName(this.#type)}: ${detail}`, {
         code: 'ENCODE_FAILED',
         cause,

@@ -68,7 +68,8 @@ export function parseJson(bytes: Uint8Array, ctx: CodecContext): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new CodecError(`Payload is not valid JSON: ${describeCause(cause)}`, {
+    // The parser's message quotes the payload, which may hold personal data: keep it in `cause` only.
+    throw new CodecError('Payload is not valid JSON', {
       code: 'INVALID_JSON',
       cause,
       ...location(ctx),

@@ -19,7 +19,7 @@ function checkScalar(field: Field, typeName: string, value: unknown): string | u
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Enum) {
     const values = (resolved as Enum).values;
-    if (typeof value === 'string') return value in values ? undefined : `unknown enum value "${value.slice(0, 40)}"`;
+    if (typeof value === 'string') return value in values ? undefined : `not a value of enum ${resolved.name}`;
     return typeof value === 'number' && Number.isInteger(value) ? undefined : 'enum name or number expected';
   }
   if (INT32.has(typeName)) {

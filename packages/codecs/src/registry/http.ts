@@ -46,6 +46,23 @@ export interface RegistryResponse {
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
+const TLS_ERROR_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+]);
+
+function isTlsRejection(error: NodeJS.ErrnoException): boolean {
+  return error.code !== undefined && TLS_ERROR_CODES.has(error.code);
+}
+
 /** Minimal keep-alive JSON client over node:http(s): it supports private CAs and mTLS, which `fetch` cannot. */
 export class RegistryHttp {
   readonly #options: RegistryHttpOptions;
@@ -91,9 +108,18 @@ export class RegistryHttp {
       const onAbort = () => request.destroy(unavailable('aborted', signal?.reason));
       signal?.addEventListener('abort', onAbort, { once: true });
       request.on('timeout', () => request.destroy(unavailable(`no response within ${this.#options.timeoutMs} ms`)));
-      request.on('error', (error) => {
+      request.on('error', (error: NodeJS.ErrnoException) => {
         signal?.removeEventListener('abort', onAbort);
-        reject(CodecError.isInstance(error) ? error : unavailable(error.message, error));
+        if (CodecError.isInstance(error)) reject(error);
+        else if (isTlsRejection(error)) {
+          // A certificate problem does not heal by retrying: it needs configuration (tls.ca, ...).
+          reject(
+            new CodecError(`TLS connection to the schema registry at ${this.where} was refused: ${error.message}`, {
+              code: 'REGISTRY_ERROR',
+              cause: error,
+            }),
+          );
+        } else reject(unavailable(error.message, error));
       });
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
