@@ -116,6 +116,7 @@ describe('schema evolution through the real registry', () => {
     const latest = registryCodec({ registry, format: v1Format, schema: 'latest' });
     const pinnedVersion = registryCodec({ registry, format: v1Format, schema: { version: 1 } });
     const pinnedId = registryCodec({ registry, format: v1Format, schema: { id } });
+    expect(await pinnedId.prepare(undefined)).toBe(id); // a pinned id needs no topic
     for (const codec of [lookupOnly, latest, pinnedVersion, pinnedId]) {
       const bytes = await codec.encode(sampleOrder(), ctx);
       expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(1)).toBe(id);

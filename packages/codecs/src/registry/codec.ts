@@ -184,7 +184,8 @@ export function registryCodec<T>(options: RegistryCodecOptions<T>): RegistryCode
   function resolve(topic: string | undefined, role: 'key' | 'value', ctx: CodecContext): Promise<Resolved> {
     let subject: string;
     try {
-      subject = subjectFor(topic, role);
+      // A pinned id needs no subject, so it works without a topic too.
+      subject = typeof selection === 'object' && 'id' in selection ? `id:${selection.id}` : subjectFor(topic, role);
     } catch (error) {
       return Promise.reject(error);
     }
