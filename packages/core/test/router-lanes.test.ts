@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LaneScheduler } from '../src/router/internal/lane-scheduler.ts';
 
@@ -43,5 +44,74 @@ describe('LaneScheduler', () => {
     await new Promise<void>((r) => setImmediate(r));
     expect(scheduler.running).toBe(0);
     expect(gates).toHaveLength(0);
+  });
+
+  it('property: any arrival and completion order keeps lanes in order and never exceeds the limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 200 }),
+        async (concurrency, lanes, picks) => {
+          const open: { item: number; finish: () => void }[] = [];
+          const started: number[] = [];
+          let maxRunning = 0;
+          const scheduler = new LaneScheduler<number>(
+            concurrency,
+            (item) =>
+              new Promise<void>((resolve) => {
+                started.push(item);
+                open.push({ item, finish: resolve });
+                maxRunning = Math.max(maxRunning, scheduler.running);
+              }),
+            () => {},
+          );
+          lanes.forEach((lane, item) => {
+            scheduler.push(item, lane === undefined ? undefined : `lane-${lane}`);
+          });
+          // Finish running items in an arbitrary order chosen by `picks`.
+          let pick = 0;
+          while (open.length > 0) {
+            const index = (picks[pick++ % picks.length] ?? 0) % open.length;
+            const [next] = open.splice(index, 1);
+            next?.finish();
+            await Promise.resolve();
+            await Promise.resolve();
+          }
+          expect(started.sort((a, b) => a - b)).toEqual(lanes.map((_, i) => i));
+          expect(maxRunning).toBeLessThanOrEqual(concurrency);
+          expect(scheduler.laneCount).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('property: items of one lane start strictly in arrival order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 50 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (lanes, concurrency) => {
+          const startOrder = new Map<number, number[]>();
+          const scheduler = new LaneScheduler<{ lane: number; seq: number }>(
+            concurrency,
+            async (item) => {
+              const list = startOrder.get(item.lane) ?? [];
+              list.push(item.seq);
+              startOrder.set(item.lane, list);
+              await Promise.resolve();
+            },
+            () => {},
+          );
+          lanes.forEach((lane, seq) => {
+            scheduler.push({ lane, seq }, `l${lane}`);
+          });
+          while (scheduler.running + scheduler.waiting > 0) await new Promise<void>((r) => setImmediate(r));
+          for (const seqs of startOrder.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
