@@ -300,9 +300,16 @@ export class Router implements RouterHandle, AsyncDisposable {
     const runners = [...this.#handlers.values()].flatMap((r) => (r.runner ? [r.runner] : []));
     const reason = new ClosedError('Router');
     for (const runner of runners) runner.stopIntake(reason);
-    const deadline = AbortSignal.timeout(timeoutMs);
-    await Promise.all(runners.map((runner) => runner.drain(deadline, timeoutMs)));
-    await Promise.all(runners.map((runner) => runner.endSubscription(deadline)));
+    // A referenced timer, unlike AbortSignal.timeout's, keeps the process alive until the deadline
+    // even when the handlers being waited for hold no I/O of their own.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    try {
+      await Promise.all(runners.map((runner) => runner.drain(deadline.signal, timeoutMs)));
+      await Promise.all(runners.map((runner) => runner.endSubscription(deadline.signal)));
+    } finally {
+      clearTimeout(timer);
+    }
     if (this.#closeTransports) await this.#closeOwnedTransports(wasIdle);
     for (const cleanup of this.#cleanups.splice(0).reverse()) {
       try {
