@@ -513,6 +513,26 @@ describe('Router close (draining)', () => {
     expect(broken.state).toBe('closed');
   });
 
+  it('rejects run() and closes when a middleware factory throws while wrapping a handler', async () => {
+    const bus = new TestPubSub();
+    const router = new Router();
+    router.addConsumerHandler({ name: 'fine', subscribeTopic: 'a', subscriber: bus, handle: () => {} });
+    router.addConsumerHandler({
+      name: 'broken',
+      subscribeTopic: 'b',
+      subscriber: bus,
+      middleware: [
+        () => {
+          throw new Error('bad middleware');
+        },
+      ],
+      handle: () => {},
+    });
+    await expect(router.run()).rejects.toThrow('bad middleware');
+    expect(router.state).toBe('closed');
+    expect(bus.closeCalls).toBe(1);
+  });
+
   it('starts handlers added while it runs', async () => {
     const bus = new TestPubSub();
     const router = new Router();

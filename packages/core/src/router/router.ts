@@ -1,6 +1,6 @@
 import { ConfigIssues } from '../config.js';
 import { ClosedError, ConfigError, toError } from '../errors.js';
-import type { Middleware } from '../handler.js';
+import type { Handler, Middleware } from '../handler.js';
 import { childLogger, type Logger, noopLogger } from '../logger.js';
 import { assertSpecVersion, type Publisher, type Subscriber } from '../pubsub.js';
 import { compose, decorate } from './internal/compose.js';
@@ -235,14 +235,26 @@ export class Router implements RouterHandle, AsyncDisposable {
     const { config } = registered;
     const concurrency = config.concurrency ?? 1;
     const logger = childLogger(this.logger, { handler: config.name });
+    let handler: Handler;
+    let subscriber: Subscriber;
+    let publisher: Publisher | undefined;
+    try {
+      // User code (middleware factories, decorators) runs here; its failure stops the router cleanly.
+      handler = compose([...this.#middleware, ...(config.middleware ?? [])], config.handle);
+      subscriber = this.#subscriber(config.subscriber);
+      publisher = config.publisher === undefined ? undefined : this.#publisher(config.publisher);
+    } catch (error) {
+      this.#fail(toError(error), `handler "${config.name}" could not be set up`);
+      return;
+    }
     const runner = new HandlerRunner({
       name: config.name,
       topic: config.subscribeTopic,
       group: config.group,
-      subscriber: this.#subscriber(config.subscriber),
+      subscriber,
       publishTopic: config.publishTopic,
-      publisher: config.publisher === undefined ? undefined : this.#publisher(config.publisher),
-      handler: compose([...this.#middleware, ...(config.middleware ?? [])], config.handle),
+      publisher,
+      handler,
       concurrency,
       maxBuffered: config.maxBuffered ?? BUFFER_FACTOR * concurrency,
       laneOf: laneOf(config.orderBy ?? 'key'),
