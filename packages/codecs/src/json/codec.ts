@@ -40,6 +40,24 @@ function bigintAsString(_key: string, value: unknown): unknown {
 
 /** Serializes `value` as JSON in UTF-8; every failure is an `ENCODE_FAILED` {@link CodecError}. */
 export function stringifyJson(value: unknown, bigint: BigIntMode, ctx: CodecContext): Uint8Array {
+  return utf8Encoder.encode(jsonText(value, bigint, ctx));
+}
+
+/** `prefix` followed by the JSON of `value` in UTF-8, written in place (no intermediate copy). */
+export function stringifyJsonFramed(
+  value: unknown,
+  bigint: BigIntMode,
+  prefix: Uint8Array,
+  ctx: CodecContext,
+): Uint8Array {
+  const text = jsonText(value, bigint, ctx);
+  const out = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(text, 'utf8'));
+  out.set(prefix, 0);
+  out.write(text, prefix.length, 'utf8');
+  return out;
+}
+
+function jsonText(value: unknown, bigint: BigIntMode, ctx: CodecContext): string {
   let text: string | undefined;
   try {
     text = bigint === 'string' ? JSON.stringify(value, bigintAsString) : JSON.stringify(value);
@@ -54,7 +72,7 @@ export function stringifyJson(value: unknown, bigint: BigIntMode, ctx: CodecCont
   if (text === undefined) {
     throw new CodecError(`Cannot encode ${typeof value} as JSON`, { code: 'ENCODE_FAILED', ...location(ctx) });
   }
-  return utf8Encoder.encode(text);
+  return text;
 }
 
 /** Parses UTF-8 JSON; invalid UTF-8 and invalid JSON are {@link CodecError}s. */

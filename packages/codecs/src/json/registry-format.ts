@@ -1,12 +1,11 @@
 import { ConfigIssues } from '@bus/core';
 import type { CodecContext } from '../codec.js';
 import { CodecError } from '../errors.js';
-import { concat } from '../internal/bytes.js';
 import { location } from '../internal/location.js';
 import type { StandardSchemaV1 } from '../internal/standard-schema.js';
 import { validateStandard } from '../internal/validate.js';
 import type { BodyDecoder, RegistrySchema, SchemaFormat } from '../schema-format.js';
-import { type BigIntMode, checkJsonOptions, parseJson, stringifyJson } from './codec.js';
+import { type BigIntMode, checkJsonOptions, parseJson, stringifyJsonFramed } from './codec.js';
 
 /** Options of {@link jsonSchemaFormat}. */
 export interface JsonSchemaFormatOptions<S extends StandardSchemaV1 | undefined> {
@@ -78,11 +77,11 @@ export function jsonSchemaFormat<S extends StandardSchemaV1 | undefined = undefi
     schema,
     recordName: recordName ?? 'unnamed',
     encodeFramed(value: unknown, prefix: Uint8Array, ctx: CodecContext) {
-      if (!validateOnEncode || validator === undefined) return concat(prefix, stringifyJson(value, bigint, ctx));
+      if (!validateOnEncode || validator === undefined) return stringifyJsonFramed(value, bigint, prefix, ctx);
       const checked = validateStandard(validator, value, ctx, 'Value to encode');
       return checked instanceof Promise
-        ? checked.then(() => concat(prefix, stringifyJson(value, bigint, ctx)))
-        : concat(prefix, stringifyJson(value, bigint, ctx));
+        ? checked.then(() => stringifyJsonFramed(value, bigint, prefix, ctx))
+        : stringifyJsonFramed(value, bigint, prefix, ctx);
     },
     matches(registered: RegistrySchema) {
       return registered.schemaType === 'JSON' && canonicalJson(registered.schema) === canonicalJson(text);
