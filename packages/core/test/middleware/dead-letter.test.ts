@@ -2,11 +2,14 @@ import {
   ConfigError,
   DeadLetterHeaders,
   deadLetter,
+  MemoryBroker,
   PublishError,
+  type ReceivedMessage,
   Router,
   retry,
   TimeoutError,
   textMessage,
+  timeout,
 } from '@bus/core';
 import { describe, expect, it } from 'vitest';
 import { context, received } from '../support/received.ts';
@@ -102,6 +105,52 @@ describe('deadLetter', () => {
     expect(publishOfLetter).toBeGreaterThanOrEqual(0);
     expect(publishOfLetter).toBeLessThan(ack);
     expect(bus.eventsOf('nack')).toEqual([]);
+  });
+
+  it('end to end over MemoryBroker: timeout per attempt, retries, then the dead-letter topic and a commit', async () => {
+    await using broker = new MemoryBroker();
+    const dlqPublisher = broker.publisher();
+    const router = new Router({ closeTransports: false });
+    let attempts = 0;
+    router.addConsumerHandler({
+      name: 'payments',
+      subscribeTopic: 'payments',
+      subscriber: broker.subscriber(),
+      group: 'payments',
+      middleware: [
+        deadLetter({ publisher: dlqPublisher, topic: 'payments.dlq' }),
+        retry({ maxRetries: 2, initialIntervalMs: 1, randomizationFactor: 0 }),
+        timeout({ timeoutMs: 20 }),
+      ],
+      handle: async (_message, { signal }) => {
+        attempts++;
+        // Never answers: only the timeout ends each attempt.
+        await new Promise<void>((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        );
+      },
+    });
+    const run = router.run();
+    await broker.publisher().publish('payments', textMessage('charge', { id: 'pay-1', key: 'acct-9' }));
+    await until(() => broker.committedOffsets('payments', 'payments')?.[0] === 1, 'original committed');
+    await router.close();
+    await run;
+
+    expect(attempts).toBe(3);
+    const letters: ReceivedMessage[] = [];
+    for await (const letter of broker.subscriber().subscribe('payments.dlq', { group: 'inspect' })) {
+      letters.push(letter);
+      letter.ack();
+      break;
+    }
+    expect(letters[0]?.id).toBe('pay-1');
+    expect(letters[0]?.key).toBe('acct-9');
+    expect(letters[0]?.headers).toMatchObject({
+      [DeadLetterHeaders.errorClass]: 'TimeoutError',
+      [DeadLetterHeaders.retryCount]: '2',
+      [DeadLetterHeaders.handler]: 'payments',
+      [DeadLetterHeaders.originalTopic]: 'payments',
+    });
   });
 
   it('reports every invalid option at once', () => {
