@@ -330,10 +330,11 @@ format_kafka() {
 
 start_kafka_process() {
   cd "$RUN"
-  # setsid: the broker outlives the shell (and test run) that started it, until `down`.
+  # setsid: the broker outlives the shell (and test run) that started it, until `down`; 9>&-: it must not
+  # inherit the lock of this script.
   # shellcheck disable=SC2046
   setsid "$KAFKA_JAVA" $(kafka_jvm_opts kafka) -cp "$(kafka_classpath)" kafka.Kafka "$RUN/kafka/server.properties" \
-    >>"$RUN/kafka.log" 2>&1 </dev/null &
+    >>"$RUN/kafka.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/kafka.pid"
   cd - >/dev/null
 }
@@ -350,7 +351,7 @@ start_registry_process() {
     -Dapicurio.rest.deletion.group.enabled=true \
     -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true \
-    -jar "apicurio-registry-app-$APICURIO_VERSION-runner.jar" >>"$RUN/registry.log" 2>&1 </dev/null &
+    -jar "apicurio-registry-app-$APICURIO_VERSION-runner.jar" >>"$RUN/registry.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/registry.pid"
   cd - >/dev/null
 }
