@@ -70,4 +70,36 @@ describe('registry caching, measured at a proxy in front of the real registry', 
     await Promise.all(encoded.map((bytes) => reader.decode(bytes, { topic, role: 'value' })));
     expect(proxy.count('GET /')).toBe(1);
   });
+
+  it('a registry outage is retryable and poisons no cache: the next call after recovery succeeds', async () => {
+    await using proxy = await startCountingProxy(registryUrl());
+    await using registry = realRegistry(proxy.url);
+    const topic = uniqueName('codecs-outage');
+    const ctx = { topic, role: 'value' as const };
+    const writer = registryCodec({ registry, format: avroSchemaFormat<OrderPlaced>({ schema: orderSchemaV1 }) });
+
+    proxy.failWith = 503;
+    await expect(Promise.resolve(writer.encode(sampleOrder(), ctx))).rejects.toMatchObject({
+      code: 'REGISTRY_UNAVAILABLE',
+      isRetryable: true,
+      topic,
+    });
+    proxy.failWith = undefined;
+    const bytes = await writer.encode(sampleOrder(), ctx);
+
+    // A consumer meeting an unseen id during an outage gets a retryable error (nack, not dead-letter).
+    await using readerRegistry = realRegistry(proxy.url);
+    const reader = registryCodec({
+      registry: readerRegistry,
+      format: avroSchemaFormat<OrderPlaced>({ schema: orderSchemaV1 }),
+    });
+    proxy.failWith = 500;
+    await expect(Promise.resolve(reader.decode(bytes, { ...ctx, offset: 4 }))).rejects.toMatchObject({
+      code: 'REGISTRY_UNAVAILABLE',
+      isRetryable: true,
+      offset: 4,
+    });
+    proxy.failWith = undefined;
+    expect(await reader.decode(bytes, ctx)).toEqual(sampleOrder());
+  });
 });

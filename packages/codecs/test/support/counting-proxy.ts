@@ -12,6 +12,8 @@ export interface CountingProxy extends AsyncDisposable {
   readonly authorizations: (string | undefined)[];
   /** Number of forwarded requests whose `METHOD path` contains `fragment`. */
   count(fragment: string): number;
+  /** While set, answer every request with this HTTP status instead of forwarding (fault injection). */
+  failWith: number | undefined;
 }
 
 /** Serve HTTPS instead of HTTP; with `requireClientCert`, only clients with a cert signed by `ca` get through. */
@@ -27,9 +29,16 @@ export async function startCountingProxy(target: string, tls?: ProxyTls): Promis
   const upstream = new URL(target);
   const requests: string[] = [];
   const authorizations: (string | undefined)[] = [];
+  const control: { failWith: number | undefined } = { failWith: undefined };
   const handler: http.RequestListener = (incoming, outgoing) => {
     requests.push(`${incoming.method} ${incoming.url}`);
     authorizations.push(incoming.headers.authorization);
+    if (control.failWith !== undefined) {
+      incoming.resume();
+      outgoing.writeHead(control.failWith, { 'content-type': 'application/json' });
+      outgoing.end(JSON.stringify({ error_code: control.failWith, message: 'injected failure' }));
+      return;
+    }
     const forward = http.request(
       {
         host: upstream.hostname,
@@ -69,6 +78,12 @@ export async function startCountingProxy(target: string, tls?: ProxyTls): Promis
     requests,
     authorizations,
     count: (fragment) => requests.filter((request) => request.includes(fragment)).length,
+    get failWith() {
+      return control.failWith;
+    },
+    set failWith(status: number | undefined) {
+      control.failWith = status;
+    },
     async [Symbol.asyncDispose]() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
