@@ -133,3 +133,53 @@ describe('avro schema export', () => {
     expect(text).toContain('"scale":2');
   });
 });
+
+describe('avro longs', () => {
+  const schema = {
+    type: 'record',
+    name: 'Ledger',
+    fields: [
+      { name: 'entryId', type: 'long' },
+      { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      { name: 'count', type: 'int' },
+    ],
+  } as const;
+
+  it('refuses longs beyond 2^53 as numbers instead of rounding them', () => {
+    const codec = avroCodec<{ entryId: number; at: Date; count: number }>({ schema });
+    const error = codecError(() => codec.encode({ entryId: 2 ** 60, at: new Date(0), count: 1 }, ctx));
+    expect(error.code).toBe('ENCODE_FAILED');
+    expect(error.issues.map((issue) => issue.path)).toEqual(['entryId']);
+    const big = avroCodec<{ entryId: bigint; at: Date; count: number }>({ schema, longs: 'bigint' });
+    const bytes = big.encode({ entryId: 2n ** 60n + 1n, at: new Date(0), count: 1 }, ctx) as Uint8Array;
+    expect(codecError(() => codec.decode(bytes, ctx)).code).toBe('INVALID_PAYLOAD');
+  });
+
+  it("decodes every long as a bigint with longs: 'bigint', keeping logical types and promotions", () => {
+    const codec = avroCodec<{ entryId: bigint; at: Date; count: number }>({ schema, longs: 'bigint' });
+    const value = { entryId: -(2n ** 62n) - 7n, at: new Date('2026-05-06T07:08:09.010Z'), count: 3 };
+    expect(codec.decode(codec.encode(value, ctx) as Uint8Array, ctx)).toEqual(value);
+    expect(codec.decode(codec.encode({ ...value, entryId: 42 as unknown as bigint }, ctx) as Uint8Array, ctx)).toEqual({
+      ...value,
+      entryId: 42n,
+    });
+    const old = avroCodec({
+      schema: {
+        type: 'record',
+        name: 'Ledger',
+        fields: [
+          { name: 'entryId', type: 'int' },
+          { name: 'at', type: 'long' },
+          { name: 'count', type: 'int' },
+        ],
+      },
+    });
+    const promoted = avroCodec({ schema, writerSchema: old.type, longs: 'bigint' });
+    expect(promoted.decode(old.encode({ entryId: 5, at: 1000, count: 2 }, ctx) as Uint8Array, ctx)).toEqual({
+      entryId: 5n,
+      at: new Date(1000),
+      count: 2,
+    });
+    expect(() => avroCodec({ schema, longs: 'string' as never })).toThrow(/longs/);
+  });
+});

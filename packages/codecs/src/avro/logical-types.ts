@@ -12,24 +12,26 @@ export type AvroLogicalTypeConstructor = new (schema: Schema, opts?: unknown) =>
 abstract class BusLogicalType extends avsc.types.LogicalType {
   protected readsFrom(type: Type, logicalName: string, underlying: string): boolean {
     const name = (type as { typeName?: string }).typeName;
-    return name === `logical:${logicalName}` || name === underlying;
+    return name === `logical:${logicalName}` || name === underlying || name === `abstract:${underlying}`;
   }
 }
 
-function asDate(value: number | Date, msPerUnit: number): Date {
-  return value instanceof Date ? value : new Date(Math.floor(value * msPerUnit));
+// With `longs: 'bigint'` the underlying long arrives as a bigint.
+function asDate(value: number | bigint | Date, msPerUnit: number): Date {
+  if (value instanceof Date) return value;
+  return new Date(Math.floor(Number(value) * msPerUnit));
 }
 
 /** `timestamp-millis` (long): `Date` ↔ milliseconds since the epoch. Accepts a `Date` or a number of ms. */
 class TimestampMillis extends BusLogicalType {
-  protected override _fromValue(value: number): Date {
-    return new Date(value);
+  protected override _fromValue(value: number | bigint): Date {
+    return asDate(value, 1);
   }
   protected override _toValue(value: unknown): number | undefined {
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
     return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
   }
-  protected override _resolve(type: Type): ((value: number | Date) => Date) | undefined {
+  protected override _resolve(type: Type): ((value: number | bigint | Date) => Date) | undefined {
     return this.readsFrom(type, 'timestamp-millis', 'long') ? (value) => asDate(value, 1) : undefined;
   }
 }
@@ -39,14 +41,14 @@ class TimestampMillis extends BusLogicalType {
  * so decoding drops sub-millisecond digits; use a plain `long` when they matter.
  */
 class TimestampMicros extends BusLogicalType {
-  protected override _fromValue(value: number): Date {
-    return new Date(Math.floor(value / 1000));
+  protected override _fromValue(value: number | bigint): Date {
+    return asDate(value, 1 / 1000);
   }
   protected override _toValue(value: unknown): number | undefined {
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime() * 1000;
     return undefined;
   }
-  protected override _resolve(type: Type): ((value: number | Date) => Date) | undefined {
+  protected override _resolve(type: Type): ((value: number | bigint | Date) => Date) | undefined {
     return this.readsFrom(type, 'timestamp-micros', 'long') ? (value) => asDate(value, 1 / 1000) : undefined;
   }
 }
@@ -60,7 +62,7 @@ class DateType extends BusLogicalType {
     if (value instanceof Date && !Number.isNaN(value.getTime())) return Math.floor(value.getTime() / MS_PER_DAY);
     return undefined;
   }
-  protected override _resolve(type: Type): ((value: number | Date) => Date) | undefined {
+  protected override _resolve(type: Type): ((value: number | bigint | Date) => Date) | undefined {
     return this.readsFrom(type, 'date', 'int') ? (value) => asDate(value, MS_PER_DAY) : undefined;
   }
 }

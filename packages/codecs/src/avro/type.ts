@@ -13,11 +13,35 @@ export type AvroSchemaInput = Schema | string | Type | { readonly [key: string]:
 /** Options that shape how avsc builds types. */
 export interface AvroTypeOptions {
   /**
-   * Logical type implementations by name; merged over {@link avroLogicalTypes}. Pass `{}` entries
-   * of your own to add types (e.g. a money type).
+   * Logical type implementations by name; merged over {@link avroLogicalTypes}. Add your own
+   * (e.g. a money type) by name.
    */
   logicalTypes?: Record<string, AvroLogicalTypeConstructor>;
+  /**
+   * How Avro `long` values are represented. `'number'` (default) refuses values beyond
+   * ±2^53 with a typed error instead of rounding them; `'bigint'` decodes every `long` as a
+   * `bigint` and encodes bigints or safe-integer numbers.
+   */
+  longs?: 'number' | 'bigint';
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+// avsc hands custom long types the value as 8 little-endian two's-complement bytes.
+const bigintLong = avsc.types.LongType.__with({
+  fromBuffer: (buffer: Buffer) => buffer.readBigInt64LE(0),
+  toBuffer: (value: bigint | number) => {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64LE(BigInt(value), 0);
+    return buffer;
+  },
+  fromJSON: (value: unknown) => BigInt(value as string | number),
+  toJSON: (value: bigint) => Number(value),
+  isValid: (value: unknown) =>
+    typeof value === 'bigint' ? value >= INT64_MIN && value <= INT64_MAX : Number.isSafeInteger(value),
+  compare: (a: bigint | number, b: bigint | number) => (a < b ? -1 : a > b ? 1 : 0),
+});
 
 /** Builds an avsc type, reporting a bad schema as a config issue at `path`. */
 export function buildType(
@@ -26,6 +50,10 @@ export function buildType(
   issues: ConfigIssues,
   path: string,
 ): Type | undefined {
+  if (options.longs !== undefined && options.longs !== 'number' && options.longs !== 'bigint') {
+    issues.add('longs', "must be 'number' or 'bigint'");
+    return undefined;
+  }
   if (avsc.Type.isType(input)) return input as Type;
   let schema: unknown = input;
   if (typeof input === 'string') {
@@ -44,6 +72,8 @@ export function buildType(
     return avsc.Type.forSchema(schema as Schema, {
       logicalTypes: { ...avroLogicalTypes, ...options.logicalTypes },
       wrapUnions: false,
+      // avsc adds every named type to this registry, so each schema needs a fresh object.
+      ...(options.longs === 'bigint' ? { registry: { long: bigintLong } } : {}),
     });
   } catch (cause) {
     issues.add(path, `is not a valid Avro schema: ${describeCause(cause)}`);
