@@ -43,15 +43,39 @@ export interface SettlementSink {
   nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void;
 }
 
+/** The header-derived fields, decoded together on first use. */
+interface Decoded {
+  readonly id: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+function decode(record: PendingRecord, state: PartitionState, options: DecodeOptions): Decoded {
+  const raw = record.raw;
+  const headers: Record<string, string> = {};
+  let id: string | undefined;
+  const rawHeaders = raw.headers;
+  if (rawHeaders !== undefined) {
+    for (const name in rawHeaders) {
+      const value = headerText(rawHeaders[name]);
+      if (value === undefined) continue;
+      if (name === options.messageIdHeader) id = value;
+      else if (name !== options.binaryKeyHeader) headers[name] = value;
+    }
+  }
+  return {
+    // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
+    id: id ?? `${state.topic}-${state.partition}-${raw.offset}`,
+    headers,
+  };
+}
+
 /**
- * A fetched record handed to a consumer; settled once by `ack()` or `nack()`. Decoding happens
- * here, straight from the kafkajs record: headers to strings with the id header lifted out, and
- * payload and binary keys as views of the fetched bytes, not copies.
+ * A fetched record handed to a consumer; settled once by `ack()` or `nack()`. The payload is a
+ * view of the fetched bytes (not a copy); id and headers are decoded from the kafkajs record on
+ * first access, so a consumer that reads only payload and key pays for nothing else.
  */
 export class KafkaReceivedMessage implements ReceivedMessage {
-  readonly id: string;
   readonly payload: Uint8Array;
-  readonly headers: Readonly<Record<string, string>>;
   readonly key?: string | Uint8Array;
   readonly timestamp: number;
   readonly topic: string;
@@ -59,38 +83,53 @@ export class KafkaReceivedMessage implements ReceivedMessage {
   readonly offset: number;
   readonly deliveryAttempt: number;
   #settlement: Settlement = 'pending';
+  #decoded: Decoded | undefined;
+  readonly #options: DecodeOptions;
   readonly #record: PendingRecord;
   readonly #state: PartitionState;
   readonly #sink: SettlementSink;
 
   constructor(record: PendingRecord, state: PartitionState, sink: SettlementSink, options: DecodeOptions) {
     const raw = record.raw;
-    const headers: Record<string, string> = {};
-    let id: string | undefined;
-    let binaryKey = false;
-    const rawHeaders = raw.headers;
-    if (rawHeaders !== undefined) {
-      for (const name in rawHeaders) {
-        const value = headerText(rawHeaders[name]);
-        if (value === undefined) continue;
-        if (name === options.messageIdHeader) id = value;
-        else if (name === options.binaryKeyHeader) binaryKey = true;
-        else headers[name] = value;
-      }
-    }
-    // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
-    this.id = id ?? `${state.topic}-${state.partition}-${raw.offset}`;
     this.payload = raw.value === null ? EMPTY : view(raw.value);
-    this.headers = headers;
-    if (raw.key !== null && raw.key !== undefined) this.key = decodeKey(raw.key, binaryKey);
+    if (raw.key !== null && raw.key !== undefined) {
+      this.key = decodeKey(raw.key, raw.headers?.[options.binaryKeyHeader] !== undefined);
+    }
     this.timestamp = Number(raw.timestamp);
     this.topic = state.topic;
     this.partition = state.partition;
     this.offset = record.offset;
     this.deliveryAttempt = record.attempts;
+    this.#options = options;
     this.#record = record;
     this.#state = state;
     this.#sink = sink;
+  }
+
+  get id(): string {
+    this.#decoded ??= decode(this.#record, this.#state, this.#options);
+    return this.#decoded.id;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    this.#decoded ??= decode(this.#record, this.#state, this.#options);
+    return this.#decoded.headers;
+  }
+
+  /** Plain data for logs and `JSON.stringify` (getters are not own properties). */
+  toJSON(): Record<string, unknown> {
+    return {
+      id: this.id,
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.offset,
+      key: typeof this.key === 'string' || this.key === undefined ? this.key : Buffer.from(this.key).toString('base64'),
+      headers: this.headers,
+      timestamp: this.timestamp,
+      deliveryAttempt: this.deliveryAttempt,
+      settlement: this.#settlement,
+      payloadBytes: this.payload.byteLength,
+    };
   }
 
   get settlement(): Settlement {

@@ -42,6 +42,9 @@ type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
 
+/** Messages handed out back to back before yielding to the event loop (I/O). */
+const YIELD_EVERY = 256;
+
 /** Messages handed out from one partition before the next partition's turn. */
 const BURST = 32;
 
@@ -67,6 +70,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   #order: PartitionState[] = [];
   #cursor = 0;
   #burst = 0;
+  #sinceYield = 0;
   #outstanding = 0;
   #paused = 0;
   #rebalancing = false;
@@ -105,6 +109,14 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   next(): Promise<IteratorResult<ReceivedMessage>> {
     // Fast path without an async frame: a message is ready (the common case under load).
     if (this.#phase === 'running' && this.#fatal === undefined) {
+      // A consumer looping over ready messages runs on microtasks only, which would starve
+      // socket I/O: kafkajs could neither send the next fetch nor read its answer until the
+      // buffer ran dry. Yielding to the event loop now and then keeps fetches overlapped. The
+      // message is taken after the yield, so one is never handed out after a stop began.
+      if (++this.#sinceYield >= YIELD_EVERY) {
+        this.#sinceYield = 0;
+        return new Promise((resolve) => setImmediate(() => resolve(this.#nextSlow())));
+      }
       const message = this.#take();
       if (message !== undefined) return Promise.resolve({ done: false, value: message });
     }
@@ -185,11 +197,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     const order = this.#order;
     const count = order.length;
     if (count === 0) return undefined;
-    const now = Date.now();
     // Serve a partition for a burst before moving on: fair across partitions, cheap per message.
     if (this.#burst > 0) {
       const state = order[this.#cursor] as PartitionState;
-      const record = state.take(now);
+      const record = state.take();
       if (record !== undefined) {
         this.#burst--;
         return this.#handOut(record, state);
@@ -198,7 +209,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     for (let i = 1; i <= count; i++) {
       const index = (this.#cursor + i) % count;
       const state = order[index] as PartitionState;
-      const record = state.take(now);
+      const record = state.take();
       if (record === undefined) continue;
       this.#cursor = index;
       this.#burst = BURST - 1;
@@ -530,6 +541,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     if (this.#scheduler === undefined) return;
     this.#scheduler.stop();
     await this.#scheduler.flush();
+    // Acks that landed while that commit was on the wire get one more.
+    if (this.#order.some((state) => !state.retired && state.tracker.pendingCommit() !== undefined)) {
+      await this.#scheduler.flush();
+    }
   }
 
   async #withDeadline(promise: Promise<void>, what: string): Promise<void> {

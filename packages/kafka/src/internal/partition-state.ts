@@ -58,11 +58,11 @@ export class PartitionState {
    * The next record to hand out, or `undefined`. When a redelivery is not due yet the partition
    * waits for it (later records must not overtake it); `dueAt()` tells until when.
    */
-  take(now: number): PendingRecord | undefined {
+  take(): PendingRecord | undefined {
     if (this.retired) return undefined;
     const redelivery = this.#redeliveries[0];
     if (redelivery !== undefined) {
-      if (redelivery.dueAt > now) return undefined;
+      if (redelivery.dueAt > Date.now()) return undefined;
       this.#redeliveries.shift();
       return redelivery;
     }

@@ -1,0 +1,269 @@
+// Throughput of @bus/kafka against raw kafkajs on the same broker, topic settings and batch sizes.
+// Run: pnpm --filter @bus/kafka build && node bench/kafka.bench.ts  (brokers: KAFKA_BROKERS or the
+// local infra's connection.json). Prints a table with ratios; takes well under 90 s.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createMessage, type Message, Router } from '@bus/core';
+import { KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
+import kafkajs from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+function brokers(): string[] {
+  const fromEnv = process.env.KAFKA_BROKERS;
+  if (fromEnv) return fromEnv.split(',').map((b) => b.trim());
+  const file = join(homedir(), '.cache', 'bus', 'infra', 'run', 'connection.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { kafka: { brokers: string[] } }).kafka.brokers;
+}
+
+const BROKERS = brokers();
+const PARTITIONS = 6;
+const BATCH = 1_000; // KafkaPublisher's default batchMaxMessages; the raw baseline sends batches of the same size
+const IN_FLIGHT = 5; // KafkaPublisher's default maxInFlightBatches; the raw baseline keeps as many sendBatch calls open
+const ID_HEADER = 'bus-message-id';
+const kafka = new Kafka({ brokers: BROKERS, clientId: 'bench', logLevel: logLevel.NOTHING });
+const run = Date.now().toString(36);
+let topics = 0;
+
+async function createTopic(label: string): Promise<string> {
+  const topic = `bench-${label}-${run}-${++topics}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  return topic;
+}
+
+function payloadOf(size: number): Uint8Array {
+  const payload = new Uint8Array(size);
+  for (let i = 0; i < size; i++) payload[i] = (i * 31) & 0xff;
+  return payload;
+}
+
+interface Row {
+  name: string;
+  messages: number;
+  bytes: number;
+  ms: number;
+}
+
+const rows: { label: string; ours: Row; raw: Row }[] = [];
+
+function rate(row: Row): { perSecond: number; mbPerSecond: number } {
+  return { perSecond: (row.messages / row.ms) * 1000, mbPerSecond: ((row.bytes / row.ms) * 1000) / 1_048_576 };
+}
+
+/**
+ * Runs bus and raw kafkajs alternately (after one warm-up of each) and keeps the best of each, so
+ * both see the same drift in load on a shared machine.
+ */
+async function pair(
+  repeats: number,
+  ours: () => Promise<Row>,
+  raw: () => Promise<Row>,
+): Promise<{ ours: Row; raw: Row }> {
+  await raw();
+  await ours();
+  let bestOurs: Row | undefined;
+  let bestRaw: Row | undefined;
+  for (let i = 0; i < repeats; i++) {
+    const r = await raw();
+    const o = await ours();
+    if (bestRaw === undefined || r.ms < bestRaw.ms) bestRaw = r;
+    if (bestOurs === undefined || o.ms < bestOurs.ms) bestOurs = o;
+  }
+  return { ours: bestOurs as Row, raw: bestRaw as Row };
+}
+
+// --- publish ---
+
+async function rawPublish(size: number, count: number): Promise<Row> {
+  const topic = await createTopic('raw-pub');
+  const producer = kafka.producer();
+  await producer.connect();
+  const value = Buffer.from(payloadOf(size));
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const start = next;
+      next = Math.min(count, next + BATCH);
+      const messages = [];
+      for (let i = start; i < next; i++) {
+        messages.push({ key: `k${i % 64}`, value, headers: { [ID_HEADER]: crypto.randomUUID() } });
+      }
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const ms = performance.now() - started;
+  await producer.disconnect();
+  return { name: 'kafkajs sendBatch', messages: count, bytes: count * size, ms };
+}
+
+async function ourPublish(size: number, count: number, callers: number): Promise<Row> {
+  const topic = await createTopic('bus-pub');
+  const publisher = new KafkaPublisher({ brokers: BROKERS, acks: 'all' });
+  await publisher.publish(topic, createMessage({ payload: payloadOf(size) })); // connect outside the clock
+  const payload = payloadOf(size);
+  const started = performance.now();
+  let next = 0;
+  const caller = async () => {
+    while (next < count) {
+      const start = next;
+      next = Math.min(count, next + 10);
+      const messages: Message[] = [];
+      for (let i = start; i < next; i++) messages.push(createMessage({ payload, key: `k${i % 64}` }));
+      await publisher.publish(topic, ...messages);
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, caller));
+  const ms = performance.now() - started;
+  await publisher.close();
+  return { name: `KafkaPublisher, ${callers} callers × 10 msgs`, messages: count, bytes: count * size, ms };
+}
+
+// --- consume ---
+
+async function fill(size: number, count: number): Promise<string> {
+  const topic = await createTopic('consume');
+  const producer = kafka.producer();
+  await producer.connect();
+  const value = Buffer.from(payloadOf(size));
+  for (let start = 0; start < count; start += 5 * BATCH) {
+    const sends = [];
+    for (let b = start; b < Math.min(count, start + 5 * BATCH); b += BATCH) {
+      const messages = [];
+      for (let i = b; i < Math.min(count, b + BATCH); i++) {
+        messages.push({ key: `k${i % 64}`, value, headers: { [ID_HEADER]: crypto.randomUUID() } });
+      }
+      sends.push(producer.sendBatch({ acks: 1, topicMessages: [{ topic, messages }] }));
+    }
+    await Promise.all(sends);
+  }
+  await producer.disconnect();
+  return topic;
+}
+
+/** Measures from the first message to the last, so group join time is not counted. */
+async function rawConsume(topic: string, size: number, count: number): Promise<Row> {
+  const consumer = kafka.consumer({ groupId: `raw-${run}-${++topics}`, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  let resolveDone!: (ms: number) => void;
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset }) => {
+      if (first === 0) first = performance.now();
+      for (const message of batch.messages) {
+        seen++;
+        resolveOffset(message.offset);
+      }
+      if (seen >= count) resolveDone(performance.now() - first);
+    },
+  });
+  const ms = await done;
+  await consumer.disconnect();
+  return { name: 'kafkajs eachBatch', messages: count, bytes: count * size, ms };
+}
+
+async function routerConsume(topic: string, size: number, count: number): Promise<Row> {
+  const subscriber = new KafkaSubscriber({ brokers: BROKERS });
+  const router = new Router();
+  let seen = 0;
+  let first = 0;
+  let resolveDone!: (ms: number) => void;
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
+  router.addConsumerHandler({
+    name: 'noop',
+    subscribeTopic: topic,
+    subscriber,
+    group: `router-${run}-${++topics}`,
+    orderBy: 'partition',
+    handle: () => {
+      if (first === 0) first = performance.now();
+      if (++seen === count) resolveDone(performance.now() - first);
+    },
+  });
+  const running = router.run();
+  const ms = await done;
+  await router.close();
+  await running;
+  return { name: 'Router → KafkaSubscriber (ack each)', messages: count, bytes: count * size, ms };
+}
+
+async function loopConsume(topic: string, size: number, count: number): Promise<Row> {
+  const subscriber = new KafkaSubscriber({ brokers: BROKERS });
+  let seen = 0;
+  let first = 0;
+  for await (const message of subscriber.subscribe(topic, { group: `loop-${run}-${++topics}` })) {
+    if (first === 0) first = performance.now();
+    message.ack();
+    if (++seen === count) break;
+  }
+  const ms = performance.now() - first;
+  await subscriber.close();
+  return { name: 'KafkaSubscriber for-await (ack each)', messages: count, bytes: count * size, ms };
+}
+
+// --- main ---
+
+const benchStarted = performance.now();
+for (const [size, count] of [
+  [100, 50_000],
+  [1024, 20_000],
+] as const) {
+  const { ours, raw } = await pair(
+    2,
+    () => ourPublish(size, count, 64),
+    () => rawPublish(size, count),
+  );
+  rows.push({ label: `publish ${size} B, acks all`, ours, raw });
+}
+{
+  const size = 100;
+  const count = 100_000;
+  const topic = await fill(size, count);
+  const viaLoop = await pair(
+    2,
+    () => loopConsume(topic, size, count),
+    () => rawConsume(topic, size, count),
+  );
+  rows.push({ label: `consume ${size} B`, ...viaLoop });
+  const viaRouter = await pair(
+    2,
+    () => routerConsume(topic, size, count),
+    () => rawConsume(topic, size, count),
+  );
+  rows.push({ label: `consume ${size} B`, ...viaRouter });
+}
+
+const table = rows.map(({ label, ours, raw }) => {
+  const o = rate(ours);
+  const r = rate(raw);
+  return {
+    case: label,
+    bus: ours.name,
+    'bus msg/s': Math.round(o.perSecond),
+    'bus MB/s': o.mbPerSecond.toFixed(2),
+    'kafkajs msg/s': Math.round(r.perSecond),
+    'kafkajs MB/s': r.mbPerSecond.toFixed(2),
+    ratio: (o.perSecond / r.perSecond).toFixed(2),
+  };
+});
+console.log(
+  `brokers ${BROKERS.join(',')}, ${PARTITIONS} partitions; bus and kafkajs alternate, best of 2 after a warm-up`,
+);
+console.table(table);
+console.log(`total ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
