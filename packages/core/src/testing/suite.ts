@@ -8,7 +8,7 @@ import type { ConformanceOptions } from './options.js';
 
 /**
  * Registers the transport conformance suite's describe/it blocks with vitest. Call it at the
- * top level of a test file. Cases a transport's features rule out are registered as skipped.
+ * top level of a test file. Cases a transport's features rule out are not registered.
  * Every case makes its own topics and groups, and closes what it opened.
  *
  * @example

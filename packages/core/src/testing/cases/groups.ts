@@ -1,4 +1,5 @@
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
+import { itWhen } from '../internal/feature-gate.js';
 import type { ReceivedMessage } from '../../message.js';
 import { idsOf, numbered, publishAll, type SuiteContext, series } from '../internal/context.js';
 import { DeadlineError } from '../internal/deadline.js';
@@ -8,7 +9,7 @@ import type { Reader } from '../internal/reader.js';
 export function groupCases(ctx: SuiteContext): void {
   const { consumerGroups, persistent } = ctx.options.features;
 
-  it.runIf(persistent)(
+  itWhen(persistent)(
     'lets a new subscriber read messages published before it',
     async () => {
       const topic = await ctx.topic(2);
@@ -22,7 +23,7 @@ export function groupCases(ctx: SuiteContext): void {
     ctx.testTimeout(),
   );
 
-  it.runIf(consumerGroups)(
+  itWhen(consumerGroups)(
     'fans out to every group',
     async () => {
       const topic = await ctx.topic(3);
@@ -39,7 +40,7 @@ export function groupCases(ctx: SuiteContext): void {
     ctx.testTimeout(),
   );
 
-  it.runIf(consumerGroups)(
+  itWhen(consumerGroups)(
     'splits a group between competing members, each message to exactly one',
     async () => {
       const topic = await ctx.topic(4);
@@ -65,7 +66,7 @@ export function groupCases(ctx: SuiteContext): void {
     ctx.testTimeout(60_000),
   );
 
-  it.runIf(consumerGroups)(
+  itWhen(consumerGroups)(
     'redelivers an unacked message to the next member (no ack, no progress)',
     async () => {
       const topic = await ctx.topic(1);
@@ -86,7 +87,7 @@ export function groupCases(ctx: SuiteContext): void {
     ctx.testTimeout(),
   );
 
-  it.runIf(consumerGroups && persistent)(
+  itWhen(consumerGroups && persistent)(
     'continues after a subscriber closes, losing nothing',
     async () => {
       const topic = await ctx.topic(2);
@@ -112,7 +113,7 @@ export function groupCases(ctx: SuiteContext): void {
     ctx.testTimeout(),
   );
 
-  it.runIf(consumerGroups)(
+  itWhen(consumerGroups)(
     'commits only the contiguous acked prefix (out-of-order acks)',
     async () => {
       const topic = await ctx.topic(1);
@@ -134,7 +135,7 @@ export function groupCases(ctx: SuiteContext): void {
     ctx.testTimeout(),
   );
 
-  it.runIf(consumerGroups)(
+  itWhen(consumerGroups)(
     'loses nothing when one of several held messages is nacked, and commits everything acked',
     async () => {
       const topic = await ctx.topic(1);
@@ -168,7 +169,7 @@ export function groupCases(ctx: SuiteContext): void {
     ctx.testTimeout(),
   );
 
-  it.runIf(consumerGroups)(
+  itWhen(consumerGroups)(
     "hands a leaving member's unacked messages to another member",
     async () => {
       const topic = await ctx.topic(1);

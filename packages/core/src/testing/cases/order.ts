@@ -1,9 +1,10 @@
 import { expect, it } from 'vitest';
+import { itWhen } from '../internal/feature-gate.js';
 import { numbered, publishAll, type SuiteContext, seqOf } from '../internal/context.js';
 
 /** Ordering per key, and isolation of a poison message, across partitions. */
 export function orderCases(ctx: SuiteContext): void {
-  it.runIf(ctx.options.features.guaranteedOrderPerKey)(
+  itWhen(ctx.options.features.guaranteedOrderPerKey)(
     'keeps publish order per key across partitions, even with nacks',
     async () => {
       const topic = await ctx.topic(4);

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { itWhen } from '../internal/feature-gate.js';
 import { ClosedError } from '../../errors.js';
 import { createMessage, type Message } from '../../message.js';
 import { idsOf, keyBytes, numbered, publishAll, type SuiteContext, series } from '../internal/context.js';
@@ -138,7 +139,7 @@ export function robustnessCases(ctx: SuiteContext): void {
     ctx.testTimeout(),
   );
 
-  it.runIf(ctx.options.features.canRestartBroker === true)(
+  itWhen(ctx.options.features.canRestartBroker)(
     'keeps going across a broker restart without losing messages',
     async () => {
       const restart = ctx.options.restartBroker;
