@@ -1,3 +1,5 @@
+import { inject } from 'vitest';
+
 /**
  * Connection settings of the real broker and registry that integration tests run against.
  * The global setup (`global-setup.ts`) resolves them once per run and passes them to test
@@ -43,7 +45,7 @@ export interface TestInfra {
 
 /** The settings for this test run. Throws with an actionable message when the global setup did not run. */
 export function testInfra(): TestInfra {
-  const raw = process.env.BUS_TEST_INFRA;
+  const raw = process.env.BUS_TEST_INFRA || providedInfra();
   if (!raw) {
     throw new Error(
       'BUS_TEST_INFRA is not set: integration tests (*.int.test.ts) must run through a vitest project ' +
@@ -53,7 +55,30 @@ export function testInfra(): TestInfra {
   return JSON.parse(raw) as TestInfra;
 }
 
+/** The settings the global setup provided through vitest's `provide`, when running inside a vitest worker. */
+function providedInfra(): string | undefined {
+  try {
+    return inject('busTestInfra');
+  } catch {
+    return undefined;
+  }
+}
+
 /** A topic or group name unique to this test run, so tests never see each other's data. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export {
+  type DedicatedKafka,
+  type DedicatedKafkaOptions,
+  DedicatedKafkaUnavailableError,
+  startDedicatedKafka,
+} from './dedicated-kafka.ts';
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    /** JSON of {@link TestInfra}, provided by the global setup (fallback for `BUS_TEST_INFRA`). */
+    busTestInfra: string;
+  }
 }
