@@ -1,6 +1,7 @@
 import { ClosedError, ConfigError, payloadText, type ReceivedMessage, textMessage } from '@bus/core';
 import { KafkaErrorCode, KafkaPublisher, KafkaSubscriber, KafkaTransportError } from '@bus/kafka';
-import { uniqueName } from '@bus/test-infra';
+import { testInfra, uniqueName } from '@bus/test-infra';
+import kafkajs from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokers, committedOffsets, createTopic, nextWithin, waitFor } from './subscriber-helpers.js';
 
@@ -149,7 +150,7 @@ describe('KafkaSubscriber', () => {
     expect((seen[1]?.at ?? 0) - nackedAt).toBeGreaterThanOrEqual(290);
   });
 
-  it('keeps at most maxInFlightPerPartition records in memory by pausing fetches', async () => {
+  it('keeps at most maxInFlight records in memory (backpressure on fetching)', async () => {
     const topic = await createTopic('sub-backpressure', 2);
     const group = uniqueName('g');
     await publish(
@@ -237,5 +238,116 @@ describe('KafkaSubscriber', () => {
     expect((error as KafkaTransportError).code).toBe(KafkaErrorCode.CONNECTION_FAILED);
     expect((error as KafkaTransportError).isRetryable).toBe(true);
     expect(sub.stats().lastError?.code).toBe(KafkaErrorCode.CONNECTION_FAILED);
+  });
+
+  it('manual mode never commits; auto mode commits acked prefixes on its interval', async () => {
+    const topic = await createTopic('sub-modes', 1);
+    await publish(topic, ['a', 'b', 'c']);
+    const manualGroup = uniqueName('manual');
+    const manual = subscriber({ commit: { mode: 'manual' } });
+    let count = 0;
+    for await (const message of manual.subscribe(topic, { group: manualGroup })) {
+      message.ack();
+      if (++count === 3) break;
+    }
+    expect(manual.stats().commits).toBe(0);
+    expect((await committedOffsets(topic, manualGroup)).get(0) ?? -1).toBe(-1);
+
+    const autoGroup = uniqueName('auto');
+    const auto = subscriber({ commit: { mode: 'auto', intervalMs: 200 } });
+    const commits: number[] = [];
+    auto.on('commit', ({ offsets }) => commits.push(...offsets.map((o) => o.offset)));
+    const iterator = auto.subscribe(topic, { group: autoGroup })[Symbol.asyncIterator]();
+    for (let i = 0; i < 3; i++) (await nextWithin(iterator, 30_000, `message ${i}`)).ack();
+    // Committed by the interval while the subscription is still running, not by leaving the loop.
+    await waitFor(() => commits.includes(3), 'the interval commit');
+    expect((await committedOffsets(topic, autoGroup)).get(0)).toBe(3);
+    await iterator.return?.();
+  });
+
+  it('fails fast with a non-retryable authentication error on a wrong SASL password', async () => {
+    const sasl = testInfra().kafka.sasl;
+    expect(sasl, 'the test infra provides a SASL listener').toBeDefined();
+    if (sasl === undefined) return;
+    const secret = 'definitely-wrong-password';
+    const sub = subscriber({
+      brokers: sasl.brokers,
+      sasl: { mechanism: 'scram-sha-512', username: sasl.scram512.username, password: secret },
+    });
+    const started = Date.now();
+    const error = await sub
+      .subscribe('t', { group: 'g' })
+      [Symbol.asyncIterator]()
+      .next()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(KafkaTransportError.isInstance(error)).toBe(true);
+    expect((error as KafkaTransportError).code).toBe(KafkaErrorCode.AUTHENTICATION_FAILED);
+    expect((error as KafkaTransportError).isRetryable).toBe(false);
+    expect((error as Error).message).not.toContain(secret);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('emits connect, rebalance, commit and disconnect events', async () => {
+    const topic = await createTopic('sub-events', 2);
+    const group = uniqueName('g');
+    await publish(topic, ['e1', 'e2']);
+    const sub = subscriber();
+    const seen: string[] = [];
+    let assigned: number[] = [];
+    sub.on('connect', (e) => seen.push(`connect:${e.group === group}`));
+    sub.on('rebalance', (e) => {
+      seen.push('rebalance');
+      assigned = e.assigned;
+    });
+    sub.once('commit', (e) => seen.push(`commit:${e.topic === topic}`));
+    sub.on('disconnect', () => seen.push('disconnect'));
+    let count = 0;
+    for await (const message of sub.subscribe(topic, { group })) {
+      message.ack();
+      if (++count === 2) break;
+    }
+    expect(assigned).toEqual([0, 1]);
+    expect(seen).toEqual(expect.arrayContaining(['connect:true', 'rebalance', 'commit:true', 'disconnect']));
+    expect(seen.indexOf('connect:true')).toBeLessThan(seen.indexOf('rebalance'));
+    expect(sub.stats().rebalances).toBe(1);
+  });
+
+  it('pauses only a partition stuck behind a delayed redelivery; the others keep flowing', async () => {
+    const topic = await createTopic('sub-stuck', 2);
+    const group = uniqueName('g');
+    const producer = new kafkajs.Kafka({ brokers: brokers(), logLevel: kafkajs.logLevel.NOTHING }).producer();
+    await producer.connect();
+    for (const partition of [0, 1]) {
+      await producer.send({
+        topic,
+        messages: Array.from({ length: 200 }, (_, i) => ({ partition, value: `p${partition}-${i}` })),
+      });
+    }
+    await producer.disconnect();
+    const sub = subscriber({ maxInFlightPerPartition: 20, maxInFlight: 40 });
+    const order: string[] = [];
+    let p1Done = 0;
+    for await (const message of sub.subscribe(topic, { group })) {
+      const text = payloadText(message);
+      order.push(text);
+      if (text === 'p0-0' && message.deliveryAttempt === 1) {
+        // Partition 0 waits 1.5 s for this redelivery; partition 1 must not.
+        message.nack({ delayMs: 1_500 });
+        continue;
+      }
+      message.ack();
+      if (message.partition === 1) p1Done++;
+      if (order.filter((t) => t.startsWith('p0-')).length === 201 && p1Done === 200) break;
+    }
+    const redelivery = order.lastIndexOf('p0-0');
+    expect(order.indexOf('p1-199')).toBeLessThan(redelivery);
+    // Nothing of partition 0 overtook its redelivered head.
+    expect(order.slice(0, redelivery).filter((t) => t.startsWith('p0-') && t !== 'p0-0')).toEqual([]);
+    expect(order.slice(redelivery + 1).filter((t) => t.startsWith('p0-'))).toEqual(
+      Array.from({ length: 199 }, (_, i) => `p0-${i + 1}`),
+    );
   });
 });
