@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Checks every publishable package under packages/* before release:
+//   - package.json: "type": "module", "sideEffects": false, a "files" allow-list, "engines.node",
+//     an "exports" map with "./package.json" whose every condition object lists "types" first,
+//     peerDependencies with bounded ranges (no "*", no ">=x" without an upper bound);
+//   - publint and `attw --pack --profile esm-only` on the built package.
+// Prints every problem and exits 1 if there is any. With no packages it passes.
+// Usage: node scripts/check-packages.mjs [--no-tools]   (--no-tools: manifest checks only)
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const packagesDir = join(root, 'packages');
+const runTools = !process.argv.includes('--no-tools');
+
+/** @type {string[]} */
+const problems = [];
+
+function listPackages() {
+  if (!existsSync(packagesDir)) return [];
+  return readdirSync(packagesDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(packagesDir, d.name, 'package.json')))
+    .map((d) => join(packagesDir, d.name));
+}
+
+/** Whether one side of `||` in a semver range has an upper bound. */
+function boundedComparatorSet(part) {
+  const p = part.trim();
+  if (p === '' || p === '*' || p === 'x' || p === 'X' || p === 'latest') return false;
+  if (/\s-\s/.test(p)) return true; // hyphen range a - b
+  if (/^[\^~]/.test(p)) return true;
+  if (p.includes('<')) return true;
+  if (p.includes('>')) return false; // >=x or >x alone
+  // Exact versions and x-ranges below the major (1.x, 1.2.x) are bounded; a bare "x" was handled above.
+  return /^v?\d+(\.(\d+|x|X|\*))*(-[\w.]+)?$/.test(p);
+}
+
+function boundedRange(range) {
+  if (typeof range !== 'string') return false;
+  if (range.startsWith('workspace:')) {
+    const rest = range.slice('workspace:'.length);
+    return rest === '^' || rest === '~' || (rest !== '*' && boundedRange(rest));
+  }
+  if (range.startsWith('npm:')) return boundedRange(range.slice(range.lastIndexOf('@') + 1));
+  return range.split('||').every(boundedComparatorSet);
+}
+
+/** Walks the exports map; every object of conditions that has "types" must list it first. */
+function checkConditions(value, where, out) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+  const keys = Object.keys(value);
+  const isSubpathMap = keys.every((k) => k.startsWith('.'));
+  if (!isSubpathMap) {
+    if (!keys.includes('types')) out.push(`${where}: no "types" condition`);
+    else if (keys[0] !== 'types') out.push(`${where}: "types" must be the first condition (found: ${keys.join(', ')})`);
+  }
+  for (const k of keys) checkConditions(value[k], `${where}[${JSON.stringify(k)}]`, out);
+}
+
+function checkManifest(dir, pkg) {
+  const name = pkg.name ?? relative(root, dir);
+  const out = [];
+  if (pkg.type !== 'module') out.push('"type" must be "module"');
+  if (pkg.sideEffects !== false) out.push('"sideEffects" must be false');
+  if (!Array.isArray(pkg.files) || pkg.files.length === 0) out.push('"files" allow-list is missing or empty');
+  if (!pkg.engines || typeof pkg.engines.node !== 'string') out.push('"engines.node" is missing');
+  const exp = pkg.exports;
+  if (!exp || typeof exp !== 'object' || Array.isArray(exp)) {
+    out.push('"exports" map is missing');
+  } else {
+    const subpaths = Object.keys(exp);
+    if (!subpaths.every((k) => k.startsWith('.'))) out.push('"exports" must be a map of subpaths ("." ...)');
+    if (!('./package.json' in exp)) out.push('"exports" has no "./package.json" entry');
+    for (const [subpath, target] of Object.entries(exp)) {
+      if (subpath === './package.json') continue;
+      if (typeof target === 'string') out.push(`exports["${subpath}"]: a bare path has no "types" condition`);
+      else checkConditions(target, `exports["${subpath}"]`, out);
+    }
+  }
+  for (const [dep, range] of Object.entries(pkg.peerDependencies ?? {})) {
+    if (!boundedRange(range)) out.push(`peerDependencies["${dep}"] = "${range}" has no upper bound`);
+  }
+  for (const p of out) problems.push(`${name}: ${p}`);
+}
+
+function tool(name, args, dir, label) {
+  const res = spawnSync('pnpm', ['exec', name, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 32 << 20 });
+  const output = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim();
+  if (res.status !== 0) {
+    problems.push(`${label}: ${name} failed (exit ${res.status ?? res.signal})\n${indent(output)}`);
+  } else if (process.env.CHECK_PACKAGES_VERBOSE) {
+    console.log(`${label}: ${name}\n${indent(output)}`);
+  }
+}
+
+const indent = (text) =>
+  text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+
+const dirs = listPackages();
+let checked = 0;
+for (const dir of dirs) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (pkg.private === true) continue;
+  checked++;
+  const label = pkg.name ?? relative(root, dir);
+  checkManifest(dir, pkg);
+  if (!runTools) continue;
+  if (!existsSync(join(dir, 'dist'))) {
+    problems.push(`${label}: not built (no dist/): run \`pnpm build\` first`);
+    continue;
+  }
+  tool('publint', [relative(root, dir) || '.'], dir, label);
+  tool('attw', ['--pack', relative(root, dir), '--profile', 'esm-only', '--format', 'ascii'], dir, label);
+}
+
+if (problems.length > 0) {
+  console.error(`check-packages: ${problems.length} problem(s) in ${checked} package(s):`);
+  for (const p of problems) console.error(`  - ${p}`);
+  process.exit(1);
+}
+console.log(`check-packages: ${checked} package(s) OK${runTools ? ' (manifest, publint, attw esm-only)' : ' (manifest)'}`);
