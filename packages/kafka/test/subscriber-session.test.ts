@@ -1,0 +1,226 @@
+// Unit tests of a subscription's state machine, driven through a fake kafkajs consumer (the
+// integration tests cover the same paths against the real broker; these pin down the edge cases).
+import type { ReceivedMessage } from '@bus/core';
+import type { Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { ConsumerSession, type SessionEvents } from '../src/internal/consumer-session.js';
+import { createConsumerStats } from '../src/internal/consumer-stats.js';
+import { TypedEvents } from '../src/internal/typed-events.js';
+
+type Listener = (event: { payload: Record<string, unknown> }) => void;
+type EachBatch = (payload: unknown) => Promise<void>;
+
+class FakeConsumer {
+  readonly events = {
+    CONNECT: 'connect',
+    DISCONNECT: 'disconnect',
+    GROUP_JOIN: 'group_join',
+    REBALANCING: 'rebalancing',
+    CRASH: 'crash',
+  };
+  readonly listeners = new Map<string, Listener[]>();
+  readonly commits: { partition: number; offset: string }[][] = [];
+  readonly paused: number[] = [];
+  eachBatch: EachBatch | undefined;
+  disconnected = false;
+
+  on(name: string, listener: Listener): () => void {
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), listener]);
+    return () => {};
+  }
+  emit(name: string, payload: Record<string, unknown>): void {
+    for (const listener of this.listeners.get(name) ?? []) listener({ payload });
+  }
+  async connect(): Promise<void> {}
+  async subscribe(): Promise<void> {}
+  async run(options: { eachBatch: EachBatch }): Promise<void> {
+    this.eachBatch = options.eachBatch;
+    this.join([0, 1]);
+  }
+  join(partitions: number[]): void {
+    this.emit(this.events.GROUP_JOIN, { memberAssignment: { t: partitions } });
+  }
+  async commitOffsets(offsets: { partition: number; offset: string }[]): Promise<void> {
+    this.commits.push(offsets.map(({ partition, offset }) => ({ partition, offset })));
+  }
+  pause(topics: { partitions: number[] }[]): void {
+    this.paused.push(...(topics[0]?.partitions ?? []));
+  }
+  resume(): void {}
+  async disconnect(): Promise<void> {
+    this.disconnected = true;
+  }
+  /** Delivers records `from..to` of `partition` as one batch; resolves when eachBatch returns. */
+  batch(partition: number, from: number, to: number, resolved: string[] = []): Promise<void> {
+    const messages = [];
+    for (let offset = from; offset <= to; offset++) {
+      messages.push({
+        offset: String(offset),
+        key: null,
+        value: Buffer.from(`${partition}:${offset}`),
+        timestamp: '1',
+        headers: {},
+      });
+    }
+    return (this.eachBatch as EachBatch)({
+      batch: { topic: 't', partition, messages },
+      resolveOffset: (offset: string) => resolved.push(offset),
+      heartbeat: async () => {},
+      isRunning: () => true,
+      isStale: () => false,
+    });
+  }
+}
+
+function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: number } = {}) {
+  const consumer = new FakeConsumer();
+  const stats = createConsumerStats();
+  const events = new TypedEvents<SessionEvents>();
+  const session = new ConsumerSession(
+    {
+      kafka: { consumer: () => consumer } as unknown as Kafka,
+      topic: 't',
+      group: 'g',
+      consumerConfig: { groupId: 'g' },
+      fromBeginning: true,
+      // Commit only when asked (flushes on rebalance and stop), so the tests see each commit.
+      commit: { everyAcks: undefined, intervalMs: undefined },
+      maxInFlightPerPartition: overrides.maxInFlightPerPartition ?? 100,
+      maxInFlight: overrides.maxInFlight ?? 1_000,
+      closeTimeoutMs: 1_000,
+      heartbeatIntervalMs: 50,
+      decode: { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' },
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      events,
+      stats,
+      secrets: [],
+    },
+    undefined,
+    () => {},
+  );
+  return { consumer, stats, events, session };
+}
+
+async function take(session: ConsumerSession, count: number): Promise<ReceivedMessage[]> {
+  const messages: ReceivedMessage[] = [];
+  for (let i = 0; i < count; i++) {
+    const result = await session.next();
+    if (result.done) throw new Error('ended early');
+    messages.push(result.value);
+  }
+  return messages;
+}
+
+describe('ConsumerSession (fake consumer)', () => {
+  it('hands records out in offset order per partition and decodes them', async () => {
+    const { consumer, session } = setup();
+    const first = session.next();
+    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 2);
+    const messages = [(await first).value as ReceivedMessage, ...(await take(session, 2))];
+    expect(messages.map((m) => [m.partition, m.offset, Buffer.from(m.payload).toString()])).toEqual([
+      [0, 0, '0:0'],
+      [0, 1, '0:1'],
+      [0, 2, '0:2'],
+    ]);
+    expect(messages[0]?.id).toBe('t-0-0');
+    await session.stop();
+  });
+
+  it('does not commit acks of a generation that a rebalance retired, and drops its buffered records', async () => {
+    const { consumer, session, stats } = setup();
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 9);
+    const first = (await pending).value as ReceivedMessage;
+    const [second] = await take(session, 1);
+    first.ack();
+    // The group starts rebalancing: nothing more is handed out, and the acked prefix is committed.
+    consumer.emit(consumer.events.REBALANCING, {});
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(consumer.commits.at(-1)).toEqual([{ partition: 0, offset: '1' }]);
+    // The new generation keeps partition 0: it is fetched again from the committed offset.
+    consumer.join([0]);
+    second?.ack(); // belongs to the retired generation: not committed
+    await consumer.batch(0, 1, 3);
+    const again = await take(session, 3);
+    expect(again.map((m) => m.offset)).toEqual([1, 2, 3]);
+    for (const message of again.slice(0, 2)) message.ack();
+    await session.stop();
+    expect(consumer.commits.at(-1)).toEqual([{ partition: 0, offset: '3' }]);
+    expect(stats.rebalances).toBe(2);
+    expect(consumer.disconnected).toBe(true);
+  });
+
+  it('keeps the subscription alive through a crash that kafkajs restarts, and surfaces one that it does not', async () => {
+    const { consumer, session, events, stats } = setup();
+    const crashes: boolean[] = [];
+    events.on('crash', ({ willRestart }) => crashes.push(willRestart));
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(1, 0, 1);
+    expect(((await pending).value as ReceivedMessage).offset).toBe(0);
+    const retriable = Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+    consumer.emit(consumer.events.CRASH, { error: retriable, restart: true });
+    expect(stats.reconnections).toBe(1);
+    consumer.join([1]);
+    await consumer.batch(1, 1, 1);
+    expect(((await session.next()).value as ReceivedMessage).offset).toBe(1);
+
+    const fatal = Object.assign(new Error('SASL SCRAM SHA512 authentication failed: wrong password'), {
+      name: 'KafkaJSSASLAuthenticationError',
+    });
+    consumer.emit(consumer.events.CRASH, { error: fatal, restart: false });
+    await expect(session.next()).rejects.toMatchObject({ code: 'KAFKA_AUTHENTICATION_FAILED', isRetryable: false });
+    expect(crashes).toEqual([true, false]);
+    expect(consumer.disconnected).toBe(true);
+  });
+
+  it('holds a batch inside eachBatch while the subscription is full, then takes the rest as acks make room', async () => {
+    const { consumer, session, stats } = setup({ maxInFlight: 4, maxInFlightPerPartition: 100 });
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    const resolved: string[] = [];
+    let returned = false;
+    const batch = consumer.batch(0, 0, 9, resolved).then(() => {
+      returned = true;
+    });
+    const first = (await pending).value as ReceivedMessage;
+    const rest = await take(session, 3);
+    expect(resolved).toEqual(['3']); // the fetch position moved over what was queued only
+    expect(returned).toBe(false);
+    expect(stats.inFlight).toBe(4);
+    for (const message of [first, ...rest]) message.ack();
+    const more = await take(session, 4);
+    expect(more.map((m) => m.offset)).toEqual([4, 5, 6, 7]);
+    for (const message of more) message.ack();
+    const last = await take(session, 2);
+    await batch;
+    expect(returned).toBe(true);
+    expect(resolved).toEqual(['3', '7', '9']);
+    expect(last.map((m) => m.offset)).toEqual([8, 9]);
+    expect(consumer.paused).toEqual([]);
+    await session.stop();
+  });
+
+  it('pauses a partition whose consumer is stuck on it, instead of holding back the others', async () => {
+    const { consumer, session } = setup({ maxInFlight: 100, maxInFlightPerPartition: 3 });
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 2);
+    const head = (await pending).value as ReceivedMessage;
+    head.nack({ delayMs: 60_000 }); // partition 0 now waits a minute for its head
+    const resolved: string[] = [];
+    await consumer.batch(0, 3, 5, resolved); // gives up after a short wait and pauses partition 0
+    expect(consumer.paused).toEqual([0]);
+    expect(resolved).toEqual([]);
+    await consumer.batch(1, 0, 1);
+    const other = await take(session, 2);
+    expect(other.map((m) => [m.partition, m.offset])).toEqual([
+      [1, 0],
+      [1, 1],
+    ]);
+    await session.stop();
+  });
+});
