@@ -128,6 +128,8 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
 
   #open(topic: string, group: string, signal: AbortSignal | undefined): AsyncIterator<ReceivedMessage> {
     if (this.#closed !== undefined) throw new ClosedError('KafkaSubscriber');
+    // Already aborted: the loop ends at once, without joining the group.
+    if (signal?.aborted === true) return { next: async () => ({ done: true, value: undefined }) };
     const o = this.#options;
     const session: ConsumerSession = new ConsumerSession(
       {

@@ -89,4 +89,13 @@ describe('KafkaSubscriber options', () => {
     expect(subscriber.subscribe('orders', { group: 'billing' })).toBeDefined();
     return subscriber.close();
   });
+
+  it('ends a subscription whose signal is already aborted without connecting', async () => {
+    const subscriber = new KafkaSubscriber({ brokers: '127.0.0.1:1', groupId: 'g' });
+    const received: unknown[] = [];
+    for await (const message of subscriber.subscribe('orders', { signal: AbortSignal.abort() })) received.push(message);
+    expect(received).toEqual([]);
+    expect(subscriber.stats()).toMatchObject({ subscriptions: 0, lastError: undefined });
+    await subscriber.close();
+  });
 });

@@ -90,12 +90,9 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     this.#scheduler =
       options.commit === undefined ? undefined : new CommitScheduler(options.commit, () => this.#commitPending());
     if (signal !== undefined) {
-      if (signal.aborted) this.#phase = 'stopped';
-      else {
-        const onAbort = () => void this.return();
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.#abort = () => signal.removeEventListener('abort', onAbort);
-      }
+      const onAbort = () => void this.return();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#abort = () => signal.removeEventListener('abort', onAbort);
     }
   }
 
