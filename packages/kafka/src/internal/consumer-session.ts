@@ -441,7 +441,12 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
     this.#recordError(typed);
     const { topic, group } = this.#o;
-    if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') {
+      // kafkajs arms its restart timer right after this event; a crash racing with our stop must
+      // not bring a consumer back into the group, so stop it again once the timer exists.
+      if (restart) setImmediate(() => void this.#consumer.stop().catch(() => undefined));
+      return;
+    }
     this.#o.events.emit('crash', { topic, group, error: typed, willRestart: restart });
     if (restart) {
       this.#o.stats.reconnections++;
