@@ -85,7 +85,7 @@ function checkManifest(dir, pkg) {
   for (const p of out) problems.push(`${name}: ${p}`);
 }
 
-function tool(name, args, dir, label) {
+function tool(name, args, label) {
   const res = spawnSync('pnpm', ['exec', name, ...args], { cwd: root, encoding: 'utf8', maxBuffer: 32 << 20 });
   const output = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim();
   if (res.status !== 0) {
@@ -114,8 +114,8 @@ for (const dir of dirs) {
     problems.push(`${label}: not built (no dist/): run \`pnpm build\` first`);
     continue;
   }
-  tool('publint', [relative(root, dir) || '.'], dir, label);
-  tool('attw', ['--pack', relative(root, dir), '--profile', 'esm-only', '--format', 'ascii'], dir, label);
+  tool('publint', [relative(root, dir) || '.'], label);
+  tool('attw', ['--pack', relative(root, dir), '--profile', 'esm-only', '--format', 'ascii'], label);
 }
 
 if (problems.length > 0) {
@@ -123,4 +123,6 @@ if (problems.length > 0) {
   for (const p of problems) console.error(`  - ${p}`);
   process.exit(1);
 }
-console.log(`check-packages: ${checked} package(s) OK${runTools ? ' (manifest, publint, attw esm-only)' : ' (manifest)'}`);
+console.log(
+  `check-packages: ${checked} package(s) OK${runTools ? ' (manifest, publint, attw esm-only)' : ' (manifest)'}`,
+);
