@@ -15,7 +15,7 @@
  * it (state on `globalThis`), and the last teardown stops what this run started.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { Socket } from 'node:net';
 import { homedir } from 'node:os';
@@ -199,7 +199,8 @@ function readConnection(): TestInfra | undefined {
 async function localJvm(): Promise<Resolved> {
   const existing = readConnection();
   if (existing && (await healthProblems(existing, 5_000)).length === 0) {
-    return { infra: existing };
+    const lease = takeLease();
+    return { infra: existing, stop: async () => lease.release() };
   }
   const java = await commandWorks('java', ['-version']);
   if (!java) {
@@ -213,16 +214,53 @@ async function localJvm(): Promise<Resolved> {
     );
   }
   log(`local JVM infra is not up (${connectionFile()}): running scripts/infra/infra.sh up`);
-  await runInfraScript('up');
+  const output = await runInfraScript('up');
   const infra = readConnection();
   if (!infra) throw new Error(`infra.sh up finished but wrote no ${connectionFile()}`);
+  // infra.sh prints "infra: ready in Ns" only when it started something; another run may have won the race.
+  const startedHere = /^infra: ready in \d+s/m.test(output);
+  const lease = takeLease();
   return {
     infra,
     stop: async () => {
+      lease.release();
+      if (!startedHere) return;
+      const others = lease.others();
+      if (others.length > 0) {
+        log(`leaving the local JVM infra running: test runs ${others.join(', ')} still use it`);
+        return;
+      }
       log('stopping the local JVM infra this run started (infra.sh down)');
       await runInfraScript('down');
     },
   };
+}
+
+/**
+ * A run that started the infra stops it at the end, unless other test processes on this machine use it:
+ * every run on the local JVM infra holds a lease file named by its pid under run/leases/.
+ */
+function takeLease(): { release(): void; others(): number[] } {
+  const dir = join(infraHome(), 'run/leases');
+  mkdirSync(dir, { recursive: true });
+  const mine = join(dir, String(process.pid));
+  writeFileSync(mine, `${process.pid}\n`);
+  return {
+    release: () => rmSync(mine, { force: true }),
+    others: () =>
+      readdirSync(dir)
+        .map(Number)
+        .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)),
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function commandWorks(cmd: string, args: string[]): Promise<boolean> {
@@ -231,15 +269,20 @@ function commandWorks(cmd: string, args: string[]): Promise<boolean> {
   });
 }
 
-function runInfraScript(command: string): Promise<void> {
+function runInfraScript(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
+    let output = '';
     // stdout carries the summary; everything goes to our stderr so reporters' stdout stays clean.
     const child = spawn('bash', [infraScript, command], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
-    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      process.stderr.write(d);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`bash scripts/infra/infra.sh ${command} exited with ${code}`)),
+      code === 0 ? resolve(output) : reject(new Error(`bash scripts/infra/infra.sh ${command} exited with ${code}`)),
     );
   });
 }
