@@ -1,5 +1,5 @@
-import { type ReceivedMessage, payloadText, textMessage } from '@bus/core';
-import { KafkaErrorCode, KafkaPublisher, KafkaSubscriber, KafkaTransportError } from '@bus/kafka';
+import { type ReceivedMessage, payloadText, Router, textMessage } from '@bus/core';
+import { KafkaAdmin, KafkaErrorCode, KafkaPublisher, KafkaSubscriber, KafkaTransportError } from '@bus/kafka';
 import { testInfra, uniqueName } from '@bus/test-infra';
 import { describe, expect, it } from 'vitest';
 import { createTopic, readBack } from './publisher-helpers.ts';
@@ -147,5 +147,46 @@ describe('KafkaPublisher transactions (real broker)', () => {
     // The crashed attempt's N3 exists in the log but only as an aborted record.
     const everything = await readBack(output, 7, { readCommitted: false });
     expect(values(everything)).toEqual(['N0', 'N1', 'N2', 'N3', 'N3', 'N4', 'N5']);
+  });
+
+  it('works as a router handler: the transaction owns the commit (README recipe)', async () => {
+    const input = await createTopic('ctp-router-in', 2);
+    const output = await createTopic('ctp-router-out');
+    const group = uniqueName('ctp-router');
+    {
+      await using seed = new KafkaPublisher({ brokers: brokers() });
+      await seed.publish(input, ...Array.from({ length: 8 }, (_, i) => textMessage(`r${i}`, { key: `k${i}` })));
+    }
+    await using publisher = new KafkaPublisher({ brokers: brokers(), transactionalId: uniqueName('ctp-router-tx') });
+    const router = new Router({ closeTransports: true });
+    let handled = 0;
+    let allHandled!: () => void;
+    const done = new Promise<void>((resolve) => {
+      allHandled = resolve;
+    });
+    router.addConsumerHandler({
+      name: 'enrich',
+      subscribeTopic: input,
+      subscriber: new KafkaSubscriber({ brokers: brokers(), groupId: group, commit: { mode: 'manual' } }),
+      concurrency: 1,
+      handle: async (message) => {
+        await publisher.transaction(async (tx) => {
+          await tx.publish(output, textMessage(payloadText(message).toUpperCase()));
+          await tx.sendOffsets({ group, messages: [message] });
+        });
+        if (++handled === 8) allHandled();
+      },
+    });
+    const running = router.run();
+    await done;
+    await router.close();
+    await running;
+
+    expect(values(await readBack(output, 8))).toEqual(['R0', 'R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7']);
+    await using admin = new KafkaAdmin({ brokers: brokers() });
+    const lag = await admin.consumerLag(group, [input]);
+    // Every input offset was committed by the transactions, not by the subscriber.
+    expect(lag.totalLag).toBe(0);
+    expect(lag.partitions.every((p) => p.committedOffset === p.endOffset)).toBe(true);
   });
 });
