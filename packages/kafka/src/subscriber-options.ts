@@ -51,6 +51,12 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
   messageIdHeader?: string;
   /** Longest a fetch waits on the broker for new records, in milliseconds. Default 200. */
   fetchMaxWaitMs?: number;
+  /**
+   * Most bytes one fetch returns per partition (a larger first record batch still comes whole).
+   * Default 256 KiB: small fetches fit the in-flight budget at once, so kafkajs fetches the next
+   * one while the consumer works through the last.
+   */
+  fetchMaxBytesPerPartition?: number;
   /** Deadline of the final commit and of leaving the group when a subscription ends. Default 10000. */
   closeTimeoutMs?: number;
 }
@@ -78,6 +84,7 @@ export interface ResolvedSubscriberOptions {
   readonly readUncommitted: boolean;
   readonly messageIdHeader: string;
   readonly fetchMaxWaitMs: number;
+  readonly fetchMaxBytesPerPartition: number;
   readonly closeTimeoutMs: number;
 }
 
@@ -144,6 +151,7 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     readUncommitted: options.isolationLevel === 'read_uncommitted',
     messageIdHeader: options.messageIdHeader ?? DEFAULT_MESSAGE_ID_HEADER,
     fetchMaxWaitMs: options.fetchMaxWaitMs ?? 200,
+    fetchMaxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 256 * 1024,
     closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
   };
   issues.integer(o.sessionTimeoutMs, 'sessionTimeoutMs', { min: 1, max: 3_600_000 });
@@ -163,6 +171,7 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     issues.add('messageIdHeader', 'must be a non-empty string');
   }
   issues.integer(o.fetchMaxWaitMs, 'fetchMaxWaitMs', { min: 1, max: 60_000 });
+  issues.integer(o.fetchMaxBytesPerPartition, 'fetchMaxBytesPerPartition', { min: 1_024, max: 1_073_741_824 });
   issues.integer(o.closeTimeoutMs, 'closeTimeoutMs', { min: 1, max: 3_600_000 });
   issues.throwIfAny();
   return resolved;

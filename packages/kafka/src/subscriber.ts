@@ -142,6 +142,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           heartbeatInterval: o.heartbeatIntervalMs,
           rebalanceTimeout: o.rebalanceTimeoutMs,
           maxWaitTimeInMs: o.fetchMaxWaitMs,
+          maxBytesPerPartition: o.fetchMaxBytesPerPartition,
           readUncommitted: o.readUncommitted,
         },
         fromBeginning: o.fromBeginning,

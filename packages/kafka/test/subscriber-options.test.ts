@@ -25,6 +25,7 @@ describe('KafkaSubscriber options', () => {
       commit: { mode: 'on-ack', everyAcks: 10_000, intervalMs: 100 },
       readUncommitted: false,
       messageIdHeader: 'bus-message-id',
+      fetchMaxBytesPerPartition: 256 * 1024,
     });
     expect(resolveSubscriberOptions({ brokers: 'b:1', fromBeginning: false }).fromBeginning).toBe(false);
     expect(resolveSubscriberOptions({ brokers: 'b:1', autoOffsetReset: 'latest' }).fromBeginning).toBe(false);
