@@ -168,7 +168,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
   /** A snapshot of the counters, over every subscription since construction. */
   stats(): KafkaSubscriberStats {
     let buffered = 0;
-    for (const session of this.#sessions) buffered += session.load.waiting;
+    for (const session of this.#sessions) buffered += session.waiting;
     const s = this.#stats;
     return {
       subscriptions: this.#sessions.size,

@@ -54,10 +54,12 @@ const PARTITION_STALL_MS = 250;
 /**
  * One subscription: one kafkajs consumer (one group member) bridged to a pull-based async iterator.
  *
- * kafkajs pushes batches into `eachBatch`, which only queues records per partition and resolves
- * their offsets (the fetch position), pausing a partition when the in-flight limits are reached.
- * `next()` hands records out round-robin over partitions. Commits are separate from the fetch
- * position: only each partition's contiguous acked prefix is committed, by the scheduler.
+ * kafkajs pushes batches into `eachBatch`, which queues records per partition and resolves their
+ * offsets (the fetch position). When the subscription holds `maxInFlight` records, `eachBatch`
+ * waits (heartbeating) for acks to make room, which holds kafkajs' next fetch back; a partition
+ * whose consumer is stuck on it is paused instead, so it cannot hold the others back. `next()`
+ * hands records out round-robin over partitions. Commits are separate from the fetch position:
+ * only each partition's contiguous acked prefix is committed, by the scheduler.
  */
 export class ConsumerSession implements AsyncIterator<ReceivedMessage>, SettlementSink {
   readonly #o: SessionOptions;
@@ -96,11 +98,11 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     }
   }
 
-  /** Messages handed out and not settled yet, plus those waiting in memory. */
-  get load(): { inFlight: number; waiting: number } {
+  /** Records fetched (or nacked) and waiting in memory to be handed out. */
+  get waiting(): number {
     let waiting = 0;
     for (const state of this.#order) waiting += state.waiting;
-    return { inFlight: Math.max(0, this.#outstanding - waiting), waiting };
+    return waiting;
   }
 
   next(): Promise<IteratorResult<ReceivedMessage>> {
