@@ -169,7 +169,7 @@ fetch_apicurio() {
   rm -rf "$dir.tmp"
   mkdir -p "$dir.tmp"
   tar xzf "$H/dl/$name" -C "$dir.tmp"
-  [ -f "$dir.tmp/apicurio-registry-app-$APICURIO_VERSION-runner.jar" ] || die "unexpected layout in $name"
+  [ -n "$(registry_jar "$dir.tmp")" ] || die "unexpected layout in $name (no runner jar)"
   rm -f "$H/dl/$name"
   touch "$dir.tmp/.complete"
   rm -rf "$dir"
@@ -339,8 +339,21 @@ start_kafka_process() {
   cd - >/dev/null
 }
 
+# The runnable jar: legacy-jar packaging (3.0.x: apicurio-registry-app-<v>-runner.jar next to lib/) or
+# Quarkus fast-jar (3.2+: quarkus-run.jar).
+registry_jar() {
+  local d="$1" j
+  for j in "$d"/apicurio-registry-app-*-runner.jar "$d"/quarkus-run.jar; do
+    if [ -f "$j" ]; then
+      basename "$j"
+      return 0
+    fi
+  done
+}
+
 start_registry_process() {
-  local dir="$H/apicurio-$APICURIO_VERSION"
+  local dir="$H/apicurio-$APICURIO_VERSION" jar
+  jar="$(registry_jar "$dir")"
   cd "$dir"
   setsid "$REGISTRY_JAVA" -Xms128m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dbus.infra.role=registry -Dbus.infra.home="$H" \
@@ -351,7 +364,7 @@ start_registry_process() {
     -Dapicurio.rest.deletion.group.enabled=true \
     -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true \
-    -jar "apicurio-registry-app-$APICURIO_VERSION-runner.jar" >>"$RUN/registry.log" 2>&1 </dev/null 9>&- &
+    -jar "$jar" >>"$RUN/registry.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/registry.pid"
   cd - >/dev/null
 }
@@ -380,8 +393,9 @@ registry_url() { echo "http://$HOST:$REGISTRY_PORT"; }
 wait_registry() {
   local deadline="$1" base
   base="$(registry_url)"
-  until curl -fsS -o /dev/null "$base/health/ready" 2>/dev/null &&
-    curl -fsS -o /dev/null "$base/apis/ccompat/v7/subjects" 2>/dev/null; do
+  # Readiness: the ccompat API answers (3.0.x also has /health/ready; 3.3 moved health off this port).
+  until curl -fsS -o /dev/null "$base/apis/ccompat/v7/subjects" 2>/dev/null &&
+    curl -fsS -o /dev/null "$base/apis/registry/v3/system/info" 2>/dev/null; do
     pid_alive "$RUN/registry.pid" registry || {
       tail -n 40 "$RUN/registry.log" >&2
       die "Apicurio exited during startup (log: $RUN/registry.log)"
@@ -460,7 +474,18 @@ with_lock() {
 }
 
 # ---------------------------------------------------------------------------------------------- commands
+# If `up` fails, it stops what it started, so a failed start leaves no process behind.
+UP_STARTED=()
+up_cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ "${#UP_STARTED[@]}" -gt 0 ]; then
+    log "startup failed: stopping what this 'up' started"
+    stop_pids 30 "${UP_STARTED[@]}" || true
+  fi
+}
+
 cmd_up() {
+  trap up_cleanup EXIT
   with_lock
   load_settings
   select_javas
@@ -489,18 +514,21 @@ cmd_up() {
     format_kafka
     start_kafka_process
     started=1
+    UP_STARTED+=("$RUN/kafka.pid:kafka")
   fi
   if [ "$registry_up" = 0 ]; then
     check_port_free "$REGISTRY_PORT" "Apicurio Registry" BUS_REGISTRY_PORT
     : >"$RUN/registry.log"
     start_registry_process
     started=1
+    UP_STARTED+=("$RUN/registry.pid:registry")
   fi
   local deadline=$(($(now_s) + TIMEOUT_S))
   wait_kafka "$deadline"
   wait_registry "$deadline"
   [ "$registry_up" = 1 ] || configure_registry
   write_connection
+  UP_STARTED=()
   if [ "$started" = 1 ]; then log "ready in $(($(now_s) - t0))s"; fi
   print_summary
 }
@@ -562,7 +590,7 @@ cmd_status() {
     rc=1
   fi
   if pid_alive "$RUN/registry.pid" registry; then
-    if curl -fsS -o /dev/null "$(registry_url)/health/ready" 2>/dev/null; then
+    if curl -fsS -o /dev/null "$(registry_url)/apis/ccompat/v7/subjects" 2>/dev/null; then
       echo "registry: running  Apicurio $(registry_version)  pid $(cat "$RUN/registry.pid")  $(registry_url)/apis/ccompat/v7"
     else
       echo "registry: starting/unhealthy  pid $(cat "$RUN/registry.pid")"
