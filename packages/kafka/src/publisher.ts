@@ -41,8 +41,16 @@ export interface KafkaPublisherStats {
   readonly batchesFailed: number;
   /** Estimated bytes acknowledged. */
   readonly bytesPublished: number;
-  /** Messages waiting to be batched. */
+  /** Messages accepted and waiting to be batched: at most `maxPendingMessages` (unless one call is larger). */
   readonly pendingMessages: number;
+  /** Estimated bytes of {@link KafkaPublisherStats.pendingMessages}. */
+  readonly pendingBytes: number;
+  /** Highest `pendingMessages` so far; above `maxPendingMessages` only for a single call larger than it. */
+  readonly peakPendingMessages: number;
+  /** Highest `pendingBytes` so far; above `maxPendingBytes` only for a single call larger than it. */
+  readonly peakPendingBytes: number;
+  /** `publish()` calls waiting for pending room (backpressure): not yet counted in `pendingMessages`. */
+  readonly waitingCalls: number;
   /** Batches sent and not yet answered. */
   readonly inFlightBatches: number;
   /** Transactions committed. */
@@ -85,6 +93,12 @@ const LIMIT_LOOKUP_TIMEOUT_MS = 2_000;
  * Connects lazily on first publish. With `transactionalId`, `transaction()` gives exactly-once
  * consume-transform-produce.
  *
+ * Memory is bounded: at most `maxPendingMessages` / `maxPendingBytes` wait to be sent, plus the
+ * `maxInFlightBatches` batches being sent. A `publish()` beyond the bound waits, in call order, for
+ * room instead of being rejected, so a caller that fires publishes without awaiting them is slowed
+ * to the broker's pace; its `timeoutMs` still applies (withdrawn unsent, `TimeoutError`). A single
+ * call larger than the bound is admitted once nothing else is pending.
+ *
  * @example
  * await using publisher = new KafkaPublisher({ brokers: 'localhost:9092' });
  * await publisher.publish('orders', jsonMessage({ id: 1 }, { key: 'customer-7' }));
@@ -107,6 +121,10 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
   readonly #pending: PendingCall[] = [];
   #pendingMessages = 0;
   #pendingBytes = 0;
+  #peakPendingMessages = 0;
+  #peakPendingBytes = 0;
+  /** Calls accepted but beyond the pending bound, oldest first; admitted to #pending as room frees. */
+  readonly #waiting: PendingCall[] = [];
   #inFlight = 0;
   #flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #idleWaiters: (() => void)[] = [];
@@ -154,7 +172,8 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
   /**
    * Publishes `messages` to `topic`. Resolves when the broker acknowledged all of them (per `acks`);
    * rejects with a typed error otherwise (`KafkaTransportError`, `TimeoutError`, `ClosedError`).
-   * Messages of one call travel in one batch, so same-key order is kept.
+   * Messages of one call travel in one batch, so same-key order is kept. When `maxPendingMessages`
+   * or `maxPendingBytes` is reached the call waits for room (backpressure), within its `timeoutMs`.
    */
   publish(topic: string, ...messages: Message[]): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError('KafkaPublisher'));
@@ -190,18 +209,20 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     };
     call.timer = setTimeout(() => this.#timeOut(call), this.#options.timeoutMs);
     call.timer.unref();
-    this.#pending.push(call);
-    this.#pendingMessages += records.length;
-    this.#pendingBytes += bytes;
+    // Behind earlier waiters even when it would fit, so a stream of small calls cannot starve a large one.
+    if (this.#waiting.length > 0 || !this.#hasRoom(call)) this.#waiting.push(call);
+    else this.#enqueue(call);
     this.#schedule();
     return done.promise;
   }
 
-  /** Sends everything pending now and waits until every publish so far has settled. */
+  /** Sends everything pending (and waiting for room) now and waits until every publish so far has settled. */
   async flush(): Promise<void> {
+    if (this.#isIdle()) return;
+    // Registered before dispatching, so calls admitted from the waiting queue are sent without lingering.
+    const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     this.#dispatch();
-    if (this.#pending.length === 0 && this.#unsettledSent.size === 0) return;
-    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    await idle;
   }
 
   /**
@@ -241,11 +262,18 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
       ...this.#stats,
       connected: this.#connected,
       pendingMessages: this.#pendingMessages,
+      pendingBytes: this.#pendingBytes,
+      peakPendingMessages: this.#peakPendingMessages,
+      peakPendingBytes: this.#peakPendingBytes,
+      waitingCalls: this.#waiting.length,
       inFlightBatches: this.#inFlight,
     };
   }
 
-  /** Flushes pending publishes, waits for running transactions, then disconnects. Idempotent. */
+  /**
+   * Flushes pending publishes, including those still waiting for room (they are sent, not rejected),
+   * waits for running transactions, then disconnects. Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -294,7 +322,14 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
   }
 
   #schedule(): void {
-    if (this.#pendingMessages >= this.#options.batchMaxMessages || this.#pendingBytes >= this.#options.batchMaxBytes) {
+    if (this.#pending.length === 0) return;
+    // Lingering cannot grow a batch once callers wait for room, and a flush wants everything out now.
+    if (
+      this.#pendingMessages >= this.#options.batchMaxMessages ||
+      this.#pendingBytes >= this.#options.batchMaxBytes ||
+      this.#waiting.length > 0 ||
+      this.#idleWaiters.length > 0
+    ) {
       this.#dispatch();
       return;
     }
@@ -327,7 +362,35 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
         this.#notifyIdle();
       });
     }
+    this.#admitWaiting();
     this.#notifyIdle();
+  }
+
+  #hasRoom(call: PendingCall): boolean {
+    // An oversized call alone must not wait forever: it goes when nothing else is pending.
+    if (this.#pending.length === 0) return true;
+    return (
+      this.#pendingMessages + call.records.length <= this.#options.maxPendingMessages &&
+      this.#pendingBytes + call.bytes <= this.#options.maxPendingBytes
+    );
+  }
+
+  #enqueue(call: PendingCall): void {
+    this.#pending.push(call);
+    this.#pendingMessages += call.records.length;
+    this.#pendingBytes += call.bytes;
+    this.#peakPendingMessages = Math.max(this.#peakPendingMessages, this.#pendingMessages);
+    this.#peakPendingBytes = Math.max(this.#peakPendingBytes, this.#pendingBytes);
+  }
+
+  /** Moves waiting calls, oldest first, into the room dispatch or a withdrawal freed. */
+  #admitWaiting(): void {
+    let admitted = false;
+    while (this.#waiting.length > 0 && this.#hasRoom(this.#waiting[0]!)) {
+      this.#enqueue(this.#waiting.shift()!);
+      admitted = true;
+    }
+    if (admitted) this.#schedule();
   }
 
   #takeBatch(): PendingCall[] {
@@ -353,21 +416,30 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     return batch;
   }
 
+  #isIdle(): boolean {
+    return this.#pending.length === 0 && this.#waiting.length === 0 && this.#unsettledSent.size === 0;
+  }
+
   #notifyIdle(): void {
-    if (this.#pending.length > 0 || this.#unsettledSent.size > 0) return;
+    if (!this.#isIdle()) return;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   #timeOut(call: PendingCall): void {
     if (call.settled) return;
-    if (!call.sent) {
+    // Never sent: withdraw it, so a timed-out publish is guaranteed not to be stored.
+    const waitingIndex = this.#waiting.indexOf(call);
+    if (waitingIndex >= 0) {
+      this.#waiting.splice(waitingIndex, 1);
+      // The head may have been the only one blocked (an oversized call); those behind it may fit now.
+      if (waitingIndex === 0) this.#admitWaiting();
+    } else if (!call.sent) {
       const index = this.#pending.indexOf(call);
       if (index >= 0) {
-        // Never sent: withdraw it, so a timed-out publish is guaranteed not to be stored.
         this.#pending.splice(index, 1);
         this.#pendingMessages -= call.records.length;
         this.#pendingBytes -= call.bytes;
-        this.#notifyIdle();
+        this.#admitWaiting();
       }
     }
     this.#settle(call, new TimeoutError(`publish to "${call.topic}"`, this.#options.timeoutMs));

@@ -32,6 +32,15 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
   batchMaxBytes?: number;
   /** Batches sent concurrently; more publishes wait (backpressure). Default 5. */
   maxInFlightBatches?: number;
+  /**
+   * Messages held while waiting to be sent (accepted, not yet in a batch). A `publish()` that would
+   * go beyond it waits, in call order, until dispatch frees room; it is never rejected for it, but
+   * its `timeoutMs` keeps running. Bounds memory at the cost of blocking callers that publish faster
+   * than the broker acknowledges. At least `batchMaxMessages`. Default 100000.
+   */
+  maxPendingMessages?: number;
+  /** Like `maxPendingMessages`, in estimated bytes. At least `batchMaxBytes`. Default 64 MiB. */
+  maxPendingBytes?: number;
   /** Let the broker auto-create unknown topics (when it allows). Default `true`. */
   allowAutoTopicCreation?: boolean;
   /** Enables `transaction()`: the stable id of this producer instance across restarts. */
@@ -53,10 +62,38 @@ export interface ResolvedPublisherOptions {
   readonly batchMaxMessages: number;
   readonly batchMaxBytes: number;
   readonly maxInFlightBatches: number;
+  readonly maxPendingMessages: number;
+  readonly maxPendingBytes: number;
   readonly allowAutoTopicCreation: boolean;
   readonly transactionalId: string | undefined;
   readonly transactionTimeoutMs: number;
   readonly logger: Logger;
+}
+
+const DEFAULT_BATCH_MAX_MESSAGES = 1_000;
+const DEFAULT_BATCH_MAX_BYTES = 1_048_576;
+const DEFAULT_MAX_PENDING_MESSAGES = 100_000;
+const DEFAULT_MAX_PENDING_BYTES = 67_108_864;
+
+/**
+ * A pending bound below the batch size would leave batches that can never fill, so every send would
+ * wait for `lingerMs`. Checked on the values after defaults, only when both are otherwise valid, and
+ * reported on the option the user set (the pending bound when both are set).
+ */
+function pendingFitsBatch(
+  issues: ConfigIssues,
+  pending: { path: string; value: unknown; fallback: number },
+  batch: { path: string; value: unknown; fallback: number },
+): void {
+  if (issues.issues.some((issue) => issue.path === pending.path || issue.path === batch.path)) return;
+  const pendingValue = (pending.value ?? pending.fallback) as number;
+  const batchValue = (batch.value ?? batch.fallback) as number;
+  if (pendingValue >= batchValue) return;
+  if (pending.value !== undefined) {
+    issues.add(pending.path, `must be at least ${batch.path} (${batchValue})`);
+  } else {
+    issues.add(batch.path, `must be at most ${pending.path} (default ${pendingValue}); raise ${pending.path} too`);
+  }
 }
 
 const COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -116,6 +153,18 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
   issues.integer(options.batchMaxMessages, 'batchMaxMessages', { min: 1, max: 1_000_000 });
   issues.integer(options.batchMaxBytes, 'batchMaxBytes', { min: 1_024, max: 1_073_741_824 });
   issues.integer(options.maxInFlightBatches, 'maxInFlightBatches', { min: 1, max: 1_000 });
+  issues.integer(options.maxPendingMessages, 'maxPendingMessages', { min: 1, max: 100_000_000 });
+  issues.integer(options.maxPendingBytes, 'maxPendingBytes', { min: 1_024, max: 17_179_869_184 });
+  pendingFitsBatch(
+    issues,
+    { path: 'maxPendingMessages', value: options.maxPendingMessages, fallback: DEFAULT_MAX_PENDING_MESSAGES },
+    { path: 'batchMaxMessages', value: options.batchMaxMessages, fallback: DEFAULT_BATCH_MAX_MESSAGES },
+  );
+  pendingFitsBatch(
+    issues,
+    { path: 'maxPendingBytes', value: options.maxPendingBytes, fallback: DEFAULT_MAX_PENDING_BYTES },
+    { path: 'batchMaxBytes', value: options.batchMaxBytes, fallback: DEFAULT_BATCH_MAX_BYTES },
+  );
   if (options.allowAutoTopicCreation !== undefined && typeof options.allowAutoTopicCreation !== 'boolean') {
     issues.add('allowAutoTopicCreation', 'must be a boolean');
   }
@@ -146,9 +195,11 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
     timeoutMs: options.timeoutMs ?? 30_000,
     messageIdHeader: options.messageIdHeader ?? 'bus-message-id',
     lingerMs: options.lingerMs ?? 5,
-    batchMaxMessages: options.batchMaxMessages ?? 1_000,
-    batchMaxBytes: options.batchMaxBytes ?? 1_048_576,
+    batchMaxMessages: options.batchMaxMessages ?? DEFAULT_BATCH_MAX_MESSAGES,
+    batchMaxBytes: options.batchMaxBytes ?? DEFAULT_BATCH_MAX_BYTES,
     maxInFlightBatches: options.maxInFlightBatches ?? 5,
+    maxPendingMessages: options.maxPendingMessages ?? DEFAULT_MAX_PENDING_MESSAGES,
+    maxPendingBytes: options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
     allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
     transactionalId: options.transactionalId,
     transactionTimeoutMs: options.transactionTimeoutMs ?? 60_000,
