@@ -93,11 +93,13 @@ const LIMIT_LOOKUP_TIMEOUT_MS = 2_000;
  * Connects lazily on first publish. With `transactionalId`, `transaction()` gives exactly-once
  * consume-transform-produce.
  *
- * Memory is bounded: at most `maxPendingMessages` / `maxPendingBytes` wait to be sent, plus the
- * `maxInFlightBatches` batches being sent. A `publish()` beyond the bound waits, in call order, for
- * room instead of being rejected, so a caller that fires publishes without awaiting them is slowed
- * to the broker's pace; its `timeoutMs` still applies (withdrawn unsent, `TimeoutError`). A single
- * call larger than the bound is admitted once nothing else is pending.
+ * The send buffer is bounded: at most `maxPendingMessages` / `maxPendingBytes` wait to be batched,
+ * plus the `maxInFlightBatches` batches being sent. A `publish()` beyond the bound waits, in call
+ * order, for room instead of being rejected, so callers that await it are slowed to the broker's
+ * pace; its `timeoutMs` still applies (withdrawn unsent, `TimeoutError`). A waiting call still holds
+ * its own messages: code that fires publishes without awaiting them bounds its memory only by
+ * awaiting them at some point (`stats().waitingCalls` shows how many wait). A single call larger
+ * than the bound is admitted once nothing else is pending.
  *
  * @example
  * await using publisher = new KafkaPublisher({ brokers: 'localhost:9092' });

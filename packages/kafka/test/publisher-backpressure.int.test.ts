@@ -141,7 +141,7 @@ describe('KafkaPublisher pending bound (backpressure)', () => {
     ]);
   });
 
-  it('a call that times out while waiting for room is withdrawn unsent with a TimeoutError', async () => {
+  it('calls stuck behind a full buffer time out with a TimeoutError and are withdrawn unsent', async () => {
     const topic = await createTopic('bp-timeout');
     await using publisher = new KafkaPublisher({
       brokers: brokers(),

@@ -35,8 +35,9 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
   /**
    * Messages held while waiting to be sent (accepted, not yet in a batch). A `publish()` that would
    * go beyond it waits, in call order, until dispatch frees room; it is never rejected for it, but
-   * its `timeoutMs` keeps running. Bounds memory at the cost of blocking callers that publish faster
-   * than the broker acknowledges. At least `batchMaxMessages`. Default 100000.
+   * its `timeoutMs` keeps running. Trade-off: a lower bound caps the send buffer's memory, but callers
+   * publishing faster than the broker acknowledges block sooner (a waiting call still holds its own
+   * messages until admitted). At least `batchMaxMessages`. Default 100000.
    */
   maxPendingMessages?: number;
   /** Like `maxPendingMessages`, in estimated bytes. At least `batchMaxBytes`. Default 64 MiB. */
