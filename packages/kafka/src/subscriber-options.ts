@@ -40,9 +40,15 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
   maxInFlightPerPartition?: number;
   /**
    * Most records held by one subscription over all its partitions. At the limit kafkajs waits
-   * (heartbeating) before fetching more. Default 10000.
+   * (heartbeating) before fetching more. Default 10000. A loop that keeps messages unacked while
+   * it waits for more (batching) must stay below this and `maxInFlightBytes`, or it waits forever.
    */
   maxInFlight?: number;
+  /**
+   * Most bytes (keys and values) held by one subscription, like `maxInFlight` but for memory with
+   * large messages. A single record larger than this still gets through. Default 64 MiB.
+   */
+  maxInFlightBytes?: number;
   /** When offsets are committed. Default `{ mode: 'on-ack' }`. */
   commit?: KafkaCommitOptions;
   /** `read_committed` (default) hides records of aborted and open transactions. */
@@ -51,11 +57,7 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
   messageIdHeader?: string;
   /** Longest a fetch waits on the broker for new records, in milliseconds. Default 200. */
   fetchMaxWaitMs?: number;
-  /**
-   * Most bytes one fetch returns per partition (a larger first record batch still comes whole).
-   * Default 256 KiB: small fetches fit the in-flight budget at once, so kafkajs fetches the next
-   * one while the consumer works through the last.
-   */
+  /** Most bytes one fetch returns per partition (a larger first record batch still comes whole). Default 1 MiB. */
   fetchMaxBytesPerPartition?: number;
   /** Deadline of the final commit and of leaving the group when a subscription ends. Default 10000. */
   closeTimeoutMs?: number;
@@ -76,6 +78,7 @@ export interface ResolvedSubscriberOptions {
   readonly rebalanceTimeoutMs: number;
   readonly maxInFlightPerPartition: number;
   readonly maxInFlight: number;
+  readonly maxInFlightBytes: number;
   readonly commit: {
     mode: 'on-ack' | 'auto' | 'manual';
     everyAcks: number | undefined;
@@ -147,11 +150,12 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
     maxInFlightPerPartition: options.maxInFlightPerPartition ?? 5_000,
     maxInFlight: options.maxInFlight ?? 10_000,
+    maxInFlightBytes: options.maxInFlightBytes ?? 64 * 1024 * 1024,
     commit: resolveCommit(o.commit, issues),
     readUncommitted: options.isolationLevel === 'read_uncommitted',
     messageIdHeader: options.messageIdHeader ?? DEFAULT_MESSAGE_ID_HEADER,
     fetchMaxWaitMs: options.fetchMaxWaitMs ?? 200,
-    fetchMaxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 256 * 1024,
+    fetchMaxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 1024 * 1024,
     closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
   };
   issues.integer(o.sessionTimeoutMs, 'sessionTimeoutMs', { min: 1, max: 3_600_000 });
@@ -166,6 +170,7 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
   }
   issues.integer(o.maxInFlightPerPartition, 'maxInFlightPerPartition', { min: 1, max: 10_000_000 });
   issues.integer(o.maxInFlight, 'maxInFlight', { min: 1, max: 100_000_000 });
+  issues.integer(o.maxInFlightBytes, 'maxInFlightBytes', { min: 1, max: Number.MAX_SAFE_INTEGER });
   issues.oneOf(o.isolationLevel, 'isolationLevel', ['read_committed', 'read_uncommitted']);
   if (o.messageIdHeader !== undefined && (typeof o.messageIdHeader !== 'string' || o.messageIdHeader === '')) {
     issues.add('messageIdHeader', 'must be a non-empty string');

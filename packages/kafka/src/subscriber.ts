@@ -150,6 +150,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           o.commit.mode === 'manual' ? undefined : { everyAcks: o.commit.everyAcks, intervalMs: o.commit.intervalMs },
         maxInFlightPerPartition: o.maxInFlightPerPartition,
         maxInFlight: o.maxInFlight,
+        maxInFlightBytes: o.maxInFlightBytes,
         closeTimeoutMs: o.closeTimeoutMs,
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },

@@ -25,7 +25,8 @@ describe('KafkaSubscriber options', () => {
       commit: { mode: 'on-ack', everyAcks: 10_000, intervalMs: 100 },
       readUncommitted: false,
       messageIdHeader: 'bus-message-id',
-      fetchMaxBytesPerPartition: 256 * 1024,
+      fetchMaxBytesPerPartition: 1024 * 1024,
+      maxInFlightBytes: 64 * 1024 * 1024,
     });
     expect(resolveSubscriberOptions({ brokers: 'b:1', fromBeginning: false }).fromBeginning).toBe(false);
     expect(resolveSubscriberOptions({ brokers: 'b:1', autoOffsetReset: 'latest' }).fromBeginning).toBe(false);

@@ -72,7 +72,7 @@ class FakeConsumer {
   }
 }
 
-function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: number } = {}) {
+function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: number; maxInFlightBytes?: number } = {}) {
   const consumer = new FakeConsumer();
   const stats = createConsumerStats();
   const events = new TypedEvents<SessionEvents>();
@@ -87,6 +87,7 @@ function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: numb
       commit: { everyAcks: undefined, intervalMs: undefined },
       maxInFlightPerPartition: overrides.maxInFlightPerPartition ?? 100,
       maxInFlight: overrides.maxInFlight ?? 1_000,
+      maxInFlightBytes: overrides.maxInFlightBytes ?? 1_000_000,
       closeTimeoutMs: 1_000,
       heartbeatIntervalMs: 50,
       decode: { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' },
@@ -222,5 +223,32 @@ describe('ConsumerSession (fake consumer)', () => {
       [1, 1],
     ]);
     await session.stop();
+  });
+
+  it('bounds held bytes as well, yet lets a record larger than the budget through', async () => {
+    const { consumer, session } = setup({ maxInFlightBytes: 10 });
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    const resolved: string[] = [];
+    const batch = consumer.batch(0, 0, 9, resolved); // values "0:0".."0:9", 3 bytes each
+    const held = [(await pending).value as ReceivedMessage, ...(await take(session, 3))];
+    expect(resolved).toEqual(['3']); // 4 records = 12 bytes reach the 10-byte budget
+    for (const message of held) message.ack();
+    const rest: ReceivedMessage[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [message] = await take(session, 1);
+      message?.ack();
+      if (message !== undefined) rest.push(message);
+    }
+    await batch;
+    expect(rest.map((m) => m.offset)).toEqual([4, 5, 6, 7, 8, 9]);
+
+    const big = setup({ maxInFlightBytes: 2 });
+    const first = big.session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    void big.consumer.batch(1, 0, 0);
+    expect(((await first).value as ReceivedMessage).offset).toBe(0);
+    await session.stop();
+    await big.session.stop();
   });
 });

@@ -1,6 +1,8 @@
 /** One fetched record of a partition, as the tracker sees it. */
 export interface TrackedOffset {
   readonly offset: number;
+  /** Bytes the record holds in memory (key and value), for the byte budget. */
+  readonly size: number;
   /** Set once any delivery of this record was acked. */
   acked: boolean;
 }
@@ -18,13 +20,14 @@ export class CommitTracker {
   #entries: TrackedOffset[] = [];
   #head = 0;
   #lastRegistered = -1;
+  #bytes = 0;
   /** Next offset to commit (last contiguous acked + 1), or -1 before anything was acked. */
   #position = -1;
   #committed = -1;
 
   /** Registers the next fetched record; ignores offsets at or below the last registered one. */
-  register(offset: number): TrackedOffset | undefined {
-    const entry: TrackedOffset = { offset, acked: false };
+  register(offset: number, size = 0): TrackedOffset | undefined {
+    const entry: TrackedOffset = { offset, size, acked: false };
     return this.add(entry) ? entry : undefined;
   }
 
@@ -32,6 +35,7 @@ export class CommitTracker {
   add(entry: TrackedOffset): boolean {
     if (entry.offset <= this.#lastRegistered) return false;
     this.#lastRegistered = entry.offset;
+    this.#bytes += entry.size;
     this.#entries.push(entry);
     return true;
   }
@@ -50,6 +54,7 @@ export class CommitTracker {
       const current = entries[head] as TrackedOffset;
       if (!current.acked) break;
       last = current.offset;
+      this.#bytes -= current.size;
       head++;
     }
     this.#head = head;
@@ -65,6 +70,11 @@ export class CommitTracker {
   /** Records registered and not yet behind the commit position: buffered, in flight, or acked out of order. */
   get outstanding(): number {
     return this.#entries.length - this.#head;
+  }
+
+  /** Bytes of the {@link outstanding} records. */
+  get outstandingBytes(): number {
+    return this.#bytes;
   }
 
   /** The offset to commit now, or `undefined` when nothing new was acked since the last commit. */

@@ -28,6 +28,7 @@ export interface SessionOptions {
   readonly commit: CommitSchedule | undefined;
   readonly maxInFlightPerPartition: number;
   readonly maxInFlight: number;
+  readonly maxInFlightBytes: number;
   readonly closeTimeoutMs: number;
   /** While waiting for room inside a batch, heartbeat this often so the member stays in the group. */
   readonly heartbeatIntervalMs: number;
@@ -74,6 +75,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   #burst = 0;
   #sinceYield = 0;
   #outstanding = 0;
+  #outstandingBytes = 0;
   #paused = 0;
   #rebalancing = false;
   #fatal: BusError | undefined;
@@ -161,8 +163,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     // record is redelivered to the partition's current owner, which at-least-once allows.
     if (state.retired) return;
     const before = state.outstanding;
+    const beforeBytes = state.outstandingBytes;
     if (!state.tracker.ack(record)) return;
     this.#outstanding -= before - state.outstanding;
+    this.#outstandingBytes -= beforeBytes - state.outstandingBytes;
     if (this.#roomCheck?.() === true) this.#releaseRoomWaiters();
     // An ack racing with shutdown joins the final commit instead of being dropped.
     if (this.#phase === 'stopping') void this.#scheduler?.flush();
@@ -309,18 +313,21 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     if (state === undefined || batch.topic !== this.#o.topic) return;
     const accepting = () => this.#phase === 'running' && !state.retired && isRunning() && !isStale();
     if (!accepting()) return;
-    const { maxInFlightPerPartition, maxInFlight } = this.#o;
+    const { maxInFlightPerPartition, maxInFlight, maxInFlightBytes } = this.#o;
     const messages = batch.messages;
     let index = 0;
     while (index < messages.length) {
       const partitionRoom = maxInFlightPerPartition - state.outstanding;
       let room = Math.min(partitionRoom, maxInFlight - this.#outstanding);
-      if (room <= 0) {
+      if (room <= 0 || this.#outstandingBytes >= maxInFlightBytes) {
         // Full: wait here (heartbeating) rather than pausing, so kafkajs fetches again the moment
         // acks make room; a fully paused kafkajs consumer sleeps a whole fetch wait.
         const freed = await this.#waitForRoom(
           heartbeat,
-          () => state.outstanding <= maxInFlightPerPartition * 0.75 && this.#outstanding <= maxInFlight * 0.75,
+          () =>
+            state.outstanding <= maxInFlightPerPartition * 0.75 &&
+            this.#outstanding <= maxInFlight * 0.75 &&
+            this.#outstandingBytes <= maxInFlightBytes * 0.75,
           partitionRoom <= 0 ? PARTITION_STALL_MS : this.#o.heartbeatIntervalMs,
         );
         if (!accepting()) return;
@@ -335,8 +342,11 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
       }
       let accepted = 0;
       let last: string | undefined;
+      const bytesBefore = state.outstandingBytes;
+      // The byte budget is checked per record, so one record larger than it still gets through.
       for (; index < messages.length && room > 0; index++) {
         const message = messages[index] as KafkaMessage;
+        if (this.#outstandingBytes + state.outstandingBytes - bytesBefore >= maxInFlightBytes) break;
         if (state.enqueue(message, Number(message.offset))) {
           accepted++;
           room--;
@@ -346,6 +356,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
       // The fetch position moves over what was queued.
       if (last !== undefined) resolveOffset(last);
       this.#outstanding += accepted;
+      this.#outstandingBytes += state.outstandingBytes - bytesBefore;
       if (accepted > 0) this.#wake();
     }
   }
@@ -411,6 +422,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     this.#cursor = 0;
     this.#burst = 0;
     this.#outstanding = 0;
+    this.#outstandingBytes = 0;
     this.#paused = 0;
     for (const partition of [...assigned].sort((a, b) => a - b)) {
       const state = new PartitionState(this.#o.topic, partition);
@@ -467,6 +479,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   #retire(state: PartitionState): void {
     if (state.retired) return;
     this.#outstanding -= state.outstanding;
+    this.#outstandingBytes -= state.outstandingBytes;
     if (state.paused) {
       state.paused = false;
       this.#paused--;

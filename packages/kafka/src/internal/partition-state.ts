@@ -38,7 +38,8 @@ export class PartitionState {
 
   /** Registers and queues a fetched record; returns `false` for one already registered. */
   enqueue(raw: KafkaMessage, offset: number): boolean {
-    const record: PendingRecord = { offset, acked: false, raw, attempts: 0, dueAt: 0 };
+    const size = (raw.value?.byteLength ?? 0) + (raw.key?.byteLength ?? 0);
+    const record: PendingRecord = { offset, size, acked: false, raw, attempts: 0, dueAt: 0 };
     if (!this.tracker.add(record)) return false;
     this.#queue.push(record);
     return true;
@@ -47,6 +48,11 @@ export class PartitionState {
   /** Records registered and not yet committable: queued, in flight, or acked after an unsettled one. */
   get outstanding(): number {
     return this.tracker.outstanding;
+  }
+
+  /** Bytes of the {@link outstanding} records. */
+  get outstandingBytes(): number {
+    return this.tracker.outstandingBytes;
   }
 
   /** Records waiting to be handed out (fetched or nacked). */
