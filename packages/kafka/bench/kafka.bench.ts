@@ -49,6 +49,14 @@ interface Row {
   messages: number;
   bytes: number;
   ms: number;
+  /** CPU time of this process (all threads) over the same window, in microseconds. */
+  cpuUs: number;
+}
+
+/** CPU time used by this process so far, in microseconds. */
+function cpuNow(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 const rows: { label: string; ours: Row; raw: Row }[] = [];
@@ -87,6 +95,7 @@ async function rawPublish(size: number, count: number): Promise<Row> {
   await producer.connect();
   const value = Buffer.from(payloadOf(size));
   const started = performance.now();
+  const cpu0 = cpuNow();
   let next = 0;
   const worker = async () => {
     while (next < count) {
@@ -101,8 +110,9 @@ async function rawPublish(size: number, count: number): Promise<Row> {
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const ms = performance.now() - started;
+  const cpuUs = cpuNow() - cpu0;
   await producer.disconnect();
-  return { name: 'kafkajs sendBatch', messages: count, bytes: count * size, ms };
+  return { name: 'kafkajs sendBatch', messages: count, bytes: count * size, ms, cpuUs };
 }
 
 async function ourPublish(size: number, count: number, callers: number): Promise<Row> {
@@ -111,6 +121,7 @@ async function ourPublish(size: number, count: number, callers: number): Promise
   await publisher.publish(topic, createMessage({ payload: payloadOf(size) })); // connect outside the clock
   const payload = payloadOf(size);
   const started = performance.now();
+  const cpu0 = cpuNow();
   let next = 0;
   const caller = async () => {
     while (next < count) {
@@ -123,8 +134,9 @@ async function ourPublish(size: number, count: number, callers: number): Promise
   };
   await Promise.all(Array.from({ length: callers }, caller));
   const ms = performance.now() - started;
+  const cpuUs = cpuNow() - cpu0;
   await publisher.close();
-  return { name: `KafkaPublisher, ${callers} callers × 10 msgs`, messages: count, bytes: count * size, ms };
+  return { name: `KafkaPublisher, ${callers} callers × 10 msgs`, messages: count, bytes: count * size, ms, cpuUs };
 }
 
 // --- consume ---
@@ -156,6 +168,8 @@ async function rawConsume(topic: string, size: number, count: number): Promise<R
   await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
   let first = 0;
+  let cpu0 = 0;
+  let cpuUs = 0;
   let resolveDone!: (ms: number) => void;
   const done = new Promise<number>((resolve) => {
     resolveDone = resolve;
@@ -163,17 +177,23 @@ async function rawConsume(topic: string, size: number, count: number): Promise<R
   await consumer.run({
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset }) => {
-      if (first === 0) first = performance.now();
+      if (first === 0) {
+        first = performance.now();
+        cpu0 = cpuNow();
+      }
       for (const message of batch.messages) {
         seen++;
         resolveOffset(message.offset);
       }
-      if (seen >= count) resolveDone(performance.now() - first);
+      if (seen >= count && cpuUs === 0) {
+        cpuUs = cpuNow() - cpu0;
+        resolveDone(performance.now() - first);
+      }
     },
   });
   const ms = await done;
   await consumer.disconnect();
-  return { name: 'kafkajs eachBatch', messages: count, bytes: count * size, ms };
+  return { name: 'kafkajs eachBatch', messages: count, bytes: count * size, ms, cpuUs };
 }
 
 async function routerConsume(topic: string, size: number, count: number): Promise<Row> {
@@ -181,6 +201,8 @@ async function routerConsume(topic: string, size: number, count: number): Promis
   const router = new Router();
   let seen = 0;
   let first = 0;
+  let cpu0 = 0;
+  let cpuUs = 0;
   let resolveDone!: (ms: number) => void;
   const done = new Promise<number>((resolve) => {
     resolveDone = resolve;
@@ -192,29 +214,41 @@ async function routerConsume(topic: string, size: number, count: number): Promis
     group: `router-${run}-${++topics}`,
     orderBy: 'partition',
     handle: () => {
-      if (first === 0) first = performance.now();
-      if (++seen === count) resolveDone(performance.now() - first);
+      if (first === 0) {
+        first = performance.now();
+        cpu0 = cpuNow();
+      }
+      if (++seen === count) {
+        cpuUs = cpuNow() - cpu0;
+        resolveDone(performance.now() - first);
+      }
     },
   });
   const running = router.run();
   const ms = await done;
   await router.close();
   await running;
-  return { name: 'Router → KafkaSubscriber (ack each)', messages: count, bytes: count * size, ms };
+  return { name: 'Router → KafkaSubscriber (ack each)', messages: count, bytes: count * size, ms, cpuUs };
 }
 
 async function loopConsume(topic: string, size: number, count: number): Promise<Row> {
   const subscriber = new KafkaSubscriber({ brokers: BROKERS });
   let seen = 0;
   let first = 0;
+  let cpu0 = 0;
+  let cpuUs = 0;
   for await (const message of subscriber.subscribe(topic, { group: `loop-${run}-${++topics}` })) {
-    if (first === 0) first = performance.now();
+    if (first === 0) {
+      first = performance.now();
+      cpu0 = cpuNow();
+    }
     message.ack();
     if (++seen === count) break;
   }
   const ms = performance.now() - first;
+  cpuUs = cpuNow() - cpu0;
   await subscriber.close();
-  return { name: 'KafkaSubscriber for-await (ack each)', messages: count, bytes: count * size, ms };
+  return { name: 'KafkaSubscriber for-await (ack each)', messages: count, bytes: count * size, ms, cpuUs };
 }
 
 // --- main ---
@@ -260,6 +294,8 @@ const table = rows.map(({ label, ours, raw }) => {
     'kafkajs msg/s': Math.round(r.perSecond),
     'kafkajs MB/s': r.mbPerSecond.toFixed(2),
     ratio: (o.perSecond / r.perSecond).toFixed(2),
+    'bus CPU µs/msg': (ours.cpuUs / ours.messages).toFixed(2),
+    'kafkajs CPU µs/msg': (raw.cpuUs / raw.messages).toFixed(2),
   };
 });
 console.log(

@@ -44,7 +44,7 @@ type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
 
 /** Messages handed out back to back before yielding to the event loop (I/O). */
-const YIELD_EVERY = 256;
+const YIELD_EVERY = 2_048;
 
 /** Messages handed out from one partition before the next partition's turn. */
 const BURST = 32;
