@@ -23,6 +23,9 @@ class FakeConsumer {
   readonly paused: number[] = [];
   eachBatch: EachBatch | undefined;
   disconnected = false;
+  disconnects = 0;
+  ran = false;
+  connectGate: Promise<void> = Promise.resolve();
 
   on(name: string, listener: Listener): () => void {
     this.listeners.set(name, [...(this.listeners.get(name) ?? []), listener]);
@@ -31,9 +34,12 @@ class FakeConsumer {
   emit(name: string, payload: Record<string, unknown>): void {
     for (const listener of this.listeners.get(name) ?? []) listener({ payload });
   }
-  async connect(): Promise<void> {}
+  async connect(): Promise<void> {
+    await this.connectGate;
+  }
   async subscribe(): Promise<void> {}
   async run(options: { eachBatch: EachBatch }): Promise<void> {
+    this.ran = true;
     this.eachBatch = options.eachBatch;
     this.join([0, 1]);
   }
@@ -49,6 +55,7 @@ class FakeConsumer {
   resume(): void {}
   async disconnect(): Promise<void> {
     this.disconnected = true;
+    this.disconnects++;
   }
   /** Delivers records `from..to` of `partition` as one batch; resolves when eachBatch returns. */
   batch(partition: number, from: number, to: number, resolved: string[] = []): Promise<void> {
@@ -250,5 +257,30 @@ describe('ConsumerSession (fake consumer)', () => {
     expect(((await first).value as ReceivedMessage).offset).toBe(0);
     await session.stop();
     await big.session.stop();
+  });
+
+  it('never joins the group when stopped while connecting, and leaves again after a late join', async () => {
+    const { consumer, session } = setup();
+    let open!: () => void;
+    consumer.connectGate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const next = session.next();
+    const stopping = session.stop();
+    open();
+    await stopping;
+    expect(await next).toEqual({ done: true, value: undefined });
+    expect(consumer.ran).toBe(false);
+
+    // A join that kafkajs completes after the stop (it ignores stops during a join) is left at once.
+    const late = setup();
+    const pending = late.session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await late.session.stop();
+    await pending;
+    const before = late.consumer.disconnects;
+    late.consumer.join([0]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(late.consumer.disconnects).toBe(before + 1);
   });
 });

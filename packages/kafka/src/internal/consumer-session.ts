@@ -66,7 +66,6 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
   readonly #o: SessionOptions;
   readonly #consumer: Consumer;
   readonly #scheduler: CommitScheduler | undefined;
-  readonly #listeners: (() => void)[] = [];
   readonly #onStopped: () => void;
   #phase: Phase = 'idle';
   #partitions = new Map<number, PartitionState>();
@@ -292,15 +291,16 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     const consumer = this.#consumer;
     const { events } = consumer;
     const { topic, group } = this.#o;
-    this.#listeners.push(
-      consumer.on(events.CONNECT, () => this.#o.events.emit('connect', { topic, group })),
-      consumer.on(events.DISCONNECT, () => this.#o.events.emit('disconnect', { topic, group })),
-      consumer.on(events.GROUP_JOIN, (event) => this.#onJoin(event.payload.memberAssignment[topic] ?? [])),
-      consumer.on(events.REBALANCING, () => this.#onRebalancing()),
-      consumer.on(events.CRASH, (event) => this.#onCrash(event.payload.error, event.payload.restart)),
-    );
+    consumer.on(events.CONNECT, () => this.#o.events.emit('connect', { topic, group }));
+    consumer.on(events.DISCONNECT, () => this.#o.events.emit('disconnect', { topic, group }));
+    consumer.on(events.GROUP_JOIN, (event) => this.#onJoin(event.payload.memberAssignment[topic] ?? []));
+    consumer.on(events.REBALANCING, () => this.#onRebalancing());
+    consumer.on(events.CRASH, (event) => this.#onCrash(event.payload.error, event.payload.restart));
     await consumer.connect();
+    // A stop may have come while connecting: then never join the group.
+    if (this.#phase !== 'starting') return;
     await consumer.subscribe({ topic, fromBeginning: this.#o.fromBeginning });
+    if (this.#phase !== 'starting') return;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -415,6 +415,12 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
 
   #onJoin(assigned: number[]): void {
     this.#releaseRoomWaiters();
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') {
+      // Joined after a stop gave up waiting for the start (kafkajs ignores a stop during a join):
+      // leave again once kafkajs marks the consumer running, so no zombie member holds partitions.
+      setImmediate(() => void this.#consumer.disconnect().catch(() => undefined));
+      return;
+    }
     const previous = [...this.#partitions.keys()];
     for (const state of this.#order) this.#retire(state);
     this.#partitions = new Map();
@@ -534,23 +540,30 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
     if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
     try {
       if (wasStarted) {
-        // kafkajs ignores a stop issued while the group join is in progress, so let the start finish first.
-        await this.#started?.catch(() => undefined);
-        await this.#withDeadline(this.#finalCommit(), 'final commit');
-        await this.#withDeadline(this.#consumer.disconnect(), 'disconnect');
+        // kafkajs ignores a stop issued while the group join is in progress, so let the start
+        // finish first, within the close deadline (a join that completes later leaves at once).
+        await this.#step(this.#started?.catch(() => undefined) ?? Promise.resolve(), 'start');
+        await this.#step(this.#finalCommit(), 'final commit');
+        await this.#step(this.#consumer.disconnect(), 'disconnect');
       }
-    } catch (error) {
-      const typed = toKafkaError(error, { operation: 'close', topic: this.#o.topic, secrets: this.#o.secrets });
-      this.#recordError(typed);
-      this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, 'consumer did not stop cleanly');
     } finally {
+      // kafkajs listeners stay: a late join or crash of this consumer must still be handled.
       for (const state of this.#order) this.#retire(state);
-      for (const unsubscribe of this.#listeners) unsubscribe();
-      this.#listeners.length = 0;
       this.#phase = 'stopped';
       this.#o.stats.inFlight -= this.#inFlight;
       this.#inFlight = 0;
       this.#onStopped();
+    }
+  }
+
+  /** Runs one shutdown step within the close deadline; a failure is recorded and logged, never thrown. */
+  async #step(promise: Promise<void>, what: string): Promise<void> {
+    try {
+      await this.#withDeadline(promise, what);
+    } catch (error) {
+      const typed = toKafkaError(error, { operation: 'close', topic: this.#o.topic, secrets: this.#o.secrets });
+      this.#recordError(typed);
+      this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, `consumer ${what} failed`);
     }
   }
 
