@@ -133,6 +133,8 @@ describe('ConsumerSession (fake consumer)', () => {
       [0, 2, '0:2'],
     ]);
     expect(messages[0]?.id).toBe('t-0-0');
+    // Spreading a received message (to forward it with another header, say) keeps every field.
+    expect({ ...messages[1] }).toMatchObject({ id: 't-0-1', headers: {}, topic: 't', partition: 0, offset: 1 });
     await session.stop();
   });
 

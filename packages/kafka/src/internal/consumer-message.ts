@@ -43,7 +43,7 @@ export interface SettlementSink {
   nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void;
 }
 
-/** The header-derived fields, decoded together on first use. */
+/** The header-derived fields. */
 interface Decoded {
   readonly id: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -70,12 +70,14 @@ function decode(record: PendingRecord, state: PartitionState, options: DecodeOpt
 }
 
 /**
- * A fetched record handed to a consumer; settled once by `ack()` or `nack()`. The payload is a
- * view of the fetched bytes (not a copy); id and headers are decoded from the kafkajs record on
- * first access, so a consumer that reads only payload and key pays for nothing else.
+ * A fetched record handed to a consumer; settled once by `ack()` or `nack()`. Every message field
+ * is an own property (so `{ ...message }` keeps id and headers); the payload and a binary key are
+ * views of the fetched bytes, not copies.
  */
 export class KafkaReceivedMessage implements ReceivedMessage {
+  readonly id: string;
   readonly payload: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
   readonly key?: string | Uint8Array;
   readonly timestamp: number;
   readonly topic: string;
@@ -83,15 +85,16 @@ export class KafkaReceivedMessage implements ReceivedMessage {
   readonly offset: number;
   readonly deliveryAttempt: number;
   #settlement: Settlement = 'pending';
-  #decoded: Decoded | undefined;
-  readonly #options: DecodeOptions;
   readonly #record: PendingRecord;
   readonly #state: PartitionState;
   readonly #sink: SettlementSink;
 
   constructor(record: PendingRecord, state: PartitionState, sink: SettlementSink, options: DecodeOptions) {
     const raw = record.raw;
+    const decoded = decode(record, state, options);
+    this.id = decoded.id;
     this.payload = raw.value === null ? EMPTY : view(raw.value);
+    this.headers = decoded.headers;
     if (raw.key !== null && raw.key !== undefined) {
       this.key = decodeKey(raw.key, raw.headers?.[options.binaryKeyHeader] !== undefined);
     }
@@ -100,36 +103,9 @@ export class KafkaReceivedMessage implements ReceivedMessage {
     this.partition = state.partition;
     this.offset = record.offset;
     this.deliveryAttempt = record.attempts;
-    this.#options = options;
     this.#record = record;
     this.#state = state;
     this.#sink = sink;
-  }
-
-  get id(): string {
-    this.#decoded ??= decode(this.#record, this.#state, this.#options);
-    return this.#decoded.id;
-  }
-
-  get headers(): Readonly<Record<string, string>> {
-    this.#decoded ??= decode(this.#record, this.#state, this.#options);
-    return this.#decoded.headers;
-  }
-
-  /** Plain data for logs and `JSON.stringify` (getters are not own properties). */
-  toJSON(): Record<string, unknown> {
-    return {
-      id: this.id,
-      topic: this.topic,
-      partition: this.partition,
-      offset: this.offset,
-      key: typeof this.key === 'string' || this.key === undefined ? this.key : Buffer.from(this.key).toString('base64'),
-      headers: this.headers,
-      timestamp: this.timestamp,
-      deliveryAttempt: this.deliveryAttempt,
-      settlement: this.#settlement,
-      payloadBytes: this.payload.byteLength,
-    };
   }
 
   get settlement(): Settlement {
