@@ -43,32 +43,6 @@ export interface SettlementSink {
   nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void;
 }
 
-/** The header-derived fields. */
-interface Decoded {
-  readonly id: string;
-  readonly headers: Readonly<Record<string, string>>;
-}
-
-function decode(record: PendingRecord, state: PartitionState, options: DecodeOptions): Decoded {
-  const raw = record.raw;
-  const headers: Record<string, string> = {};
-  let id: string | undefined;
-  const rawHeaders = raw.headers;
-  if (rawHeaders !== undefined) {
-    for (const name in rawHeaders) {
-      const value = headerText(rawHeaders[name]);
-      if (value === undefined) continue;
-      if (name === options.messageIdHeader) id = value;
-      else if (name !== options.binaryKeyHeader) headers[name] = value;
-    }
-  }
-  return {
-    // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
-    id: id ?? `${state.topic}-${state.partition}-${raw.offset}`,
-    headers,
-  };
-}
-
 /**
  * A fetched record handed to a consumer; settled once by `ack()` or `nack()`. Every message field
  * is an own property (so `{ ...message }` keeps id and headers); the payload and a binary key are
@@ -91,10 +65,21 @@ export class KafkaReceivedMessage implements ReceivedMessage {
 
   constructor(record: PendingRecord, state: PartitionState, sink: SettlementSink, options: DecodeOptions) {
     const raw = record.raw;
-    const decoded = decode(record, state, options);
-    this.id = decoded.id;
+    const headers: Record<string, string> = {};
+    let id: string | undefined;
+    const rawHeaders = raw.headers;
+    if (rawHeaders !== undefined) {
+      for (const name in rawHeaders) {
+        const value = headerText(rawHeaders[name]);
+        if (value === undefined) continue;
+        if (name === options.messageIdHeader) id = value;
+        else if (name !== options.binaryKeyHeader) headers[name] = value;
+      }
+    }
+    // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
+    this.id = id ?? `${state.topic}-${state.partition}-${raw.offset}`;
     this.payload = raw.value === null ? EMPTY : view(raw.value);
-    this.headers = decoded.headers;
+    this.headers = headers;
     if (raw.key !== null && raw.key !== undefined) {
       this.key = decodeKey(raw.key, raw.headers?.[options.binaryKeyHeader] !== undefined);
     }
