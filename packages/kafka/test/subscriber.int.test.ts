@@ -350,4 +350,25 @@ describe('KafkaSubscriber', () => {
       Array.from({ length: 199 }, (_, i) => `p0-${i + 1}`),
     );
   });
+
+  it("starts a new group at the end of the topic with autoOffsetReset 'latest'", async () => {
+    const topic = await createTopic('sub-latest', 1);
+    await publish(topic, ['old-1', 'old-2']);
+    const sub = subscriber({ autoOffsetReset: 'latest' });
+    const iterator = sub.subscribe(topic, { group: uniqueName('latest') })[Symbol.asyncIterator]();
+    const first = iterator.next();
+    // kafkajs resolves "latest" at the member's first fetch, so keep publishing until one arrives:
+    // whatever arrives first must be new, never one published before the group existed.
+    let received: IteratorResult<ReceivedMessage> | undefined;
+    for (let i = 0; received === undefined && i < 60; i++) {
+      await publish(topic, [`new-${i}`]);
+      received = await Promise.race([
+        first,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500)),
+      ]);
+    }
+    expect(received?.done).toBe(false);
+    expect(payloadText(received?.value as ReceivedMessage)).toMatch(/^new-/);
+    await iterator.return?.();
+  });
 });
