@@ -267,16 +267,16 @@ for (const [size, count] of [
 }
 {
   const size = 100;
-  const count = 100_000;
+  const count = 200_000;
   const topic = await fill(size, count);
   const viaLoop = await pair(
-    2,
+    3,
     () => loopConsume(topic, size, count),
     () => rawConsume(topic, size, count),
   );
   rows.push({ label: `consume ${size} B`, ...viaLoop });
   const viaRouter = await pair(
-    2,
+    3,
     () => routerConsume(topic, size, count),
     () => rawConsume(topic, size, count),
   );
@@ -299,7 +299,7 @@ const table = rows.map(({ label, ours, raw }) => {
   };
 });
 console.log(
-  `brokers ${BROKERS.join(',')}, ${PARTITIONS} partitions; bus and kafkajs alternate, best of 2 after a warm-up`,
+  `brokers ${BROKERS.join(',')}, ${PARTITIONS} partitions; bus and kafkajs alternate, best of 2 (publish) or 3 (consume) after a warm-up`,
 );
 console.table(table);
 console.log(`total ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
