@@ -105,13 +105,27 @@ describe(`real broker: ${kafkaLabel}`, () => {
   });
 });
 
+/**
+ * The SASL and TLS listeners are part of the infra contract: a source without them fails these tests
+ * with a message naming what is missing, rather than skipping them.
+ */
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the ${infra.source} infra offers no ${what}; these tests need it`);
+  return value;
+}
+
 const sasl = infra.kafka.sasl;
-describe.skipIf(!sasl)(`real broker SASL_PLAINTEXT: ${kafkaLabel}`, () => {
+describe(`real broker SASL_PLAINTEXT: ${kafkaLabel}`, () => {
   const saslClient = (mechanism: SASLOptions) =>
-    kafka({ brokers: sasl!.brokers, sasl: mechanism, connectionTimeout: 3_000, retry: { retries: 2 } });
+    kafka({
+      brokers: required(sasl, 'SASL listener').brokers,
+      sasl: mechanism,
+      connectionTimeout: 3_000,
+      retry: { retries: 2 },
+    });
 
   it('SCRAM-SHA-512 with the right password connects and lists topics', async () => {
-    const admin = saslClient({ mechanism: 'scram-sha-512', ...sasl!.scram512 }).admin();
+    const admin = saslClient({ mechanism: 'scram-sha-512', ...required(sasl, 'SASL listener').scram512 }).admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
     expect(Array.isArray(await admin.listTopics())).toBe(true);
@@ -121,7 +135,7 @@ describe.skipIf(!sasl)(`real broker SASL_PLAINTEXT: ${kafkaLabel}`, () => {
   it('SCRAM-SHA-512 with a wrong password fails fast with an authentication error', async () => {
     const admin = saslClient({
       mechanism: 'scram-sha-512',
-      username: sasl!.scram512.username,
+      username: required(sasl, 'SASL listener').scram512.username,
       password: 'wrong-password',
     }).admin();
     const started = Date.now();
@@ -137,33 +151,26 @@ describe.skipIf(!sasl)(`real broker SASL_PLAINTEXT: ${kafkaLabel}`, () => {
   });
 
   it('PLAIN and SCRAM-SHA-256 users connect', async () => {
-    const plain = saslClient({ mechanism: 'plain', ...sasl!.plain }).admin();
+    const plain = saslClient({ mechanism: 'plain', ...required(sasl, 'SASL listener').plain }).admin();
     await plain.connect();
     await plain.listTopics();
     await plain.disconnect();
-    if (sasl!.scram256) {
-      const scram256 = saslClient({ mechanism: 'scram-sha-256', ...sasl!.scram256 }).admin();
-      await scram256.connect();
-      await scram256.listTopics();
-      await scram256.disconnect();
-    }
+    const scram256 = saslClient({
+      mechanism: 'scram-sha-256',
+      ...required(required(sasl, 'SASL listener').scram256, 'SCRAM-SHA-256 user'),
+    }).admin();
+    await scram256.connect();
+    await scram256.listTopics();
+    await scram256.disconnect();
   });
 });
 
 const ssl = infra.kafka.ssl;
-describe.skipIf(!ssl)(`real broker TLS: ${kafkaLabel}`, () => {
+describe(`real broker TLS: ${kafkaLabel}`, () => {
   it('connects over TLS, verifying the broker certificate with the generated CA', async () => {
-    const admin = kafka({ brokers: ssl!.brokers, ssl: { ca: [ssl!.caPem] } }).admin();
-    await admin.connect();
-    cleanups.push(() => admin.disconnect());
-    expect(Array.isArray(await admin.listTopics())).toBe(true);
-    await admin.disconnect();
-  });
-
-  it.skipIf(!ssl?.mtlsBrokers || !ssl?.clientCertPem)('connects over mTLS with the client certificate', async () => {
     const admin = kafka({
-      brokers: ssl!.mtlsBrokers!,
-      ssl: { ca: [ssl!.caPem], cert: ssl!.clientCertPem!, key: ssl!.clientKeyPem! },
+      brokers: required(ssl, 'TLS listener').brokers,
+      ssl: { ca: [required(ssl, 'TLS listener').caPem] },
     }).admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
@@ -171,10 +178,25 @@ describe.skipIf(!ssl)(`real broker TLS: ${kafkaLabel}`, () => {
     await admin.disconnect();
   });
 
-  it.skipIf(!ssl?.mtlsBrokers)('the mTLS listener refuses a client without a certificate', async () => {
+  it('connects over mTLS with the client certificate', async () => {
     const admin = kafka({
-      brokers: ssl!.mtlsBrokers!,
-      ssl: { ca: [ssl!.caPem] },
+      brokers: required(required(ssl, 'TLS listener').mtlsBrokers, 'mTLS listener'),
+      ssl: {
+        ca: [required(ssl, 'TLS listener').caPem],
+        cert: required(required(ssl, 'TLS listener').clientCertPem, 'client certificate'),
+        key: required(required(ssl, 'TLS listener').clientKeyPem, 'client key'),
+      },
+    }).admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    expect(Array.isArray(await admin.listTopics())).toBe(true);
+    await admin.disconnect();
+  });
+
+  it('the mTLS listener refuses a client without a certificate', async () => {
+    const admin = kafka({
+      brokers: required(required(ssl, 'TLS listener').mtlsBrokers, 'mTLS listener'),
+      ssl: { ca: [required(ssl, 'TLS listener').caPem] },
       connectionTimeout: 3_000,
       retry: { retries: 0 },
     }).admin();
