@@ -447,6 +447,40 @@ describe('Router close (draining)', () => {
     expect(bus.closeCalls).toBe(0);
   });
 
+  it('gives a handler that first reads its signal after the deadline an aborted signal, also through a spread context', async () => {
+    const bus = new TestPubSub();
+    const router = new Router({ closeTransports: false });
+    const release = gate();
+    let entered = false;
+    let seen: { aborted: boolean; reason: unknown } | undefined;
+    // Spreads the context to replace the logger, as correlation-id middleware does: the signal must survive.
+    const spreading: Middleware = (next) => (message, context) => next(message, { ...context, logger: context.logger });
+    router.addConsumerHandler({
+      name: 'late-reader',
+      subscribeTopic: 'in',
+      subscriber: bus,
+      middleware: [spreading],
+      handle: async (_message, context) => {
+        entered = true;
+        await release.promise;
+        seen = { aborted: context.signal.aborted, reason: context.signal.reason };
+      },
+    });
+    const run = router.run();
+    await bus.publish('in', textMessage('x', { id: 'late-1' }));
+    await until(() => entered, 'handler started');
+    await router.close({ timeoutMs: 20 });
+    await run;
+    release.resolve();
+    await until(() => seen !== undefined, 'handler read its signal');
+    expect(seen?.aborted).toBe(true);
+    expect(TimeoutError.isInstance(seen?.reason)).toBe(true);
+    expect(bus.eventsOf('ack')).toEqual([]);
+    const [nack] = bus.eventsOf('nack');
+    expect(nack).toMatchObject({ id: 'late-1', attempt: 1 });
+    expect(TimeoutError.isInstance(nack?.reason)).toBe(true);
+  });
+
   it('leaves nothing unsettled when closed while messages are arriving', async () => {
     const bus = new TestPubSub();
     const router = new Router({ closeTransports: false });

@@ -1,7 +1,7 @@
 import { ClosedError, TimeoutError, toError } from '../../errors.js';
-import type { Handler, HandlerContext } from '../../handler.js';
+import type { Handler } from '../../handler.js';
 import type { Logger } from '../../logger.js';
-import type { ReceivedMessage } from '../../message.js';
+import type { Message, ReceivedMessage } from '../../message.js';
 import type { Publisher, Subscriber } from '../../pubsub.js';
 import { InvalidOutputError, UnroutableOutputError } from '../errors.js';
 import type { LaneOf } from './key-of.js';
@@ -29,7 +29,14 @@ interface InFlight {
   abandoned: boolean;
 }
 
-const STOP = Symbol('stop');
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 const REQUEUED_BEHIND_FAILURE = 'requeued behind a failed message of the same ordering lane';
 
 /**
@@ -50,13 +57,18 @@ export class HandlerRunner {
   #lateNext: Promise<unknown> | undefined;
   #stopping = false;
   #capacity: (() => void) | undefined;
-  /** Ends the wait for the next message when intake stops. */
-  #interrupt: (() => void) | undefined;
+  /** The transport's answer to the outstanding `next()`, while the loop waits for it. */
+  #pending: Promise<IteratorResult<ReceivedMessage>> | undefined;
+  #loopEnded = false;
+  readonly #loopEnd = deferred<void>();
+  /** Most messages received and not finished: running plus buffered. */
+  readonly #limit: number;
   /** Settles when the pull loop has returned; rejects with the subscription's error if it failed. */
   readonly loop: Promise<void>;
 
   constructor(spec: RunnerSpec) {
     this.#spec = spec;
+    this.#limit = spec.concurrency + spec.maxBuffered;
     this.#scheduler = new LaneScheduler(
       spec.concurrency,
       (message, lane) => this.#process(message, lane),
@@ -81,7 +93,7 @@ export class HandlerRunner {
   stopIntake(reason: Error): void {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#interrupt?.();
+    this.#interrupt();
     this.#capacityFreed();
     for (const message of this.#scheduler.pauseAndTakeWaiting()) message.nack({ reason });
   }
@@ -128,47 +140,97 @@ export class HandlerRunner {
     await Promise.race([returned, expired]);
   }
 
-  async #pull(): Promise<void> {
+  /**
+   * The pull loop, driven by callbacks rather than `await`: a message that is ready costs one
+   * `then` on the transport's promise, with no wrapper promise, closure or async frame of its own.
+   * Returns the loop's promise.
+   */
+  #pull(): Promise<void> {
     const { subscriber, topic, group } = this.#spec;
     try {
       const iterable = subscriber.subscribe(topic, {
         ...(group === undefined ? {} : { group }),
         signal: this.#subscription.signal,
       });
-      const iterator = iterable[Symbol.asyncIterator]();
-      this.#iterator = iterator;
-      const limit = this.#spec.concurrency + this.#spec.maxBuffered;
-      while (!this.#stopping) {
-        const next = iterator.next();
-        this.#ready.resolve();
-        // Not Promise.race with a long-lived stop promise: every race would leave a reaction on it,
-        // growing with each message for as long as the router runs.
-        const result = await new Promise<IteratorResult<ReceivedMessage> | typeof STOP>((resolve, reject) => {
-          this.#interrupt = () => resolve(STOP);
-          next.then(resolve, reject);
-        });
-        this.#interrupt = undefined;
-        if (result === STOP) {
-          // A message that arrives after intake stopped goes back to the transport.
-          this.#lateNext = next.then(
-            (late) => {
-              if (!late.done) late.value.nack({ reason: new ClosedError('Router') });
-            },
-            () => {},
-          );
-          break;
-        }
-        if (result.done) break;
-        this.#dispatch(result.value);
-        while (!this.#stopping && this.#scheduler.running + this.#scheduler.waiting >= limit) {
-          await new Promise<void>((resolve) => {
-            this.#capacity = resolve;
-          });
-        }
-      }
-    } finally {
-      this.#ready.resolve();
+      this.#iterator = iterable[Symbol.asyncIterator]();
+      this.#request();
+    } catch (error) {
+      this.#endLoop(error);
     }
+    return this.#loopEnd.promise;
+  }
+
+  /** Asks the transport for the next message, unless intake stopped. */
+  readonly #request = (): void => {
+    if (this.#stopping || this.#loopEnded) {
+      this.#endLoop();
+      return;
+    }
+    let next: Promise<IteratorResult<ReceivedMessage>>;
+    try {
+      next = (this.#iterator as AsyncIterator<ReceivedMessage>).next();
+    } catch (error) {
+      this.#endLoop(error);
+      return;
+    }
+    this.#ready.resolve();
+    this.#pending = next;
+    next.then(this.#onResult, this.#onFailure);
+  };
+
+  readonly #onResult = (result: IteratorResult<ReceivedMessage>): void => {
+    // After an interrupt, `#lateNext` has taken this message over.
+    if (this.#loopEnded) return;
+    this.#pending = undefined;
+    if (result.done) {
+      this.#endLoop();
+      return;
+    }
+    try {
+      this.#dispatch(result.value);
+      this.#requestWhenRoom();
+    } catch (error) {
+      // Nothing here should throw; if it does, the loop fails visibly rather than stalling.
+      this.#endLoop(error);
+    }
+  };
+
+  /** Requests the next message once running plus buffered messages are below the limit. */
+  readonly #requestWhenRoom = (): void => {
+    if (!this.#stopping && this.#scheduler.running + this.#scheduler.waiting >= this.#limit) {
+      this.#capacity = this.#requestWhenRoom;
+      return;
+    }
+    this.#request();
+  };
+
+  readonly #onFailure = (error: unknown): void => {
+    if (this.#loopEnded) return;
+    this.#pending = undefined;
+    this.#endLoop(error);
+  };
+
+  /** Ends the wait for the next message when intake stops. */
+  #interrupt(): void {
+    const pending = this.#pending;
+    if (pending === undefined || this.#loopEnded) return;
+    this.#pending = undefined;
+    // A message that arrives after intake stopped goes back to the transport.
+    this.#lateNext = pending.then(
+      (late) => {
+        if (!late.done) late.value.nack({ reason: new ClosedError('Router') });
+      },
+      () => {},
+    );
+    this.#endLoop();
+  }
+
+  #endLoop(error?: unknown): void {
+    if (this.#loopEnded) return;
+    this.#loopEnded = true;
+    this.#ready.resolve();
+    if (error === undefined) this.#loopEnd.resolve();
+    else this.#loopEnd.reject(error);
   }
 
   #dispatch(message: ReceivedMessage): void {
@@ -190,40 +252,81 @@ export class HandlerRunner {
     wake?.();
   }
 
-  async #process(message: ReceivedMessage, lane: string | undefined): Promise<void> {
-    const { name, logger, publisher, publishTopic } = this.#spec;
+  /**
+   * Runs the handler for `message` and settles it. Returns `undefined` when everything finished
+   * synchronously (a synchronous handler with nothing to forward), so the common case costs no
+   * promise; otherwise a promise that never rejects.
+   */
+  #process(message: ReceivedMessage, lane: string | undefined): Promise<void> | undefined {
     // A signal per message, not one shared: listeners a handler forgets to remove die with it.
-    const flight: InFlight = { controller: new AbortController(), abandoned: false };
+    const controller = new AbortController();
+    const flight: InFlight = { controller, abandoned: false };
     this.#inFlight.set(message, flight);
-    const context: HandlerContext = { handlerName: name, signal: flight.controller.signal, logger };
+    let output: unknown;
     try {
-      const output = await this.#spec.handler(message, context);
+      output = this.#spec.handler(message, {
+        handlerName: this.#spec.name,
+        signal: controller.signal,
+        logger: this.#spec.logger,
+      });
+    } catch (thrown) {
+      this.#failed(message, lane, thrown);
+      this.#done(message);
+      return undefined;
+    }
+    if (!isThenable(output) && (output === undefined || (Array.isArray(output) && output.length === 0))) {
+      this.#ack(message);
+      this.#done(message);
+      return undefined;
+    }
+    return this.#finishAsync(message, lane, flight, output);
+  }
+
+  async #finishAsync(message: ReceivedMessage, lane: string | undefined, flight: InFlight, pending: unknown) {
+    const { name, publisher, publishTopic } = this.#spec;
+    try {
+      const output = await pending;
       if (flight.abandoned) return;
       if (output !== undefined && !Array.isArray(output)) throw new InvalidOutputError(name, output);
       if (output !== undefined && output.length > 0) {
         if (publisher === undefined || publishTopic === undefined) throw new UnroutableOutputError(name, output.length);
-        await publisher.publish(publishTopic, ...output);
+        await publisher.publish(publishTopic, ...(output as Message[]));
         if (flight.abandoned) return;
       }
-      message.ack();
-      settled(message, message.settlement === 'nacked' ? 'nacked' : 'acked');
+      this.#ack(message);
     } catch (thrown) {
       if (flight.abandoned) return;
-      const err = toError(thrown);
-      logger.warn({ err, messageId: message.id, deliveryAttempt: message.deliveryAttempt }, 'handler failed; nacked');
-      const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
-      // Hooks run first so that state they reset (a dedup key, say) is gone before the redelivery.
-      settled(message, message.settlement === 'acked' ? 'acked' : 'nacked');
-      const nacked = message.nack(
-        typeof retryAfterMs === 'number' && retryAfterMs > 0 ? { reason: err, delayMs: retryAfterMs } : { reason: err },
-      );
-      // Messages queued behind it on its lane must not overtake its redelivery: send them back too.
-      if (nacked && lane !== undefined) {
-        for (const behind of this.#scheduler.takeWaiting(lane)) behind.nack({ reason: REQUEUED_BEHIND_FAILURE });
-      }
+      this.#failed(message, lane, thrown);
     } finally {
-      this.#inFlight.delete(message);
-      if (this.#inFlight.size === 0) this.#idle?.();
+      this.#done(message);
     }
+  }
+
+  #ack(message: ReceivedMessage): void {
+    message.ack();
+    settled(message, message.settlement === 'nacked' ? 'nacked' : 'acked');
+  }
+
+  #failed(message: ReceivedMessage, lane: string | undefined, thrown: unknown): void {
+    const err = toError(thrown);
+    this.#spec.logger.warn(
+      { err, messageId: message.id, deliveryAttempt: message.deliveryAttempt },
+      'handler failed; nacked',
+    );
+    const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+    // Hooks run first so that state they reset (a dedup key, say) is gone before the redelivery.
+    settled(message, message.settlement === 'acked' ? 'acked' : 'nacked');
+    const nacked = message.nack(
+      typeof retryAfterMs === 'number' && retryAfterMs > 0 ? { reason: err, delayMs: retryAfterMs } : { reason: err },
+    );
+    // Messages queued behind it on its lane must not overtake its redelivery: send them back too.
+    if (nacked && lane !== undefined) {
+      for (const behind of this.#scheduler.takeWaiting(lane)) behind.nack({ reason: REQUEUED_BEHIND_FAILURE });
+    }
+  }
+
+  #done(message: ReceivedMessage): void {
+    this.#inFlight.delete(message);
+    if (this.#inFlight.size === 0) this.#idle?.();
   }
 }

@@ -1,7 +1,7 @@
 /** Messages of one ordering lane: at most one runs, the rest wait in arrival order. */
 interface Lane<T> {
   /** `undefined` for an unordered item, which gets a lane of its own outside the map. */
-  readonly key: string | undefined;
+  key: string | undefined;
   readonly waiting: T[];
   running: boolean;
 }
@@ -12,7 +12,7 @@ interface Lane<T> {
  */
 export class LaneScheduler<T> {
   readonly #concurrency: number;
-  readonly #run: (item: T, lane: string | undefined) => Promise<void>;
+  readonly #run: (item: T, lane: string | undefined) => Promise<void> | undefined;
   readonly #onFinished: () => void;
   readonly #lanes = new Map<string, Lane<T>>();
   /** Lanes whose head item may start as soon as a slot frees, oldest first. */
@@ -21,12 +21,20 @@ export class LaneScheduler<T> {
   #running = 0;
   #waiting = 0;
   #paused = false;
+  #pumping = false;
+  /** One emptied keyed lane kept for reuse: with one message per lane at a time, each would allocate one. */
+  #spare: Lane<T> | undefined;
 
   /**
-   * @param run Handles one item; must never reject.
+   * @param run Handles one item; returns `undefined` when it finished synchronously, else a promise
+   *   that must never reject.
    * @param onFinished Called after every item finished, once its slot is free again.
    */
-  constructor(concurrency: number, run: (item: T, lane: string | undefined) => Promise<void>, onFinished: () => void) {
+  constructor(
+    concurrency: number,
+    run: (item: T, lane: string | undefined) => Promise<void> | undefined,
+    onFinished: () => void,
+  ) {
     this.#concurrency = concurrency;
     this.#run = run;
     this.#onFinished = onFinished;
@@ -55,7 +63,9 @@ export class LaneScheduler<T> {
     } else {
       let state = this.#lanes.get(lane);
       if (state === undefined) {
-        state = { key: lane, waiting: [], running: false };
+        state = this.#spare ?? { key: lane, waiting: [], running: false };
+        this.#spare = undefined;
+        state.key = lane;
         this.#lanes.set(lane, state);
       }
       state.waiting.push(item);
@@ -101,6 +111,18 @@ export class LaneScheduler<T> {
   }
 
   #pump(): void {
+    // An item that finishes synchronously pumps again from inside this loop; the outer loop picks
+    // the next item up instead, so the stack does not grow with each one.
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      this.#startReady();
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #startReady(): void {
     while (!this.#paused && this.#running < this.#concurrency && this.#readyHead < this.#ready.length) {
       const lane = this.#ready[this.#readyHead]!;
       this.#readyHead++;
@@ -119,10 +141,13 @@ export class LaneScheduler<T> {
     this.#waiting--;
     this.#running++;
     lane.running = true;
-    this.#run(item, lane.key).then(
-      () => this.#finish(lane),
-      () => this.#finish(lane),
-    );
+    const running = this.#run(item, lane.key);
+    if (running === undefined) this.#finish(lane);
+    else
+      running.then(
+        () => this.#finish(lane),
+        () => this.#finish(lane),
+      );
   }
 
   #finish(lane: Lane<T>): void {
@@ -130,7 +155,10 @@ export class LaneScheduler<T> {
     lane.running = false;
     if (lane.key !== undefined) {
       if (lane.waiting.length > 0) this.#ready.push(lane);
-      else this.#lanes.delete(lane.key);
+      else {
+        this.#lanes.delete(lane.key);
+        this.#spare = lane;
+      }
     }
     this.#pump();
     this.#onFinished();
