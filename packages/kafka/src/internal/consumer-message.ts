@@ -17,7 +17,8 @@ function headerText(value: RawHeader): string | undefined {
   // Kafka allows a header name more than once; a string record keeps the last value, as a map would.
   const last = Array.isArray(value) ? value[value.length - 1] : value;
   if (last === undefined) return undefined;
-  return typeof last === 'string' ? last : last.toString('utf8');
+  // toString() without arguments is Buffer's UTF-8 fast path (no encoding lookup).
+  return typeof last === 'string' ? last : last.toString();
 }
 
 /**
@@ -25,7 +26,10 @@ function headerText(value: RawHeader): string | undefined {
  * string when it is valid UTF-8 and the producer did not mark it binary; otherwise as bytes.
  */
 function decodeKey(key: Buffer, binary: boolean): string | Uint8Array {
-  return !binary && isUtf8(key) ? key.toString('utf8') : view(key);
+  if (binary) return view(key);
+  const text = key.toString();
+  // Decoding replaces invalid UTF-8 with U+FFFD; only then is the (rarer) validity check needed.
+  return !text.includes('\uFFFD') || isUtf8(key) ? text : view(key);
 }
 
 /** A plain `Uint8Array` over the fetched bytes (no copy), so it compares equal to other byte arrays. */
@@ -34,6 +38,9 @@ function view(buffer: Buffer): Uint8Array {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The headers of every message that has none besides the id: one shared object, not one per message. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** What a received message reports its settlement to. */
 export interface SettlementSink {
@@ -65,7 +72,7 @@ export class KafkaReceivedMessage implements ReceivedMessage {
 
   constructor(record: PendingRecord, state: PartitionState, sink: SettlementSink, options: DecodeOptions) {
     const raw = record.raw;
-    const headers: Record<string, string> = {};
+    let headers: Record<string, string> | undefined;
     let id: string | undefined;
     const rawHeaders = raw.headers;
     if (rawHeaders !== undefined) {
@@ -73,13 +80,16 @@ export class KafkaReceivedMessage implements ReceivedMessage {
         const value = headerText(rawHeaders[name]);
         if (value === undefined) continue;
         if (name === options.messageIdHeader) id = value;
-        else if (name !== options.binaryKeyHeader) headers[name] = value;
+        else if (name !== options.binaryKeyHeader) {
+          headers ??= {};
+          headers[name] = value;
+        }
       }
     }
     // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
     this.id = id ?? `${state.topic}-${state.partition}-${raw.offset}`;
     this.payload = raw.value === null ? EMPTY : view(raw.value);
-    this.headers = headers;
+    this.headers = headers ?? NO_HEADERS;
     if (raw.key !== null && raw.key !== undefined) {
       this.key = decodeKey(raw.key, raw.headers?.[options.binaryKeyHeader] !== undefined);
     }

@@ -1,0 +1,52 @@
+// Unit tests of how a fetched record is read into a received message (keys, headers, id).
+import type { KafkaMessage } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { KafkaReceivedMessage, type SettlementSink } from '../src/internal/consumer-message.js';
+import { PartitionState, type PendingRecord } from '../src/internal/partition-state.js';
+
+const decode = { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' };
+const sink: SettlementSink = { acked: () => {}, nacked: () => {} };
+
+function received(raw: Partial<KafkaMessage>): KafkaReceivedMessage {
+  const state = new PartitionState('t', 3);
+  const message = {
+    key: null,
+    value: Buffer.from('payload'),
+    timestamp: '1700000000000',
+    attributes: 0,
+    offset: '42',
+    headers: {},
+    ...raw,
+  } as KafkaMessage;
+  state.enqueue(message, Number(message.offset));
+  const record = state.take() as PendingRecord;
+  record.attempts++;
+  return new KafkaReceivedMessage(record, state, sink, decode);
+}
+
+describe('KafkaReceivedMessage decoding', () => {
+  it('returns a UTF-8 key as text, an invalid one as bytes, and a key marked binary as bytes', () => {
+    expect(received({ key: Buffer.from('order-ü') }).key).toBe('order-ü');
+    // A key that really contains U+FFFD is still valid UTF-8 text.
+    expect(received({ key: Buffer.from('a\uFFFDb') }).key).toBe('a\uFFFDb');
+    expect(received({ key: Buffer.from([0xff, 0x00, 0x80]) }).key).toEqual(new Uint8Array([0xff, 0x00, 0x80]));
+    const marked = received({ key: Buffer.from('text'), headers: { 'bus-key-binary': Buffer.from('1') } });
+    expect(marked.key).toEqual(new Uint8Array(Buffer.from('text')));
+    expect(marked.headers).toEqual({});
+    expect(received({}).key).toBeUndefined();
+  });
+
+  it('takes the id from its header, keeps the other headers, and survives spreading to forward', () => {
+    const withHeaders = received({
+      headers: { 'bus-message-id': Buffer.from('id-1'), a: Buffer.from('1'), b: [Buffer.from('x'), Buffer.from('y')] },
+    });
+    expect(withHeaders.id).toBe('id-1');
+    expect(withHeaders.headers).toEqual({ a: '1', b: 'y' });
+    const onlyId = received({ headers: { 'bus-message-id': Buffer.from('id-2') } });
+    expect(onlyId.headers).toEqual({});
+    const forwarded = { ...onlyId, headers: { ...onlyId.headers, extra: 'yes' } };
+    expect(forwarded.id).toBe('id-2');
+    expect(forwarded.headers).toEqual({ extra: 'yes' });
+    expect(received({ headers: {} }).id).toBe('t-3-42');
+  });
+});
