@@ -57,6 +57,17 @@ export class LaneScheduler<T> {
 
   /** Queues `item` on `lane` (`undefined`: unordered) and starts it when allowed. */
   push(item: T, lane: string | undefined): void {
+    // Fast path: a free slot, nothing queued, and no item of this lane running: start it at once,
+    // without queueing it. A lane entry is made only if the item does not finish synchronously.
+    if (
+      !this.#paused &&
+      this.#running < this.#concurrency &&
+      this.#readyHead === this.#ready.length &&
+      (lane === undefined || !this.#lanes.has(lane))
+    ) {
+      this.#runNow(item, lane);
+      return;
+    }
     this.#waiting++;
     if (lane === undefined) {
       this.#ready.push({ key: undefined, waiting: [item], running: false });
@@ -148,6 +159,31 @@ export class LaneScheduler<T> {
         () => this.#finish(lane),
         () => this.#finish(lane),
       );
+  }
+
+  #runNow(item: T, key: string | undefined): void {
+    this.#running++;
+    const running = this.#run(item, key);
+    if (running === undefined) {
+      this.#running--;
+      // Nothing can have been queued meanwhile (runs do not push), but a pause may have happened.
+      this.#pump();
+      this.#onFinished();
+      return;
+    }
+    let lane: Lane<T>;
+    if (key === undefined) lane = { key: undefined, waiting: [], running: true };
+    else {
+      lane = this.#spare ?? { key, waiting: [], running: true };
+      this.#spare = undefined;
+      lane.key = key;
+      lane.running = true;
+      this.#lanes.set(key, lane);
+    }
+    running.then(
+      () => this.#finish(lane),
+      () => this.#finish(lane),
+    );
   }
 
   #finish(lane: Lane<T>): void {
