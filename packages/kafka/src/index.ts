@@ -38,11 +38,8 @@ export type {
 } from './transaction.js';
 export { type KafkaConfigFromSource, kafkaConfigFromUrl, type KafkaSecurityProtocol } from './config-url.js';
 export { kafkaConfigFromEnv, type KafkaEnvConfig, type KafkaEnvOptions } from './config-env.js';
-export {
-  KafkaSubscriber,
-  type KafkaSubscriberEvents,
-  type KafkaSubscriberStats,
-} from './subscriber.js';
+export { KafkaSubscriber, type KafkaSubscriberStats } from './subscriber.js';
+export type { KafkaSubscriberEvents } from './subscriber-events.js';
 export {
   BINARY_KEY_HEADER,
   type KafkaCommitOptions,

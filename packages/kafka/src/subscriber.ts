@@ -1,5 +1,4 @@
 import {
-  type BusError,
   ClosedError,
   ConfigIssues,
   type Logger,
@@ -11,9 +10,10 @@ import {
 } from '@bus/core';
 import type { Kafka } from 'kafkajs';
 import { connectionSecrets, createKafkaClient } from './connection.js';
-import { ConsumerSession, type SessionEvents } from './internal/consumer-session.js';
+import { ConsumerSession } from './internal/consumer-session.js';
 import { type ConsumerStats, createConsumerStats, type LastError } from './internal/consumer-stats.js';
 import { topicNameProblem } from './internal/outgoing-message.js';
+import type { KafkaSubscriberEvents } from './subscriber-events.js';
 import { type EventSource, type Listener, TypedEvents, type Unsubscribe } from './internal/typed-events.js';
 import {
   BINARY_KEY_HEADER,
@@ -21,22 +21,6 @@ import {
   type ResolvedSubscriberOptions,
   resolveSubscriberOptions,
 } from './subscriber-options.js';
-
-/** Events of a {@link KafkaSubscriber}; every payload names the subscription's topic and group. */
-export interface KafkaSubscriberEvents {
-  /** A subscription's consumer connected (also after a restart). */
-  connect: { topic: string; group: string };
-  /** A subscription's consumer disconnected (crash, close). */
-  disconnect: { topic: string; group: string };
-  /** The group (re)assigned partitions to a subscription. `revoked` lists partitions it lost. */
-  rebalance: { topic: string; group: string; assigned: number[]; revoked: number[] };
-  /** A subscription's consumer crashed; with `willRestart` kafkajs reconnects with backoff, else the loop throws `error`. */
-  crash: { topic: string; group: string; error: BusError; willRestart: boolean };
-  /** Offsets were committed: for each partition, the next offset the group will read. */
-  commit: { topic: string; group: string; offsets: { partition: number; offset: number }[] };
-  /** A background operation (such as a commit) failed; it is retried on the next occasion. */
-  error: { topic: string; group: string; operation: string; error: BusError };
-}
 
 /** A snapshot of a {@link KafkaSubscriber}'s counters, totals over all its subscriptions. */
 export interface KafkaSubscriberStats {
@@ -155,7 +139,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
         logger: this.#logger,
-        events: this.#events as TypedEvents<SessionEvents>,
+        events: this.#events,
         stats: this.#stats,
         secrets: this.#secrets,
       },

@@ -3,9 +3,10 @@
 import type { ReceivedMessage } from '@bus/core';
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ConsumerSession, type SessionEvents } from '../src/internal/consumer-session.js';
+import { ConsumerSession } from '../src/internal/consumer-session.js';
 import { createConsumerStats } from '../src/internal/consumer-stats.js';
 import { TypedEvents } from '../src/internal/typed-events.js';
+import type { KafkaSubscriberEvents } from '../src/subscriber-events.js';
 
 type Listener = (event: { payload: Record<string, unknown> }) => void;
 type EachBatch = (payload: unknown) => Promise<void>;
@@ -82,7 +83,7 @@ class FakeConsumer {
 function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: number; maxInFlightBytes?: number } = {}) {
   const consumer = new FakeConsumer();
   const stats = createConsumerStats();
-  const events = new TypedEvents<SessionEvents>();
+  const events = new TypedEvents<KafkaSubscriberEvents>();
   const session = new ConsumerSession(
     {
       kafka: { consumer: () => consumer } as unknown as Kafka,

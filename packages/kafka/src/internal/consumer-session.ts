@@ -3,19 +3,10 @@ import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } 
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
 import { CommitScheduler, type CommitSchedule } from './commit-scheduler.js';
 import { type DecodeOptions, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
+import type { KafkaSubscriberEvents } from '../subscriber-events.js';
 import type { ConsumerStats } from './consumer-stats.js';
 import { PartitionState, type PendingRecord } from './partition-state.js';
 import type { TypedEvents } from './typed-events.js';
-
-/** Events of a subscriber, as sessions emit them. Mirrors the public `KafkaSubscriberEvents`. */
-export interface SessionEvents {
-  connect: { topic: string; group: string };
-  disconnect: { topic: string; group: string };
-  rebalance: { topic: string; group: string; assigned: number[]; revoked: number[] };
-  crash: { topic: string; group: string; error: BusError; willRestart: boolean };
-  commit: { topic: string; group: string; offsets: { partition: number; offset: number }[] };
-  error: { topic: string; group: string; operation: string; error: BusError };
-}
 
 /** Everything one subscription needs; resolved and validated by the subscriber. */
 export interface SessionOptions {
@@ -34,7 +25,7 @@ export interface SessionOptions {
   readonly heartbeatIntervalMs: number;
   readonly decode: DecodeOptions;
   readonly logger: Logger;
-  readonly events: TypedEvents<SessionEvents>;
+  readonly events: TypedEvents<KafkaSubscriberEvents>;
   readonly stats: ConsumerStats;
   readonly secrets: readonly string[];
 }
