@@ -35,10 +35,12 @@ export {
 export {
   assertSpecVersion,
   type Publisher,
+  type ReadyTaker,
   SPEC_VERSION,
   type SpecVersion,
   type SubscribeOptions,
   type Subscriber,
+  takeReady,
 } from './pubsub.js';
 export type { Handler, HandlerContext, Middleware } from './handler.js';
 export { Router } from './router/router.js';

@@ -6,7 +6,9 @@ import {
   type Logger,
   MemoryBroker,
   PublishError,
+  type ReadyTaker,
   type ReceivedMessage,
+  takeReady,
   textMessage,
 } from '@bus/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -428,5 +430,27 @@ describe('MemoryBroker rebalancing', () => {
     controller.abort();
     expect((await pending).done).toBe(true);
     expect(text(await take(member(broker, 'ab', 'g')))).toBe('x');
+  });
+});
+
+describe('MemoryBroker takeReady', () => {
+  it('hands ready messages out synchronously once joined, after readers waiting in next(), and none after the end', async () => {
+    const broker = new MemoryBroker({ defaultPartitions: 1 });
+    const iterator = member(broker, 'ready', 'g') as AsyncIterator<ReceivedMessage> & ReadyTaker;
+    // Not joined before the first next(): nothing to take, and no partition is claimed.
+    expect(iterator[takeReady]()).toBeUndefined();
+    const waiting = iterator.next();
+    expect(iterator[takeReady]()).toBeUndefined();
+    await broker.publisher().publish('ready', textMessage('a'), textMessage('b'), textMessage('c'));
+    const first = await waiting;
+    expect(first.done).toBe(false);
+    expect(text(first.value as ReceivedMessage)).toBe('a');
+    const rest = [iterator[takeReady](), iterator[takeReady]()];
+    expect(rest.map((m) => (m === undefined ? undefined : text(m)))).toEqual(['b', 'c']);
+    expect(iterator[takeReady]()).toBeUndefined();
+    for (const message of [first.value as ReceivedMessage, ...rest]) message?.ack();
+    await iterator.return?.();
+    await broker.publisher().publish('ready', textMessage('d'));
+    expect(iterator[takeReady]()).toBeUndefined();
   });
 });

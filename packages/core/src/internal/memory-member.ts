@@ -1,4 +1,5 @@
 import type { ReceivedMessage } from '../message.js';
+import { type ReadyTaker, takeReady } from '../pubsub.js';
 import type { CursorOwner, PartitionCursor } from './memory-cursor.js';
 
 type Resolve = (result: IteratorResult<ReceivedMessage>) => void;
@@ -16,7 +17,7 @@ export interface MemberGroup {
  * from its partitions only when asked (so nothing is prefetched past what the reader takes), and
  * never holds more than `maxInFlight` unsettled messages.
  */
-export class GroupMember implements AsyncIterator<ReceivedMessage>, CursorOwner {
+export class GroupMember implements AsyncIterator<ReceivedMessage>, ReadyTaker, CursorOwner {
   unsettled = 0;
   /** Partitions assigned to this member (some may still be handing over from another). */
   cursors: PartitionCursor[] = [];
@@ -49,6 +50,12 @@ export class GroupMember implements AsyncIterator<ReceivedMessage>, CursorOwner 
       if (message !== undefined) return Promise.resolve({ done: false, value: message });
     }
     return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** A ready message without a promise, or `undefined`; readers waiting in `next()` are served first. */
+  [takeReady](): ReceivedMessage | undefined {
+    if (this.#state !== 'joined' || this.#waiters.length > 0) return undefined;
+    return this.#pull();
   }
 
   return(): Promise<IteratorResult<ReceivedMessage>> {

@@ -2,7 +2,7 @@ import { ClosedError, TimeoutError, toError } from '../../errors.js';
 import type { Handler } from '../../handler.js';
 import type { Logger } from '../../logger.js';
 import type { Message, ReceivedMessage } from '../../message.js';
-import type { Publisher, Subscriber } from '../../pubsub.js';
+import { type Publisher, type ReadyTaker, type Subscriber, takeReady } from '../../pubsub.js';
 import { InvalidOutputError, UnroutableOutputError } from '../errors.js';
 import type { LaneOf } from './key-of.js';
 import { deferred } from './deferred.js';
@@ -40,6 +40,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/** Messages taken synchronously through the transport's `takeReady` before one `next()` again. */
+const TAKE_BURST = 256;
+
 const REQUEUED_BEHIND_FAILURE = 'requeued behind a failed message of the same ordering lane';
 
 /**
@@ -60,6 +63,8 @@ export class HandlerRunner {
   readonly #subscription = new AbortController();
   readonly #ready = deferred<void>();
   #iterator: AsyncIterator<ReceivedMessage> | undefined;
+  /** The iterator's synchronous fast path, when it offers one. */
+  #takeReady: (() => ReceivedMessage | undefined) | undefined;
   /** The request for a message that was outstanding when intake stopped. */
   #lateNext: Promise<unknown> | undefined;
   #stopping = false;
@@ -162,7 +167,11 @@ export class HandlerRunner {
         ...(group === undefined ? {} : { group }),
         signal: this.#subscription.signal,
       });
-      this.#iterator = iterable[Symbol.asyncIterator]();
+      const iterator = iterable[Symbol.asyncIterator]();
+      this.#iterator = iterator;
+      if (typeof (iterator as Partial<ReadyTaker>)[takeReady] === 'function') {
+        this.#takeReady = () => (iterator as unknown as ReadyTaker)[takeReady]();
+      }
       this.#request();
     } catch (error) {
       this.#endLoop(error);
@@ -198,12 +207,30 @@ export class HandlerRunner {
     }
     try {
       this.#dispatch(result.value);
+      this.#takeWhileRoom();
       this.#requestWhenRoom();
     } catch (error) {
       // Nothing here should throw; if it does, the loop fails visibly rather than stalling.
       this.#endLoop(error);
     }
   };
+
+  /** Dispatches what the transport has ready now, without a promise per message, while there is room. */
+  #takeWhileRoom(): void {
+    const take = this.#takeReady;
+    if (take === undefined) return;
+    const scheduler = this.#scheduler;
+    // Bounded, so other handlers' promise continuations get their turn between bursts.
+    for (
+      let taken = 0;
+      taken < TAKE_BURST && !this.#stopping && scheduler.running + scheduler.waiting < this.#limit;
+      taken++
+    ) {
+      const message = take();
+      if (message === undefined) return;
+      this.#dispatch(message);
+    }
+  }
 
   /** Requests the next message once running plus buffered messages are below the limit. */
   readonly #requestWhenRoom = (): void => {
