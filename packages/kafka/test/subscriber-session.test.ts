@@ -1,6 +1,6 @@
 // Unit tests of a subscription's state machine, driven through a fake kafkajs consumer (the
 // integration tests cover the same paths against the real broker; these pin down the edge cases).
-import type { ReceivedMessage } from '@bus/core';
+import { type ReceivedMessage, takeReady } from '@bus/core';
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ConsumerSession } from '../src/internal/consumer-session.js';
@@ -285,5 +285,44 @@ describe('ConsumerSession (fake consumer)', () => {
     late.consumer.join([0]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(late.consumer.disconnects).toBe(before + 1);
+  });
+
+  it('takeReady hands out ready records synchronously, in order, and nothing before the start or after a stop', async () => {
+    const { consumer, session, stats } = setup();
+    expect(session[takeReady]()).toBeUndefined();
+    const first = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 3);
+    const head = (await first).value as ReceivedMessage;
+    const rest = [session[takeReady](), session[takeReady](), session[takeReady]()];
+    expect([head, ...rest].map((m) => m?.offset)).toEqual([0, 1, 2, 3]);
+    // Drained: undefined, and next() waits as before.
+    expect(session[takeReady]()).toBeUndefined();
+    expect(stats.consumed).toBe(4);
+    for (const message of [head, ...rest]) message?.ack();
+    await consumer.batch(1, 0, 0);
+    const stopping = session.stop();
+    expect(session[takeReady]()).toBeUndefined();
+    await stopping;
+    // The acked prefix was committed; the record of partition 1 was never handed out, so not committed.
+    expect(consumer.commits.flat()).toEqual([{ partition: 0, offset: '4' }]);
+  });
+
+  it('takeReady leaves a yield to I/O to next() now and then, without skipping or reordering records', async () => {
+    const { consumer, session } = setup({ maxInFlight: 5_000, maxInFlightPerPartition: 5_000 });
+    const first = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 2_999);
+    const taken = [(await first).value as ReceivedMessage];
+    for (let message = session[takeReady](); message !== undefined; message = session[takeReady]()) taken.push(message);
+    // It stopped with records still ready: the next next() owes the event loop a turn.
+    expect(taken.length).toBeGreaterThan(1_000);
+    expect(taken.length).toBeLessThan(3_000);
+    const after = await session.next();
+    expect(after.done).toBe(false);
+    taken.push(after.value as ReceivedMessage);
+    for (let message = session[takeReady](); message !== undefined; message = session[takeReady]()) taken.push(message);
+    expect(taken.map((m) => m.offset)).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+    await session.stop();
   });
 });

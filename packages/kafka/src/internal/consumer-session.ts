@@ -1,4 +1,12 @@
-import { type BusError, type Logger, type NackOptions, type ReceivedMessage, toError } from '@bus/core';
+import {
+  type BusError,
+  type Logger,
+  type NackOptions,
+  type ReadyTaker,
+  type ReceivedMessage,
+  takeReady,
+  toError,
+} from '@bus/core';
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
 import { CommitScheduler, type CommitSchedule } from './commit-scheduler.js';
@@ -53,7 +61,7 @@ const PARTITION_STALL_MS = 250;
  * hands records out round-robin over partitions. Commits are separate from the fetch position:
  * only each partition's contiguous acked prefix is committed, by the scheduler.
  */
-export class ConsumerSession implements AsyncIterator<ReceivedMessage>, SettlementSink {
+export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTaker, SettlementSink {
   readonly #o: SessionOptions;
   readonly #consumer: Consumer;
   readonly #scheduler: CommitScheduler | undefined;
@@ -112,6 +120,16 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, Settleme
       if (message !== undefined) return Promise.resolve({ done: false, value: message });
     }
     return this.#nextSlow();
+  }
+
+  /** The synchronous fast path of `next()`: a ready message, or `undefined` (then `next()` waits or yields). */
+  [takeReady](): ReceivedMessage | undefined {
+    if (this.#phase !== 'running' || this.#fatal !== undefined) return undefined;
+    // Leave the yield to I/O to `next()`, which owes it when the count is reached.
+    if (this.#sinceYield + 1 >= YIELD_EVERY) return undefined;
+    const message = this.#take();
+    if (message !== undefined) this.#sinceYield++;
+    return message;
   }
 
   async #nextSlow(): Promise<IteratorResult<ReceivedMessage>> {
