@@ -75,6 +75,7 @@ export {
   DedicatedKafkaUnavailableError,
   startDedicatedKafka,
 } from './dedicated-kafka.ts';
+export { type ReadmeBlock, type RunReadmeExampleOptions, readmeBlock, runReadmeExample } from './readme-example.ts';
 
 declare module 'vitest' {
   interface ProvidedContext {
