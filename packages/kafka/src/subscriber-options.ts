@@ -61,6 +61,13 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
   fetchMaxBytesPerPartition?: number;
   /** Deadline of the final commit and of leaving the group when a subscription ends. Default 10000. */
   closeTimeoutMs?: number;
+  /** Let the broker auto-create a topic that is subscribed to and does not exist (when it allows). Default `true`. */
+  allowAutoTopicCreation?: boolean;
+  /**
+   * How long subscribing waits for a missing topic to appear (auto-created, or created by someone
+   * else) before failing with `KAFKA_UNKNOWN_TOPIC`. Default 10000; 0 fails at once.
+   */
+  topicWaitMs?: number;
 }
 
 /** The header `KafkaPublisher` writes the message id to by default. */
@@ -89,6 +96,8 @@ export interface ResolvedSubscriberOptions {
   readonly fetchMaxWaitMs: number;
   readonly fetchMaxBytesPerPartition: number;
   readonly closeTimeoutMs: number;
+  readonly allowAutoTopicCreation: boolean;
+  readonly topicWaitMs: number;
 }
 
 function resolveCommit(commit: unknown, issues: ConfigIssues): ResolvedSubscriberOptions['commit'] {
@@ -157,6 +166,8 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     fetchMaxWaitMs: options.fetchMaxWaitMs ?? 200,
     fetchMaxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 1024 * 1024,
     closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
+    allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+    topicWaitMs: options.topicWaitMs ?? 10_000,
   };
   issues.integer(o.sessionTimeoutMs, 'sessionTimeoutMs', { min: 1, max: 3_600_000 });
   issues.integer(o.heartbeatIntervalMs, 'heartbeatIntervalMs', { min: 1, max: 3_600_000 });
@@ -178,6 +189,10 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
   issues.integer(o.fetchMaxWaitMs, 'fetchMaxWaitMs', { min: 1, max: 60_000 });
   issues.integer(o.fetchMaxBytesPerPartition, 'fetchMaxBytesPerPartition', { min: 1_024, max: 1_073_741_824 });
   issues.integer(o.closeTimeoutMs, 'closeTimeoutMs', { min: 1, max: 3_600_000 });
+  if (o.allowAutoTopicCreation !== undefined && typeof o.allowAutoTopicCreation !== 'boolean') {
+    issues.add('allowAutoTopicCreation', 'must be a boolean');
+  }
+  issues.integer(o.topicWaitMs, 'topicWaitMs', { min: 0, max: 3_600_000 });
   issues.throwIfAny();
   return resolved;
 }

@@ -128,8 +128,10 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           maxWaitTimeInMs: o.fetchMaxWaitMs,
           maxBytesPerPartition: o.fetchMaxBytesPerPartition,
           readUncommitted: o.readUncommitted,
+          allowAutoTopicCreation: o.allowAutoTopicCreation,
         },
         fromBeginning: o.fromBeginning,
+        topicWaitMs: o.topicWaitMs,
         commit:
           o.commit.mode === 'manual' ? undefined : { everyAcks: o.commit.everyAcks, intervalMs: o.commit.intervalMs },
         maxInFlightPerPartition: o.maxInFlightPerPartition,

@@ -27,6 +27,8 @@ describe('KafkaSubscriber options', () => {
       messageIdHeader: 'bus-message-id',
       fetchMaxBytesPerPartition: 1024 * 1024,
       maxInFlightBytes: 64 * 1024 * 1024,
+      allowAutoTopicCreation: true,
+      topicWaitMs: 10_000,
     });
     expect(resolveSubscriberOptions({ brokers: 'b:1', fromBeginning: false }).fromBeginning).toBe(false);
     expect(resolveSubscriberOptions({ brokers: 'b:1', autoOffsetReset: 'latest' }).fromBeginning).toBe(false);
@@ -54,6 +56,8 @@ describe('KafkaSubscriber options', () => {
           commit: { mode: 'on-ack', everyAcks: 0, intervalMs: -5 },
           isolationLevel: 'dirty' as 'read_committed',
           messageIdHeader: '',
+          allowAutoTopicCreation: 'no' as unknown as boolean,
+          topicWaitMs: -1,
           sasl: { mechanism: 'plain', username: 'u', password: '' },
         });
       } catch (error) {
@@ -62,6 +66,7 @@ describe('KafkaSubscriber options', () => {
       }
     });
     expect(paths).toEqual([
+      'allowAutoTopicCreation',
       'autoOffsetReset',
       'brokers[0]',
       'commit.everyAcks',
@@ -74,8 +79,9 @@ describe('KafkaSubscriber options', () => {
       'maxInFlightPerPartition',
       'messageIdHeader',
       'sasl.password',
+      'topicWaitMs',
     ]);
-    expect(message).toContain('12 problems');
+    expect(message).toContain('14 problems');
   });
 
   it('rejects contradicting fromBeginning and autoOffsetReset', () => {

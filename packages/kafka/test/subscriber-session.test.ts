@@ -91,6 +91,7 @@ function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: numb
       group: 'g',
       consumerConfig: { groupId: 'g' },
       fromBeginning: true,
+      topicWaitMs: 0,
       // Commit only when asked (flushes on rebalance and stop), so the tests see each commit.
       commit: { everyAcks: undefined, intervalMs: undefined },
       maxInFlightPerPartition: overrides.maxInFlightPerPartition ?? 100,

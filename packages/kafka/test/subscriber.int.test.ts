@@ -371,4 +371,40 @@ describe('KafkaSubscriber', () => {
     expect(payloadText(received?.value as ReceivedMessage)).toMatch(/^new-/);
     await iterator.return?.();
   });
+
+  it('subscribing to a topic that does not exist yet waits for the broker to create it, then consumes', async () => {
+    const topic = uniqueName('not-yet');
+    const sub = subscriber({ groupId: uniqueName('g') });
+    const assigned = new Promise<number[]>((resolve) => sub.once('rebalance', (event) => resolve(event.assigned)));
+    const iterator = sub.subscribe(topic)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    // The group was joined with the partitions of a topic the subscription itself had auto-created.
+    expect((await assigned).length).toBeGreaterThan(0);
+    await publish(topic, ['hello']);
+    const result = await first;
+    expect(result.done).toBe(false);
+    expect(payloadText(result.value as ReceivedMessage)).toBe('hello');
+    (result.value as ReceivedMessage).ack();
+    await iterator.return?.();
+  });
+
+  it('a missing topic that is not auto-created fails with KAFKA_UNKNOWN_TOPIC after topicWaitMs', async () => {
+    const topic = uniqueName('never');
+    const sub = subscriber({ groupId: uniqueName('g'), allowAutoTopicCreation: false, topicWaitMs: 300 });
+    const error = await sub
+      .subscribe(topic)
+      [Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(KafkaTransportError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: KafkaErrorCode.UNKNOWN_TOPIC, topic, isRetryable: false });
+    // Nothing was created on the way.
+    const admin = new kafkajs.Kafka({ brokers: brokers(), logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      expect(await admin.listTopics()).not.toContain(topic);
+    } finally {
+      await admin.disconnect();
+    }
+  });
 });

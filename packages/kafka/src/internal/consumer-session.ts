@@ -23,6 +23,8 @@ export interface SessionOptions {
   readonly group: string;
   readonly consumerConfig: ConsumerConfig;
   readonly fromBeginning: boolean;
+  /** How long subscribing waits for a missing topic to appear. */
+  readonly topicWaitMs: number;
   /** `undefined` for manual mode: the session never commits. */
   readonly commit: CommitSchedule | undefined;
   readonly maxInFlightPerPartition: number;
@@ -41,6 +43,14 @@ export interface SessionOptions {
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
+
+/** Whether kafkajs failed to subscribe because the topic does not exist (yet) or has no leader yet. */
+function isTopicNotReady(error: unknown): boolean {
+  const { type, name } = (error ?? {}) as { type?: unknown; name?: unknown };
+  return (
+    type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE' || name === 'KafkaJSTopicMetadataNotLoaded'
+  );
+}
 
 /** Messages handed out back to back before yielding to the event loop (I/O). */
 const YIELD_EVERY = 2_048;
@@ -308,13 +318,31 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     await consumer.connect();
     // A stop may have come while connecting: then never join the group.
     if (this.#phase !== 'starting') return;
-    await consumer.subscribe({ topic, fromBeginning: this.#o.fromBeginning });
+    await this.#subscribe();
     if (this.#phase !== 'starting') return;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.#onBatch(payload),
     });
+  }
+
+  /**
+   * Subscribes, waiting (with backoff, up to `topicWaitMs`) for a topic that does not exist yet: a
+   * broker that auto-creates topics answers the first metadata request before the topic has a leader.
+   */
+  async #subscribe(): Promise<void> {
+    const deadline = Date.now() + this.#o.topicWaitMs;
+    for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 1_000)) {
+      try {
+        await this.#consumer.subscribe({ topic: this.#o.topic, fromBeginning: this.#o.fromBeginning });
+        return;
+      } catch (error) {
+        if (!isTopicNotReady(error) || Date.now() + delayMs > deadline || this.#phase !== 'starting') throw error;
+        this.#o.logger.debug({ topic: this.#o.topic, delayMs }, 'topic not available yet; subscribing again');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 
   async #onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
