@@ -33,6 +33,7 @@ export {
 } from './publisher.js';
 export type {
   KafkaTransaction,
+  KafkaTransactionOptions,
   TransactionOffset,
   TransactionOffsetsInput,
 } from './transaction.js';

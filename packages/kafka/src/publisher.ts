@@ -1,6 +1,7 @@
 import {
   type BusError,
   ClosedError,
+  ConfigIssues,
   type Logger,
   type Message,
   PublishError,
@@ -21,7 +22,7 @@ import {
   resolvePublisherOptions,
 } from './internal/publisher-options.js';
 import { type EventSource, type Listener, TypedEvents, type Unsubscribe } from './internal/typed-events.js';
-import { type KafkaTransaction, runTransaction } from './transaction.js';
+import { type KafkaTransaction, type KafkaTransactionOptions, runTransaction } from './transaction.js';
 
 export type { KafkaAcks, KafkaCompression, KafkaPublisherOptions } from './internal/publisher-options.js';
 
@@ -230,15 +231,24 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
   /**
    * Runs `fn` in a Kafka transaction (requires `transactionalId`): commits when it resolves, aborts
    * and rethrows when it throws. Calls on one publisher run one after another, never concurrently.
+   * A transaction still running at `timeoutMs` (default `transactionTimeoutMs`), or whose `signal`
+   * aborts, is aborted and rejects, so the ones queued behind it go on.
    */
-  async transaction<T>(fn: (tx: KafkaTransaction) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: KafkaTransaction) => Promise<T>, options: KafkaTransactionOptions = {}): Promise<T> {
     if (this.#closed) throw new ClosedError('KafkaPublisher');
     if (this.#options.transactionalId === undefined) {
       throw new KafkaTransportError('transaction() needs the transactionalId option', {
         code: KafkaErrorCode.TRANSACTION_FAILED,
       });
     }
-    const run = this.#txQueue.then(() => this.#runTransaction(fn));
+    const issues = new ConfigIssues('KafkaPublisher.transaction');
+    issues.integer(options.timeoutMs, 'timeoutMs', { min: 1, max: 3_600_000 });
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      issues.add('signal', 'must be an AbortSignal');
+    }
+    issues.throwIfAny();
+    const limits = { timeoutMs: options.timeoutMs ?? this.#options.transactionTimeoutMs, signal: options.signal };
+    const run = this.#txQueue.then(() => this.#runTransaction(fn, limits));
     this.#txQueue = run.catch(() => {});
     return run;
   }
@@ -545,8 +555,13 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     });
   }
 
-  async #runTransaction<T>(fn: (tx: KafkaTransaction) => Promise<T>): Promise<T> {
+  async #runTransaction<T>(
+    fn: (tx: KafkaTransaction) => Promise<T>,
+    limits: { readonly timeoutMs: number; readonly signal: AbortSignal | undefined },
+  ): Promise<T> {
     if (this.#closed && this.#closing === undefined) throw new ClosedError('KafkaPublisher');
+    // Given up while queued: never begun, so there is nothing to abort.
+    limits.signal?.throwIfAborted();
     const started = performance.now();
     const producer = await this.#transactionalProducer();
     let outcome: Awaited<ReturnType<typeof runTransaction<T>>>;
@@ -561,6 +576,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
           logger: this.#logger,
         },
         fn,
+        limits,
       );
     } catch (beginError) {
       await this.#dropTransactionalProducer();

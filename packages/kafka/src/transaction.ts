@@ -1,4 +1,4 @@
-import { type BusError, type Logger, type Message, PublishError, type ReceivedMessage } from '@bus/core';
+import { type BusError, type Logger, type Message, PublishError, type ReceivedMessage, TimeoutError } from '@bus/core';
 import type { Producer, TopicOffsets, Transaction } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
 import { messageProblem, toOutgoingMessage, topicNameProblem } from './internal/outgoing-message.js';
@@ -45,6 +45,24 @@ export interface KafkaTransaction {
   sendOffsets(input: TransactionOffsetsInput): Promise<void>;
   /** Whether the transaction can still be used (not committed nor aborted yet). */
   readonly active: boolean;
+  /**
+   * Aborted when the transaction is given up: its deadline passed or the caller's signal aborted.
+   * Pass it to the callback's own I/O; the transaction is aborted either way.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** Options of one `transaction()` call. */
+export interface KafkaTransactionOptions {
+  /**
+   * Deadline of the whole transaction, callback included. Past it the transaction is aborted, its
+   * `signal` aborts, and `transaction()` rejects with a `TimeoutError`, so a callback that never
+   * settles cannot hold up the transactions queued behind it. Default: the publisher's
+   * `transactionTimeoutMs`, after which the broker aborts the transaction anyway.
+   */
+  timeoutMs?: number;
+  /** Aborting it aborts the transaction (the callback's result is then ignored). */
+  signal?: AbortSignal;
 }
 
 /** Settings a transaction needs from its publisher. */
@@ -100,6 +118,7 @@ export async function runTransaction<T>(
   producer: Producer,
   settings: TransactionSettings,
   fn: (tx: KafkaTransaction) => Promise<T>,
+  limits: { readonly timeoutMs: number; readonly signal: AbortSignal | undefined },
 ): Promise<{ result: T } | { error: unknown; failed: 'fn' | 'commit' }> {
   let txn: Transaction;
   try {
@@ -130,10 +149,31 @@ export async function runTransaction<T>(
       });
     }
   };
+  // Given up at the deadline or on the caller's signal, whatever the callback is doing.
+  const giveUp = new AbortController();
+  const timer = setTimeout(
+    () => giveUp.abort(new TimeoutError('Kafka transaction', limits.timeoutMs)),
+    limits.timeoutMs,
+  );
+  const onCallerAbort = () => giveUp.abort(limits.signal?.reason);
+  limits.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const givenUp = new Promise<never>((_, reject) => {
+    giveUp.signal.addEventListener(
+      'abort',
+      () => {
+        // Ended at once, so a callback still running can publish nothing more into it.
+        ended = true;
+        reject(giveUp.signal.reason);
+      },
+      { once: true },
+    );
+  });
+  givenUp.catch(() => {});
   const tx: KafkaTransaction = {
     get active() {
       return !ended;
     },
+    signal: giveUp.signal,
     publish: (topic, ...messages) =>
       track(
         (async () => {
@@ -192,25 +232,32 @@ export async function runTransaction<T>(
     }
   };
 
-  let result: T;
   try {
-    result = await fn(tx);
-    // A publish started but not awaited by the callback must not be silently dropped from the commit.
-    await Promise.allSettled([...operations]);
-    if (failures.length > 0) throw failures[0];
-  } catch (error) {
-    await Promise.allSettled([...operations]);
-    await abort(error);
-    return { error, failed: 'fn' };
+    let result: T;
+    try {
+      result = await Promise.race([fn(tx), givenUp]);
+      // A publish started but not awaited by the callback must not be silently dropped from the commit.
+      await Promise.race([Promise.allSettled([...operations]), givenUp]);
+      if (failures.length > 0) throw failures[0];
+    } catch (error) {
+      // No publish may start from here on.
+      ended = true;
+      await Promise.allSettled([...operations]);
+      await abort(error);
+      return { error, failed: 'fn' };
+    }
+    try {
+      ended = true;
+      await txn.commit();
+    } catch (error) {
+      await abort(error);
+      return { error: asTransactionError(error, 'commit', settings.secrets), failed: 'commit' };
+    }
+    return { result };
+  } finally {
+    clearTimeout(timer);
+    limits.signal?.removeEventListener('abort', onCallerAbort);
   }
-  try {
-    ended = true;
-    await txn.commit();
-  } catch (error) {
-    await abort(error);
-    return { error: asTransactionError(error, 'commit', settings.secrets), failed: 'commit' };
-  }
-  return { result };
 }
 
 function asTransactionError(error: unknown, step: string, secrets: readonly string[]): BusError {

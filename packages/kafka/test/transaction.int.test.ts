@@ -1,4 +1,4 @@
-import { type ReceivedMessage, payloadText, Router, textMessage } from '@bus/core';
+import { ConfigError, type ReceivedMessage, payloadText, Router, TimeoutError, textMessage } from '@bus/core';
 import { KafkaAdmin, KafkaErrorCode, KafkaPublisher, KafkaSubscriber, KafkaTransportError } from '@bus/kafka';
 import { testInfra, uniqueName } from '@bus/test-infra';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +63,83 @@ describe('KafkaPublisher transactions (real broker)', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: KafkaErrorCode.INVALID_TOPIC });
     expect(publisher.stats().transactionsAborted).toBe(1);
+  });
+
+  it('a callback that never settles is aborted at timeoutMs, and the transactions queued behind it go on', async () => {
+    const topic = await createTopic('tx-stuck');
+    await using publisher = new KafkaPublisher({ brokers: brokers(), transactionalId: uniqueName('tx-stuck') });
+    let signal: AbortSignal | undefined;
+    let publishedInside!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      publishedInside = resolve;
+    });
+    const stuck = publisher
+      .transaction(
+        async (tx) => {
+          signal = tx.signal;
+          await tx.publish(topic, textMessage('stuck'));
+          publishedInside();
+          await new Promise(() => {}); // never settles
+        },
+        { timeoutMs: 1_000 },
+      )
+      .catch((e: unknown) => e);
+    const next = publisher.transaction(async (tx) => {
+      await tx.publish(topic, textMessage('next'));
+      return 'next committed';
+    });
+    await inside;
+    const error = await stuck;
+    expect(TimeoutError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'TIMEOUT', timeoutMs: 1_000 });
+    expect(signal?.aborted).toBe(true);
+    expect(await next).toBe('next committed');
+    // The stuck transaction was aborted: read_committed readers see only the next one.
+    expect(values(await readBack(topic, 1))).toEqual(['next']);
+    expect(values(await readBack(topic, 2, { readCommitted: false }))).toEqual(['next', 'stuck']);
+    expect(publisher.stats()).toMatchObject({ transactionsCommitted: 1, transactionsAborted: 1 });
+  });
+
+  it("the caller's signal aborts a running transaction, and one aborted while queued never begins", async () => {
+    const topic = await createTopic('tx-signal');
+    await using publisher = new KafkaPublisher({ brokers: brokers(), transactionalId: uniqueName('tx-signal') });
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    let late: unknown;
+    const running = publisher
+      .transaction(
+        async (tx) => {
+          await tx.publish(topic, textMessage('given up'));
+          controller.abort(reason);
+          expect(tx.signal.aborted).toBe(true);
+          // The transaction ended with the abort: nothing more can be published in it.
+          late = await tx.publish(topic, textMessage('too late')).catch((e: unknown) => e);
+        },
+        { signal: controller.signal },
+      )
+      .catch((e: unknown) => e);
+    let begun = false;
+    const queued = publisher
+      .transaction(
+        async () => {
+          begun = true;
+        },
+        { signal: controller.signal },
+      )
+      .catch((e: unknown) => e);
+    expect(await running).toBe(reason);
+    expect(await queued).toBe(reason);
+    expect(begun).toBe(false);
+    expect(late).toMatchObject({ code: KafkaErrorCode.TRANSACTION_FAILED });
+    // The publisher goes on; the given-up transaction stays invisible to read_committed readers.
+    await publisher.transaction(async (tx) => {
+      await tx.publish(topic, textMessage('marker'));
+    });
+    expect(values(await readBack(topic, 1))).toEqual(['marker']);
+    expect(values(await readBack(topic, 2, { readCommitted: false }))).toEqual(['given up', 'marker']);
+    await expect(publisher.transaction(async () => {}, { timeoutMs: 0 })).rejects.toSatisfy((e) =>
+      ConfigError.isInstance(e),
+    );
   });
 
   it('without transactionalId, transaction() rejects with a typed error', async () => {
