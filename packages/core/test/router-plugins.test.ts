@@ -1,5 +1,5 @@
 import { ConfigError, Router, signalsPlugin, textMessage } from '@bus/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { gate } from './support/deferred.ts';
 import { TestPubSub, until } from './support/test-pubsub.ts';
 
@@ -32,6 +32,62 @@ describe('signalsPlugin', () => {
 
     expect(bus.eventsOf('ack').map((e) => e.id)).toEqual(['in-flight']);
     expect(process.listenerCount('SIGUSR2')).toBe(before);
+  });
+
+  it('a second signal during the drain removes the listeners and raises the signal again (default exit)', async () => {
+    const bus = new TestPubSub();
+    const before = process.listenerCount('SIGUSR2');
+    // Raising the signal for real would end the test process: record the call instead.
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    try {
+      const router = new Router({ plugins: [signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000 })] });
+      const release = gate();
+      let entered = false;
+      router.addConsumerHandler({
+        name: 'h',
+        subscribeTopic: 'in',
+        subscriber: bus,
+        handle: async () => {
+          entered = true;
+          await release.promise;
+        },
+      });
+      const run = router.run();
+      await router.running;
+      await bus.publish('in', textMessage('x', { id: 'in-flight' }));
+      await until(() => entered, 'handler started');
+
+      process.emit('SIGUSR2', 'SIGUSR2');
+      await until(() => router.state === 'closing', 'closing after the first signal');
+      expect(kill).not.toHaveBeenCalled();
+      process.emit('SIGUSR2', 'SIGUSR2');
+      expect(kill).toHaveBeenCalledWith(process.pid, 'SIGUSR2');
+      expect(process.listenerCount('SIGUSR2')).toBe(before);
+      // Had the process exited, the in-flight message would be unacked and redelivered; here it drains.
+      release.resolve();
+      await run;
+    } finally {
+      kill.mockRestore();
+    }
+  });
+
+  it('with exitOnSecondSignal: false, further signals only wait for the drain', async () => {
+    const bus = new TestPubSub();
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    try {
+      const router = new Router({
+        plugins: [signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000, exitOnSecondSignal: false })],
+      });
+      router.addConsumerHandler({ name: 'h', subscribeTopic: 'in', subscriber: bus, handle: () => {} });
+      const run = router.run();
+      await router.running;
+      process.emit('SIGUSR2', 'SIGUSR2');
+      process.emit('SIGUSR2', 'SIGUSR2');
+      await run;
+      expect(kill).not.toHaveBeenCalled();
+    } finally {
+      kill.mockRestore();
+    }
   });
 
   it('rejects an empty or malformed signal list', () => {

@@ -7,13 +7,21 @@ export interface SignalsPluginOptions {
   signals?: readonly NodeJS.Signals[];
   /** Drain deadline passed to `close()`; the router's `closeTimeoutMs` when absent. */
   closeTimeoutMs?: number;
+  /**
+   * Whether a second signal, while the router is still draining, stops waiting: the listeners are
+   * removed and the signal is raised again, so the process's default action (exit) happens at once.
+   * Messages still in flight are then neither acked nor committed, so they are redelivered
+   * (at-least-once holds; the drain is what avoids those redeliveries). Default `true`.
+   */
+  exitOnSecondSignal?: boolean;
 }
 
 /**
  * Closes the router gracefully (draining in-flight handlers) when the process receives one of
  * `signals`. Its listeners are removed when the router stops, so the process's default signal
  * behaviour returns afterwards. While installed, the listeners replace Node's default exit on those
- * signals: the process exits once the router has closed and nothing else keeps it alive.
+ * signals: the process exits once the router has closed and nothing else keeps it alive. A second
+ * signal during the drain exits at once (see {@link SignalsPluginOptions.exitOnSecondSignal}).
  * @throws {ConfigError} for an empty signal list or a bad deadline.
  */
 export function signalsPlugin(options: SignalsPluginOptions = {}): Plugin {
@@ -27,16 +35,29 @@ export function signalsPlugin(options: SignalsPluginOptions = {}): Plugin {
     });
   }
   issues.integer(options.closeTimeoutMs, 'closeTimeoutMs', { min: 0 });
+  if (options.exitOnSecondSignal !== undefined && typeof options.exitOnSecondSignal !== 'boolean') {
+    issues.add('exitOnSecondSignal', 'must be a boolean');
+  }
   issues.throwIfAny();
   const closeOptions = options.closeTimeoutMs === undefined ? {} : { timeoutMs: options.closeTimeoutMs };
+  const exitOnSecondSignal = options.exitOnSecondSignal ?? true;
   return (router) => {
+    let closing = false;
+    const remove = (): void => {
+      for (const signal of signals) process.off(signal, onSignal);
+    };
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (closing && exitOnSecondSignal) {
+        router.logger.warn({ signal }, 'second signal while draining; not waiting any longer');
+        remove();
+        process.kill(process.pid, signal);
+        return;
+      }
+      closing = true;
       router.logger.info({ signal }, 'signal received; closing the router');
       void router.close(closeOptions);
     };
     for (const signal of signals) process.on(signal, onSignal);
-    return () => {
-      for (const signal of signals) process.off(signal, onSignal);
-    };
+    return remove;
   };
 }
