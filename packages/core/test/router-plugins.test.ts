@@ -4,10 +4,10 @@ import { gate } from './support/deferred.ts';
 import { TestPubSub, until } from './support/test-pubsub.ts';
 
 describe('signalsPlugin', () => {
-  it('closes the router gracefully on a signal and removes its listeners afterwards', async () => {
+  /** A running router with `plugin` whose handler holds one message until `release` resolves. */
+  async function routerWithMessageInFlight(plugin: ReturnType<typeof signalsPlugin>) {
     const bus = new TestPubSub();
-    const before = process.listenerCount('SIGUSR2');
-    const router = new Router({ plugins: [signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 1_000 })] });
+    const router = new Router({ plugins: [plugin] });
     const release = gate();
     let entered = false;
     router.addConsumerHandler({
@@ -21,9 +21,17 @@ describe('signalsPlugin', () => {
     });
     const run = router.run();
     await router.running;
-    expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
     await bus.publish('in', textMessage('x', { id: 'in-flight' }));
     await until(() => entered, 'handler started');
+    return { bus, router, release, run };
+  }
+
+  it('closes the router gracefully on a signal and removes its listeners afterwards', async () => {
+    const before = process.listenerCount('SIGUSR2');
+    const { bus, router, release, run } = await routerWithMessageInFlight(
+      signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 1_000 }),
+    );
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
 
     process.emit('SIGUSR2', 'SIGUSR2');
     await until(() => router.state === 'closing', 'closing after the signal');
@@ -35,28 +43,13 @@ describe('signalsPlugin', () => {
   });
 
   it('a second signal during the drain removes the listeners and raises the signal again (default exit)', async () => {
-    const bus = new TestPubSub();
     const before = process.listenerCount('SIGUSR2');
     // Raising the signal for real would end the test process: record the call instead.
     const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
     try {
-      const router = new Router({ plugins: [signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000 })] });
-      const release = gate();
-      let entered = false;
-      router.addConsumerHandler({
-        name: 'h',
-        subscribeTopic: 'in',
-        subscriber: bus,
-        handle: async () => {
-          entered = true;
-          await release.promise;
-        },
-      });
-      const run = router.run();
-      await router.running;
-      await bus.publish('in', textMessage('x', { id: 'in-flight' }));
-      await until(() => entered, 'handler started');
-
+      const { router, release, run } = await routerWithMessageInFlight(
+        signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000 }),
+      );
       process.emit('SIGUSR2', 'SIGUSR2');
       await until(() => router.state === 'closing', 'closing after the first signal');
       expect(kill).not.toHaveBeenCalled();
