@@ -169,6 +169,8 @@ export async function runTransaction<T>(
     );
   });
   givenUp.catch(() => {});
+  // Aborted while the transaction was beginning: the listener above never fires for that.
+  if (limits.signal?.aborted === true) onCallerAbort();
   const tx: KafkaTransaction = {
     get active() {
       return !ended;
@@ -235,6 +237,7 @@ export async function runTransaction<T>(
   try {
     let result: T;
     try {
+      giveUp.signal.throwIfAborted();
       result = await Promise.race([fn(tx), givenUp]);
       // A publish started but not awaited by the callback must not be silently dropped from the commit.
       await Promise.race([Promise.allSettled([...operations]), givenUp]);
