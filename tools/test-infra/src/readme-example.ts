@@ -4,7 +4,7 @@
  * vitest worker, so `@bus/*` imports resolve to the sources as in every other test.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
@@ -57,5 +57,10 @@ export async function runReadmeExample(block: ReadmeBlock, options: RunReadmeExa
   } finally {
     console.log = log;
     rmSync(file, { force: true });
+    try {
+      rmdirSync(dirname(file));
+    } catch {
+      // Another example of this package is still running from it.
+    }
   }
 }
