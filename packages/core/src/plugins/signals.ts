@@ -9,7 +9,8 @@ export interface SignalsPluginOptions {
   closeTimeoutMs?: number;
   /**
    * Whether a second signal, while the router is still draining, stops waiting: the listeners are
-   * removed and the signal is raised again, so the process's default action (exit) happens at once.
+   * removed and the signal is raised again, so the process's default action (exit) happens at once,
+   * unless other listeners of the application handle that signal.
    * Messages still in flight are then neither acked nor committed, so they are redelivered
    * (at-least-once holds; the drain is what avoids those redeliveries). Default `true`.
    */
