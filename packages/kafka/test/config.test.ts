@@ -65,11 +65,12 @@ describe('kafkaConfigFromUrl', () => {
     const error = configError(() => kafkaConfigFromUrl(url));
     const paths = error.issues.map((i) => i.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['scheme', '?security', '?mechanism', '?colour', 'brokers[0]', 'brokers[1]']),
+      expect.arrayContaining(['scheme', '?security', '?mechanism', 'query', 'brokers[0]', 'brokers[1]']),
     );
     expect(error.message).not.toContain(SECRET);
     expect(error.message).not.toContain(encodeURIComponent(SECRET));
     expect(JSON.stringify(error.issues)).not.toContain('s3cr3t');
+    expect(JSON.stringify(error.issues)).not.toContain('colour');
   });
 
   it('rejects inconsistent security settings', () => {
@@ -151,6 +152,27 @@ describe('kafkaConfigFromEnv', () => {
       ].sort(),
     );
     expect(error.issues.find((i) => i.path === 'KAFKA_SSL_CAFILE')?.message).toContain('ENOENT');
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('an unknown security protocol hides none of the other problems', async () => {
+    const error = await configErrorAsync(() =>
+      kafkaConfigFromEnv({
+        env: {
+          KAFKA_BOOTSTRAP_SERVERS: 'a:1',
+          KAFKA_SECURITY_PROTOCOL: 'SASL_TLS',
+          KAFKA_SASL_MECHANISM: 'KERBEROS',
+          KAFKA_SASL_USERNAME: 'u',
+          KAFKA_SASL_PASSWORD: SECRET,
+          KAFKA_SSL_CAFILE: join(dir, 'missing.pem'),
+        },
+      }),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual([
+      'KAFKA_SECURITY_PROTOCOL',
+      'KAFKA_SASL_MECHANISM',
+      'KAFKA_SSL_CAFILE',
+    ]);
     expect(error.message).not.toContain(SECRET);
   });
 
