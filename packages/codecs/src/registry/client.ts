@@ -34,7 +34,10 @@ export interface SchemaRegistryOptions {
   auth?: RegistryBasicAuth;
   /** TLS settings for `https:` URLs (private CA, mutual TLS). */
   tls?: RegistryTlsOptions;
-  /** Deadline of each HTTP request. Default 10 000 ms. */
+  /**
+   * Deadline of each HTTP request, from connecting to the last byte of the response (not an idle
+   * timeout: a response that keeps trickling in still ends here). Default 10 000 ms.
+   */
   timeoutMs?: number;
   /** pino-compatible logger; no-op by default. */
   logger?: Logger;
