@@ -47,6 +47,7 @@ export { Router } from './router/router.js';
 export { InvalidOutputError, UnroutableOutputError } from './router/errors.js';
 export type {
   CloseOptions,
+  CloseReport,
   ConsumerHandlerConfig,
   HandlerConfig,
   OrderBy,

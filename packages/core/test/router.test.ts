@@ -380,36 +380,38 @@ describe('Router concurrency and ordering', () => {
 });
 
 describe('Router close (draining)', () => {
-  it('lets in-flight handlers finish and acks them, nacks waiting messages, then closes transports', async () => {
+  it('lets in-flight handlers finish, then runs the waiting messages in order, then closes transports', async () => {
     const bus = new TestPubSub();
     const router = new Router();
     const release = gate();
-    let entered = 0;
+    const entered: string[] = [];
     let signalAborted = false;
     router.addConsumerHandler({
       name: 'drain',
       subscribeTopic: 'in',
       subscriber: bus,
       orderBy: 'key',
-      handle: async (_message, { signal }) => {
-        entered++;
+      handle: async (message, { signal }) => {
+        entered.push(message.id);
         await release.promise;
-        signalAborted = signal.aborted;
+        signalAborted ||= signal.aborted;
       },
     });
     const run = router.run();
     await bus.publish('in', textMessage('1', { id: 'first', key: 'k' }), textMessage('2', { id: 'second', key: 'k' }));
-    await until(() => entered === 1 && bus.outstanding === 2, 'first started, second buffered');
+    await until(() => entered.length === 1 && bus.outstanding === 2, 'first started, second buffered');
     const closing = router.close({ timeoutMs: 5_000 });
     await until(() => router.state === 'closing', 'closing');
-    expect(bus.eventsOf('nack').map((e) => e.id)).toEqual(['second']);
+    expect(bus.eventsOf('nack')).toEqual([]);
     expect(bus.eventsOf('ack')).toEqual([]);
     release.resolve();
-    await closing;
+    const report = await closing;
     await run;
-    expect(bus.eventsOf('ack').map((e) => e.id)).toEqual(['first']);
+    expect(report).toEqual({ finished: 2, nacked: 0, uncommitted: 0, deadlineReached: false });
+    expect(entered).toEqual(['first', 'second']);
+    expect(bus.eventsOf('ack').map((e) => e.id)).toEqual(['first', 'second']);
+    expect(bus.eventsOf('nack')).toEqual([]);
     expect(signalAborted).toBe(false);
-    expect(entered).toBe(1);
     expect(bus.closeCalls).toBe(1);
     expect(router.state).toBe('closed');
   });
@@ -435,7 +437,12 @@ describe('Router close (draining)', () => {
     const run = router.run();
     await bus.publish('in', textMessage('x', { id: 'stuck-1' }));
     await until(() => entered, 'handler started');
-    await router.close({ timeoutMs: 20 });
+    expect(await router.close({ timeoutMs: 20 })).toEqual({
+      finished: 0,
+      nacked: 1,
+      uncommitted: 0,
+      deadlineReached: true,
+    });
     await run;
     await finished.promise;
     expect(TimeoutError.isInstance(abortReason)).toBe(true);

@@ -4,11 +4,11 @@ import type { Handler, Middleware } from '../handler.js';
 import { childLogger, type Logger, noopLogger } from '../logger.js';
 import { assertSpecVersion, type Publisher, type Subscriber } from '../pubsub.js';
 import { compose, decorate } from './internal/compose.js';
-import { deferred } from './internal/deferred.js';
 import { HandlerRunner } from './internal/handler-runner.js';
 import { laneOf } from './internal/key-of.js';
 import type {
   CloseOptions,
+  CloseReport,
   ConsumerHandlerConfig,
   HandlerConfig,
   Plugin,
@@ -38,8 +38,9 @@ interface Registered {
  * Delivery guarantees (at-least-once):
  * - A message is acked only after its handler returned and every returned message was published.
  * - A handler that throws, times out or is still running at the close deadline gets its message nacked.
- * - `close()` drains: intake stops, messages not yet started are nacked, in-flight handlers may finish
- *   until the deadline, then the subscriptions end and (by default) the transports are closed.
+ * - `close()` drains: intake stops, and the messages already received keep being handled, in order,
+ *   until the deadline; only then are the rest nacked. Then the subscriptions end and (by default)
+ *   the transports are closed. It resolves with a {@link CloseReport}.
  *
  * Errors thrown by handlers never escape as unhandled rejections; they are logged and nacked. An error
  * carrying a positive numeric `retryAfterMs` (such as `CircuitOpenError`) is nacked with that delay.
@@ -66,12 +67,12 @@ export class Router implements RouterHandle, AsyncDisposable {
   readonly #handlers = new Map<string, Registered>();
   readonly #decoratedSubscribers = new Map<Subscriber, Subscriber>();
   readonly #decoratedPublishers = new Map<Publisher, Publisher>();
-  readonly #running = deferred<void>();
-  readonly #stopped = deferred<void>();
+  readonly #running = Promise.withResolvers<void>();
+  readonly #stopped = Promise.withResolvers<void>();
   readonly #cleanups: (() => void)[] = [];
   #state: RouterState = 'idle';
   #runPromise: Promise<void> | undefined;
-  #closePromise: Promise<void> | undefined;
+  #closePromise: Promise<CloseReport> | undefined;
   #failure: Error | undefined;
 
   /** @throws {ConfigError} listing every invalid option. */
@@ -170,13 +171,14 @@ export class Router implements RouterHandle, AsyncDisposable {
   }
 
   /**
-   * Drains and stops the router: stops pulling, nacks messages not yet started, lets in-flight
-   * handlers finish until `timeoutMs` (then aborts their signals and nacks them), ends subscriptions,
-   * closes owned transports and runs plugin cleanups. Idempotent: later calls return the first
-   * call's promise. Transport close failures are logged, not thrown.
+   * Drains and stops the router: stops pulling, keeps handling the messages already received (in
+   * order, per lane) until `timeoutMs`, then aborts the handlers still running and nacks their
+   * messages and those not started; ends subscriptions, closes owned transports and runs plugin
+   * cleanups. Resolves with what the drain did. Idempotent: later calls return the first call's
+   * promise. Transport close failures are logged, not thrown.
    * @throws {ConfigError} (as a rejection) for an invalid `timeoutMs`.
    */
-  close(options: CloseOptions = {}): Promise<void> {
+  close(options: CloseOptions = {}): Promise<CloseReport> {
     if (this.#closePromise === undefined) {
       const issues = new ConfigIssues('Router.close');
       issues.integer(options.timeoutMs, 'timeoutMs', { min: 0 });
@@ -187,8 +189,8 @@ export class Router implements RouterHandle, AsyncDisposable {
   }
 
   /** Closes the router with the default deadline, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   async #run(options: RunOptions): Promise<void> {
@@ -305,13 +307,12 @@ export class Router implements RouterHandle, AsyncDisposable {
     if (!anyLeft) void this.close();
   }
 
-  async #close(timeoutMs: number): Promise<void> {
+  async #close(timeoutMs: number): Promise<CloseReport> {
     const wasIdle = this.#state === 'idle';
     this.#state = 'closing';
     this.#running.reject(new ClosedError('Router'));
     const runners = [...this.#handlers.values()].flatMap((r) => (r.runner ? [r.runner] : []));
-    const reason = new ClosedError('Router');
-    for (const runner of runners) runner.stopIntake(reason);
+    for (const runner of runners) runner.stopIntake();
     // A referenced timer, unlike AbortSignal.timeout's, keeps the process alive until the deadline
     // even when the handlers being waited for hold no I/O of their own.
     const deadline = new AbortController();
@@ -330,9 +331,11 @@ export class Router implements RouterHandle, AsyncDisposable {
         this.logger.warn({ err: toError(error) }, 'plugin cleanup failed');
       }
     }
+    const report = sumReports(runners.map((runner) => runner.report()));
     this.#state = 'closed';
     this.#stopped.resolve();
-    this.logger.info('router closed');
+    this.logger.info({ ...report }, 'router closed');
+    return report;
   }
 
   async #closeOwnedTransports(wasIdle: boolean): Promise<void> {
@@ -351,6 +354,20 @@ export class Router implements RouterHandle, AsyncDisposable {
     await closeAll(subscribers, 'subscriber');
     await closeAll(publishers, 'publisher');
   }
+}
+
+function sumReports(reports: readonly CloseReport[]): CloseReport {
+  let finished = 0;
+  let nacked = 0;
+  let uncommitted = 0;
+  let deadlineReached = false;
+  for (const report of reports) {
+    finished += report.finished;
+    nacked += report.nacked;
+    uncommitted += report.uncommitted;
+    deadlineReached ||= report.deadlineReached;
+  }
+  return { finished, nacked, uncommitted, deadlineReached };
 }
 
 function checkFunctions(issues: ConfigIssues, values: unknown, path: string): void {

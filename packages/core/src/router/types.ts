@@ -29,7 +29,7 @@ export interface RouterHandle {
   /** The router's logger. */
   readonly logger: Logger;
   /** Closes the router with draining semantics; see `Router.close`. */
-  close(options?: CloseOptions): Promise<void>;
+  close(options?: CloseOptions): Promise<CloseReport>;
 }
 
 /** Options of `new Router()`. */
@@ -97,10 +97,36 @@ export interface RunOptions {
 /** Options of `Router.close`. */
 export interface CloseOptions {
   /**
-   * How long in-flight handlers may take to finish, in milliseconds. At the deadline their
-   * `AbortSignal` is aborted and their messages are nacked. Default: the router's `closeTimeoutMs`.
+   * How long the drain may take, in milliseconds: messages already received keep being handled
+   * until then. At the deadline the handlers still running get their `AbortSignal` aborted, and
+   * their messages and those not started are nacked. Default: the router's `closeTimeoutMs`.
    */
   timeoutMs?: number;
+}
+
+/**
+ * What `Router.close()` did while draining, summed over every handler. After a drain that ended in
+ * time, `nacked` and `uncommitted` are 0: nothing acked before the close is delivered again.
+ */
+export interface CloseReport {
+  /**
+   * Messages handled to the end during the drain: running or received when `close()` began, then
+   * acked (or nacked by their own handler's failure, as outside a drain).
+   */
+  readonly finished: number;
+  /**
+   * Messages the drain nacked because its deadline passed: still running, or received and not
+   * started. (A message the transport delivers after intake stopped is handed back, not counted.)
+   */
+  readonly nacked: number;
+  /**
+   * Messages this run settled that follow one the drain nacked in the same partition. Transports
+   * commit a partition only up to its first message that was not acked, so these are delivered
+   * again after a restart.
+   */
+  readonly uncommitted: number;
+  /** Whether the deadline passed before every received message was handled. */
+  readonly deadlineReached: boolean;
 }
 
 /** Lifecycle of a router. */

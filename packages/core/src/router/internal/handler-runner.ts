@@ -4,8 +4,8 @@ import type { Logger } from '../../logger.js';
 import type { Message, ReceivedMessage } from '../../message.js';
 import { type Publisher, type ReadyTaker, type Subscriber, takeReady } from '../../pubsub.js';
 import { InvalidOutputError, UnroutableOutputError } from '../errors.js';
+import type { CloseReport } from '../types.js';
 import type { LaneOf } from './key-of.js';
-import { deferred } from './deferred.js';
 import { LaneScheduler } from './lane-scheduler.js';
 import { settled } from './settle-hooks.js';
 
@@ -24,11 +24,24 @@ export interface RunnerSpec {
   readonly logger: Logger;
 }
 
-interface InFlight {
+/** How far the runner got through one partition, in delivery order. */
+interface PartitionProgress {
+  /** Messages handed to the scheduler. */
+  dispatched: number;
+  /** Of those, how many the router settled itself (acked, or nacked after a failure). */
+  settled: number;
+}
+
+/** One message from its dispatch until it is settled. */
+interface Entry {
   readonly message: ReceivedMessage;
-  readonly controller: AbortController;
+  /** 1-based position among the messages of its partition dispatched by this runner. */
+  readonly seq: number;
+  readonly partition: PartitionProgress;
+  /** Set when the handler starts. */
+  controller: AbortController | undefined;
   abandoned: boolean;
-  /** Position in the runner's in-flight list; -1 once removed. */
+  /** Position in the runner's in-flight list; -1 while not running or once removed. */
   index: number;
 }
 
@@ -52,16 +65,19 @@ const REQUEUED_BEHIND_FAILURE = 'requeued behind a failed message of the same or
  */
 export class HandlerRunner {
   readonly #spec: RunnerSpec;
-  readonly #scheduler: LaneScheduler<ReceivedMessage>;
+  readonly #scheduler: LaneScheduler<Entry>;
   /**
    * Handler calls running now, unordered (removal swaps the last one in). A list with positions
    * rather than a Map keyed by message: hashing a fresh object per message is measurable.
    */
-  #inFlight: InFlight[] = [];
-  /** Wakes `drain()` once the last in-flight handler finished. */
+  #inFlight: Entry[] = [];
+  readonly #partitions = new Map<number, PartitionProgress>();
+  /** Wakes `drain()` once nothing runs or waits any more. */
   #idle: (() => void) | undefined;
+  /** What the drain did, once intake stopped. */
+  readonly #drain = { finished: 0, nacked: 0, uncommitted: 0, deadlineReached: false };
   readonly #subscription = new AbortController();
-  readonly #ready = deferred<void>();
+  readonly #ready = Promise.withResolvers<void>();
   #iterator: AsyncIterator<ReceivedMessage> | undefined;
   /** The iterator's synchronous fast path, when it offers one. */
   #takeReady: (() => ReceivedMessage | undefined) | undefined;
@@ -72,7 +88,7 @@ export class HandlerRunner {
   /** The transport's answer to the outstanding `next()`, while the loop waits for it. */
   #pending: Promise<IteratorResult<ReceivedMessage>> | undefined;
   #loopEnded = false;
-  readonly #loopEnd = deferred<void>();
+  readonly #loopEnd = Promise.withResolvers<void>();
   /** Most messages received and not finished: running plus buffered. */
   readonly #limit: number;
   /** Settles when the pull loop has returned; rejects with the subscription's error if it failed. */
@@ -83,8 +99,8 @@ export class HandlerRunner {
     this.#limit = spec.concurrency + spec.maxBuffered;
     this.#scheduler = new LaneScheduler(
       spec.concurrency,
-      (message, lane) => this.#process(message, lane),
-      () => this.#capacityFreed(),
+      (entry, lane) => this.#process(entry, lane),
+      () => this.#slotFreed(),
     );
     this.loop = this.#pull();
     // The router observes `loop` itself; this only keeps an early failure from being unhandled.
@@ -101,41 +117,67 @@ export class HandlerRunner {
     return this.#scheduler.laneCount;
   }
 
-  /** Stops pulling and nacks every message that was received but not started. */
-  stopIntake(reason: Error): void {
+  /**
+   * Stops pulling. Messages already received keep running, in order, until {@link drain}'s deadline;
+   * only a message that arrives after this point goes back to the transport.
+   */
+  stopIntake(): void {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#interrupt();
     this.#capacityFreed();
-    for (const message of this.#scheduler.pauseAndTakeWaiting()) message.nack({ reason });
   }
 
   /**
-   * Waits for in-flight handlers until `deadline` aborts; then aborts their signals and nacks their
-   * messages without waiting any longer.
+   * Waits until every received message was handled, or `deadline` aborts; then nacks what still
+   * waits, aborts the signals of the handlers still running and nacks their messages without
+   * waiting any longer. {@link report} tells what it did.
    */
   async drain(deadline: AbortSignal, timeoutMs: number): Promise<void> {
-    if (this.#inFlight.length > 0 && !deadline.aborted) {
+    if (!this.#isIdle() && !deadline.aborted) {
       await new Promise<void>((resolve) => {
         this.#idle = resolve;
         deadline.addEventListener('abort', () => resolve(), { once: true });
       });
       this.#idle = undefined;
     }
-    if (this.#inFlight.length === 0) return;
-    const reason = new TimeoutError(`Handler "${this.#spec.name}" during router close`, timeoutMs);
-    const abandoned = this.#inFlight;
-    this.#inFlight = [];
-    for (const flight of abandoned) {
-      const { message } = flight;
-      flight.abandoned = true;
-      flight.index = -1;
-      flight.controller.abort(reason);
-      settled(message, 'nacked');
-      if (message.nack({ reason })) {
-        this.#spec.logger.warn({ messageId: message.id }, 'handler did not finish before the close deadline; nacked');
+    const deadlineReached = !this.#isIdle();
+    const left: Entry[] = [];
+    if (deadlineReached) {
+      const reason = new TimeoutError(`Handler "${this.#spec.name}" during router close`, timeoutMs);
+      const abandoned = this.#inFlight;
+      this.#inFlight = [];
+      for (const entry of abandoned) {
+        entry.abandoned = true;
+        entry.index = -1;
+        entry.controller?.abort(reason);
+        settled(entry.message, 'nacked');
+        if (!entry.message.nack({ reason })) entry.partition.settled++;
+        else {
+          this.#drain.nacked++;
+          left.push(entry);
+          this.#spec.logger.warn(
+            { messageId: entry.message.id },
+            'handler did not finish before the close deadline; nacked',
+          );
+        }
+      }
+      for (const entry of this.#scheduler.pauseAndTakeWaiting()) {
+        entry.abandoned = true;
+        if (!entry.message.nack({ reason })) entry.partition.settled++;
+        else {
+          this.#drain.nacked++;
+          left.push(entry);
+        }
       }
     }
+    this.#drain.deadlineReached = deadlineReached;
+    this.#drain.uncommitted = uncommittedBehind(left);
+  }
+
+  /** What the drain did; final once {@link drain} has returned. */
+  report(): CloseReport {
+    return { ...this.#drain };
   }
 
   /** Ends the subscription; waits for the transport at most until `deadline` aborts. */
@@ -252,7 +294,8 @@ export class HandlerRunner {
     const pending = this.#pending;
     if (pending === undefined || this.#loopEnded) return;
     this.#pending = undefined;
-    // A message that arrives after intake stopped goes back to the transport.
+    // A message that arrives after intake stopped goes back to the transport. It was never handed to
+    // the handlers, and may be the redelivery of one the drain nacked: the report does not count it.
     this.#lateNext = pending.then(
       (late) => {
         if (!late.done) late.value.nack({ reason: new ClosedError('Router') });
@@ -280,7 +323,13 @@ export class HandlerRunner {
       message.nack({ reason: err });
       return;
     }
-    this.#scheduler.push(message, lane);
+    let partition = this.#partitions.get(message.partition);
+    if (partition === undefined) {
+      partition = { dispatched: 0, settled: 0 };
+      this.#partitions.set(message.partition, partition);
+    }
+    const seq = ++partition.dispatched;
+    this.#scheduler.push({ message, seq, partition, controller: undefined, abandoned: false, index: -1 }, lane);
   }
 
   #capacityFreed(): void {
@@ -289,15 +338,27 @@ export class HandlerRunner {
     wake?.();
   }
 
+  /** A handler finished and its slot is free: room for intake, or maybe the end of the drain. */
+  #slotFreed(): void {
+    this.#capacityFreed();
+    if (this.#idle !== undefined && this.#isIdle()) this.#idle();
+  }
+
+  #isIdle(): boolean {
+    return this.#inFlight.length === 0 && this.#scheduler.running === 0 && this.#scheduler.waiting === 0;
+  }
+
   /**
    * Runs the handler for `message` and settles it. Returns `undefined` when everything finished
    * synchronously (a synchronous handler with nothing to forward), so the common case costs no
    * promise; otherwise a promise that never rejects.
    */
-  #process(message: ReceivedMessage, lane: string | undefined): Promise<void> | undefined {
+  #process(flight: Entry, lane: string | undefined): Promise<void> | undefined {
+    const { message } = flight;
     // A signal per message, not one shared: listeners a handler forgets to remove die with it.
     const controller = new AbortController();
-    const flight: InFlight = { message, controller, abandoned: false, index: this.#inFlight.length };
+    flight.controller = controller;
+    flight.index = this.#inFlight.length;
     this.#inFlight.push(flight);
     let output: unknown;
     try {
@@ -319,7 +380,7 @@ export class HandlerRunner {
     return this.#finishAsync(message, lane, flight, output);
   }
 
-  async #finishAsync(message: ReceivedMessage, lane: string | undefined, flight: InFlight, pending: unknown) {
+  async #finishAsync(message: ReceivedMessage, lane: string | undefined, flight: Entry, pending: unknown) {
     const { name, publisher, publishTopic } = this.#spec;
     try {
       const output = await pending;
@@ -358,21 +419,41 @@ export class HandlerRunner {
     );
     // Messages queued behind it on its lane must not overtake its redelivery: send them back too.
     if (nacked && lane !== undefined) {
-      for (const behind of this.#scheduler.takeWaiting(lane)) behind.nack({ reason: REQUEUED_BEHIND_FAILURE });
+      for (const behind of this.#scheduler.takeWaiting(lane)) {
+        behind.partition.settled++;
+        behind.message.nack({ reason: REQUEUED_BEHIND_FAILURE });
+      }
     }
   }
 
-  #done(flight: InFlight): void {
+  #done(flight: Entry): void {
     const list = this.#inFlight;
     const index = flight.index;
     // An abandoned flight was already taken off by drain().
     if (index < 0) return;
     flight.index = -1;
-    const last = list.pop() as InFlight;
+    flight.partition.settled++;
+    if (this.#stopping) this.#drain.finished++;
+    const last = list.pop() as Entry;
     if (last !== flight) {
       list[index] = last;
       last.index = index;
     }
-    if (list.length === 0) this.#idle?.();
   }
+}
+
+/**
+ * How many settled messages follow, in their partition, one of `left` (messages the drain nacked).
+ * Transports commit only up to the first message that was not acked, so those come again. Every
+ * message dispatched before the first one left was settled, which gives the count per partition.
+ */
+function uncommittedBehind(left: readonly Entry[]): number {
+  const first = new Map<PartitionProgress, number>();
+  for (const { partition, seq } of left) {
+    const known = first.get(partition);
+    if (known === undefined || seq < known) first.set(partition, seq);
+  }
+  let count = 0;
+  for (const [partition, seq] of first) count += partition.settled - (seq - 1);
+  return count;
 }
