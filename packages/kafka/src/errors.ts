@@ -16,6 +16,11 @@ export const KafkaErrorCode = {
   MESSAGE_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
   /** The broker did not answer within the deadline. Retryable. */
   TIMEOUT: 'KAFKA_TIMEOUT',
+  /**
+   * Some partitions of a publish were never acknowledged before its deadline (their leadership
+   * moved and resends did not get through). Retryable; the error names the topic and partitions.
+   */
+  NOT_ACKNOWLEDGED: 'KAFKA_NOT_ACKNOWLEDGED',
   /** The requested compression codec is not registered in kafkajs `CompressionCodecs`. */
   COMPRESSION_CODEC_MISSING: 'KAFKA_COMPRESSION_CODEC_MISSING',
   /** A transaction could not begin, commit or send offsets; it was aborted. */

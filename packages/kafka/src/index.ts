@@ -22,6 +22,7 @@ export {
   type KafkaTransportErrorOptions,
   toKafkaError,
 } from './errors.js';
+export { UnacknowledgedPartitionsError } from './unacknowledged-partitions-error.js';
 export type { EventSource, Listener, Unsubscribe } from './internal/typed-events.js';
 export {
   type KafkaAcks,

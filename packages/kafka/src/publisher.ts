@@ -13,7 +13,8 @@ import {
 import type { Kafka as KafkaClient, Message as KafkaMessage, Producer } from 'kafkajs';
 import { connectionSecrets, createKafkaClient } from './connection.js';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
-import { deferred, withDeadline } from './internal/deferred.js';
+import { withDeadline } from './internal/deferred.js';
+import { pinningPartitioner, sendUntilAcknowledged } from './internal/acknowledged-send.js';
 import { Partitioners } from './internal/kafkajs.js';
 import { messageProblem, toOutgoingMessage, topicNameProblem } from './internal/outgoing-message.js';
 import {
@@ -23,6 +24,7 @@ import {
 } from './internal/publisher-options.js';
 import { type EventSource, type Listener, TypedEvents, type Unsubscribe } from './internal/typed-events.js';
 import { type KafkaTransaction, type KafkaTransactionOptions, runTransaction } from './transaction.js';
+import { UnacknowledgedPartitionsError } from './unacknowledged-partitions-error.js';
 
 export type { KafkaAcks, KafkaCompression, KafkaPublisherOptions } from './internal/publisher-options.js';
 
@@ -40,6 +42,11 @@ export interface KafkaPublisherStats {
   readonly batches: number;
   /** Batches that failed. */
   readonly batchesFailed: number;
+  /**
+   * Resends of the messages of partitions kafkajs answered for without an acknowledgement (their
+   * leadership moved mid-send). Non-zero only while a cluster moves partition leaders.
+   */
+  readonly partitionResends: number;
   /** Estimated bytes acknowledged. */
   readonly bytesPublished: number;
   /** Messages accepted and waiting to be batched: at most `maxPendingMessages` (unless one call is larger). */
@@ -80,6 +87,11 @@ interface PendingCall {
   readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+  /** `performance.now()` at which the call's `timeoutMs` ends. */
+  readonly deadline: number;
+  /** This call's partitions left unacknowledged by the last attempt, while it is being resent. */
+  unacknowledged: ReadonlySet<number> | undefined;
+  attempts: number;
   settled: boolean;
   sent: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -143,6 +155,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     messagesFailed: 0,
     batches: 0,
     batchesFailed: 0,
+    partitionResends: 0,
     bytesPublished: 0,
     transactionsCommitted: 0,
     transactionsAborted: 0,
@@ -157,9 +170,12 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     this.#kafka = createKafkaClient(options, 'KafkaPublisher');
     this.#producer = this.#kafka.producer({
       // The Java-compatible murmur2 partitioner: same key, same partition as Java/Go/librdkafka clients.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // Pinned on each record, so bus can check every partition was acknowledged (see acknowledged-send).
+      createPartitioner: this.#options.checkAcknowledgements ? pinningPartitioner : Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: this.#options.allowAutoTopicCreation,
       idempotent: this.#options.idempotent,
+      // kafkajs would retry an idempotent producer's requests forever; bus's deadline decides instead.
+      retry: this.#options.producerRetry,
       ...(this.#options.maxInFlightRequests === undefined
         ? {}
         : { maxInFlightRequests: this.#options.maxInFlightRequests }),
@@ -199,13 +215,16 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     }
     if (records.length === 0) return Promise.resolve();
     this.#stats.publishCalls++;
-    const done = deferred();
+    const done = Promise.withResolvers<void>();
     const call: PendingCall = {
       topic,
       records,
       bytes,
       resolve: done.resolve,
       reject: done.reject,
+      deadline: performance.now() + this.#options.timeoutMs,
+      unacknowledged: undefined,
+      attempts: 0,
       settled: false,
       sent: false,
       timer: undefined,
@@ -454,7 +473,12 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
         this.#admitWaiting();
       }
     }
-    this.#settle(call, new TimeoutError(`publish to "${call.topic}"`, this.#options.timeoutMs));
+    this.#settle(
+      call,
+      call.unacknowledged === undefined
+        ? new TimeoutError(`publish to "${call.topic}"`, this.#options.timeoutMs)
+        : this.#unacknowledgedError(call, call.unacknowledged),
+    );
   }
 
   #settle(call: PendingCall, error?: unknown): void {
@@ -497,13 +521,30 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     const bytes = live.reduce((sum, call) => sum + call.bytes, 0);
     const started = performance.now();
     this.#stats.batches++;
-    try {
-      await this.#producer.sendBatch({
-        topicMessages: [{ topic, messages }],
+    const send = (records: KafkaMessage[]) =>
+      this.#producer.sendBatch({
+        topicMessages: [{ topic, messages: records }],
         acks: this.#options.acks,
         timeout: this.#options.timeoutMs,
         compression: this.#options.compression,
       });
+    let unacknowledged: readonly PendingCall[] = [];
+    let missing: ReadonlySet<number> = new Set();
+    try {
+      if (this.#options.checkAcknowledgements) {
+        ({ unacknowledged, partitions: missing } = await sendUntilAcknowledged({
+          units: live,
+          send,
+          isWaiting: (call) => !call.settled,
+          acknowledged: (call) => this.#settle(call),
+          resending: (partitions, calls, attempt) => this.#resending(topic, partitions, calls, attempt),
+          deadline: live.reduce((latest, call) => Math.max(latest, call.deadline), 0),
+          retryDelayMs: this.#options.resendDelayMs,
+          maxRetryDelayMs: this.#options.maxResendDelayMs,
+        }));
+      } else {
+        await send(messages);
+      }
     } catch (cause) {
       this.#stats.batchesFailed++;
       let error = toKafkaError(cause, { operation: 'publish', topic, secrets: this.#secrets });
@@ -520,8 +561,45 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
       for (const call of live) this.#settle(call, error);
       return;
     }
+    const failed = unacknowledged.filter((call) => !call.settled);
+    if (failed.length > 0) {
+      const errors = failed.map((call) => this.#unacknowledgedError(call, missing));
+      this.#stats.batchesFailed++;
+      this.#emitter.emit('batchError', {
+        topic,
+        messages: failed.reduce((sum, call) => sum + call.records.length, 0),
+        error: errors[0]!,
+      });
+      for (const [i, call] of failed.entries()) this.#settle(call, errors[i]);
+      return;
+    }
     this.#emitter.emit('batch', { topic, messages: messages.length, bytes, durationMs: performance.now() - started });
     for (const call of live) this.#settle(call);
+  }
+
+  #resending(topic: string, partitions: ReadonlySet<number>, calls: readonly PendingCall[], attempt: number): void {
+    this.#stats.partitionResends++;
+    for (const call of calls) {
+      call.attempts = attempt;
+      call.unacknowledged = partitions;
+    }
+    this.#logger.warn(
+      { topic, partitions: [...partitions], calls: calls.length, attempt },
+      'kafka publisher: partitions left unacknowledged (leadership moved); resending them',
+    );
+  }
+
+  /** The error of a call whose partitions among `missing` were never acknowledged. */
+  #unacknowledgedError(call: PendingCall, missing: ReadonlySet<number>): UnacknowledgedPartitionsError {
+    const partitions = new Set<number>();
+    for (const record of call.records) {
+      const partition = record.partition ?? -1;
+      if (missing.has(partition)) partitions.add(partition);
+    }
+    return new UnacknowledgedPartitionsError(call.topic, partitions, {
+      timeoutMs: this.#options.timeoutMs,
+      attempts: Math.max(1, call.attempts + 1),
+    });
   }
 
   /** Looks up the topic's `max.message.bytes` so the error can name the limit that was exceeded. */

@@ -14,9 +14,14 @@ export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 export interface KafkaPublisherOptions extends KafkaConnectionOptions {
   /** Acknowledgement level. Default `'all'`. */
   acks?: KafkaAcks;
-  /** Idempotent producer (no duplicates from internal retries). Requires `acks: 'all'`. Default `false`. */
+  /**
+   * Idempotent producer: the broker drops a retried batch it already wrote, so retries and resends
+   * add no duplicates or reordering within a producer session. Requires `acks: 'all'`. Default `true`
+   * when `acks` is `'all'` and no other option rules it out (`maxInFlightRequests` or
+   * `maxInFlightBatches` above 5, `retry.retries` 0); `false` otherwise.
+   */
   idempotent?: boolean;
-  /** Unacknowledged requests per broker connection (kafkajs). At most 5 when idempotent. Default unlimited. */
+  /** Unacknowledged requests per broker connection (kafkajs). At most 5 when idempotent. Default 5 when idempotent, else unlimited. */
   maxInFlightRequests?: number;
   /** Batch compression. Default `'none'`. `snappy`/`lz4`/`zstd` need their kafkajs codec registered first. */
   compression?: KafkaCompression;
@@ -56,6 +61,12 @@ export interface ResolvedPublisherOptions {
   readonly acks: -1 | 0 | 1;
   readonly idempotent: boolean;
   readonly maxInFlightRequests: number | undefined;
+  /** The kafkajs producer's own retries (bounded, also when idempotent). */
+  readonly producerRetry: { retries: number };
+  /** Whether every partition of a send is checked for an acknowledgement (and resent); see acknowledged-send. */
+  readonly checkAcknowledgements: boolean;
+  readonly resendDelayMs: number;
+  readonly maxResendDelayMs: number;
   readonly compression: number;
   readonly timeoutMs: number;
   readonly messageIdHeader: string;
@@ -75,6 +86,13 @@ const DEFAULT_BATCH_MAX_MESSAGES = 1_000;
 const DEFAULT_BATCH_MAX_BYTES = 1_048_576;
 const DEFAULT_MAX_PENDING_MESSAGES = 100_000;
 const DEFAULT_MAX_PENDING_BYTES = 67_108_864;
+
+/**
+ * Not part of the public options: `true` under this key turns off the per-partition acknowledgement
+ * check, restoring kafkajs's behaviour (which can lose messages when leadership moves). Only for the
+ * benchmark's before/after comparison.
+ */
+export const SKIP_ACKNOWLEDGEMENT_CHECK = Symbol.for('bus.kafka.publisher.skipAcknowledgementCheck');
 
 /**
  * A pending bound below the batch size would leave batches that can never fill, so every send would
@@ -136,7 +154,12 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
   }
   validateConnectionOptions(options, issues);
   const acks = options.acks ?? 'all';
-  const idempotent = options.idempotent ?? false;
+  const idempotent =
+    options.idempotent ??
+    (acks === 'all' &&
+      (options.maxInFlightRequests === undefined || options.maxInFlightRequests <= 5) &&
+      (options.maxInFlightBatches === undefined || options.maxInFlightBatches <= 5) &&
+      options.retry?.retries !== 0);
   issues.oneOf(options.acks, 'acks', ['all', 1, 0]);
   if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
     issues.add('idempotent', 'must be a boolean');
@@ -191,7 +214,12 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
     connection: options,
     acks: acks === 'all' ? -1 : acks,
     idempotent,
-    maxInFlightRequests: options.maxInFlightRequests,
+    maxInFlightRequests: options.maxInFlightRequests ?? (idempotent ? 5 : undefined),
+    producerRetry: { retries: options.retry?.retries ?? 5 },
+    checkAcknowledgements:
+      acks !== 0 && (options as { [SKIP_ACKNOWLEDGEMENT_CHECK]?: unknown })[SKIP_ACKNOWLEDGEMENT_CHECK] !== true,
+    resendDelayMs: options.retry?.initialRetryTimeMs ?? 300,
+    maxResendDelayMs: Math.min(options.retry?.maxRetryTimeMs ?? 30_000, 5_000),
     compression: compressionType(options.compression ?? 'none'),
     timeoutMs: options.timeoutMs ?? 30_000,
     messageIdHeader: options.messageIdHeader ?? 'bus-message-id',
