@@ -70,22 +70,35 @@ export async function kafkaConfigFromEnv(options: KafkaEnvOptions = {}): Promise
     else issues.add(varName('AUTO_OFFSET_RESET'), 'must be earliest or latest');
   }
 
-  const security =
-    parseSecurityProtocol(read('SECURITY_PROTOCOL'), varName('SECURITY_PROTOCOL'), issues) ?? 'PLAINTEXT';
-  const isSasl = security === 'SASL_PLAINTEXT' || security === 'SASL_SSL';
-  const isTls = security === 'SSL' || security === 'SASL_SSL';
+  // An unknown protocol must not hide the other variables' problems: with it, each SASL and TLS
+  // variable is still checked on its own, only not against the protocol.
+  const protocolText = read('SECURITY_PROTOCOL');
+  const parsedProtocol = parseSecurityProtocol(protocolText, varName('SECURITY_PROTOCOL'), issues);
+  const security = protocolText === undefined ? 'PLAINTEXT' : parsedProtocol;
+  const isSasl = security === undefined ? undefined : security === 'SASL_PLAINTEXT' || security === 'SASL_SSL';
+  const isTls = security === undefined ? undefined : security === 'SSL' || security === 'SASL_SSL';
 
   const mechanismText = read('SASL_MECHANISM');
   const username = read('SASL_USERNAME');
   // Passwords may legitimately start or end with spaces: only the nested/flat lookup, no trimming.
   const password = env[varName('SASL_PASSWORD')] ?? env[`${prefix}__SASL_PASSWORD`];
-  if (isSasl) {
-    const mechanism = parsePasswordMechanism(mechanismText ?? 'PLAIN', varName('SASL_MECHANISM'), issues);
-    if (username === undefined) issues.add(varName('SASL_USERNAME'), `is required for ${security}`);
-    if (password === undefined || password === '') issues.add(varName('SASL_PASSWORD'), `is required for ${security}`);
-    if (mechanism && username !== undefined && password) config.sasl = { mechanism, username, password };
-  } else if (mechanismText !== undefined || username !== undefined || password !== undefined) {
-    issues.add(varName('SECURITY_PROTOCOL'), 'SASL variables are set, so it must be SASL_PLAINTEXT or SASL_SSL');
+  if (isSasl === false) {
+    if (mechanismText !== undefined || username !== undefined || password !== undefined) {
+      issues.add(varName('SECURITY_PROTOCOL'), 'SASL variables are set, so it must be SASL_PLAINTEXT or SASL_SSL');
+    }
+  } else {
+    const mechanism = parsePasswordMechanism(
+      mechanismText ?? (isSasl ? 'PLAIN' : undefined),
+      varName('SASL_MECHANISM'),
+      issues,
+    );
+    if (isSasl) {
+      if (username === undefined) issues.add(varName('SASL_USERNAME'), `is required for ${security}`);
+      if (password === undefined || password === '') {
+        issues.add(varName('SASL_PASSWORD'), `is required for ${security}`);
+      }
+      if (mechanism && username !== undefined && password) config.sasl = { mechanism, username, password };
+    }
   }
 
   const files: [EnvName, keyof KafkaTlsOptions][] = [
@@ -97,7 +110,7 @@ export async function kafkaConfigFromEnv(options: KafkaEnvOptions = {}): Promise
   for (const [name, field] of files) {
     const path = read(name);
     if (path === undefined) continue;
-    if (!isTls) {
+    if (isTls === false) {
       issues.add(varName('SECURITY_PROTOCOL'), `${varName(name)} is set, so it must be SSL or SASL_SSL`);
       continue;
     }

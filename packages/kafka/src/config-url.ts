@@ -53,6 +53,28 @@ export function parsePasswordMechanism(
   return mechanism;
 }
 
+/** Splits `scheme://[userinfo@]hosts[/][?query]`; `undefined` when the URL has another shape. */
+function splitUrl(
+  url: string,
+): { scheme: string; userInfo: string | undefined; hosts: string; query: string } | undefined {
+  const text = url.trim();
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+  if (!scheme) return undefined;
+  const rest = text.slice(scheme[0].length);
+  // The last `@` ends the user info, so a password may hold raw `?`, `/`, `#` or `@`: cutting the
+  // authority at the first `?` (as WHATWG URL does) would turn the password's tail into a query.
+  const at = rest.lastIndexOf('@');
+  const afterUserInfo = rest.slice(at + 1);
+  const tail = /^([^/?#]*)\/?(?:\?([^#]*))?$/.exec(afterUserInfo);
+  if (!tail) return undefined;
+  return {
+    scheme: scheme[1] ?? '',
+    userInfo: at < 0 ? undefined : rest.slice(0, at),
+    hosts: tail[1] ?? '',
+    query: tail[2] ?? '',
+  };
+}
+
 /**
  * Reads connection options from a URL:
  * `kafka://user:pass@host1:9092,host2:9092?security=SASL_SSL&mechanism=SCRAM-SHA-512&clientId=x&groupId=g`.
@@ -60,19 +82,19 @@ export function parsePasswordMechanism(
  * - `kafka+ssl://` means TLS (`SSL`, or `SASL_SSL` with credentials).
  * - Credentials are URL-decoded; with credentials and no `security`, SASL is used (PLAIN unless
  *   `mechanism` says otherwise), over TLS for `kafka+ssl://`.
- * - Invalid URLs throw a `ConfigError` listing every problem; the password never appears in it.
+ * - The last `@` ends the credentials, so a password may contain `?`, `/`, `#` or `@` unencoded; an
+ *   `@` in a parameter value must then be written `%40`.
+ * - Invalid URLs throw a `ConfigError` listing every problem. It never echoes the URL's text (not
+ *   even unknown parameter names), so no part of a password can appear in it.
  */
 export function kafkaConfigFromUrl(url: string): KafkaConfigFromSource {
   const issues = new ConfigIssues('Kafka URL');
   // Not WHATWG URL: it cannot hold a comma-separated host list.
-  const match =
-    typeof url === 'string'
-      ? /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(?:([^@/?#]*)@)?([^/?#]*)\/?(?:\?([^#]*))?$/.exec(url.trim())
-      : null;
-  if (!match) {
+  const parts = typeof url === 'string' ? splitUrl(url) : undefined;
+  if (!parts) {
     issues.add('url', 'must look like kafka://[user:password@]host:port[,host:port...][?params]').throwIfAny();
   }
-  const [, scheme = '', userInfo, hosts = '', query = ''] = match!;
+  const { scheme, userInfo, hosts, query } = parts!;
   const lowerScheme = scheme.toLowerCase();
   if (lowerScheme !== 'kafka' && lowerScheme !== 'kafka+ssl') issues.add('scheme', 'must be kafka:// or kafka+ssl://');
   const tlsScheme = lowerScheme === 'kafka+ssl';
@@ -96,9 +118,7 @@ export function kafkaConfigFromUrl(url: string): KafkaConfigFromSource {
   }
 
   const params = new URLSearchParams(query);
-  for (const name of new Set(params.keys())) {
-    if (!URL_PARAMS.has(name)) issues.add(`?${name}`, `unknown parameter; supported: ${[...URL_PARAMS].join(', ')}`);
-  }
+  reportUnknownParams(params, issues);
   const param = (name: string) => params.get(name) ?? undefined;
   const hasCredentials = userInfo !== undefined;
   const security =
@@ -133,4 +153,24 @@ export function kafkaConfigFromUrl(url: string): KafkaConfigFromSource {
   validateConnectionOptions(config, issues);
   issues.throwIfAny();
   return config;
+}
+
+/**
+ * Reports parameters bus does not know without naming them: a name may be a piece of a mistyped
+ * password. Only a known name in the wrong case is pointed at, by bus's own spelling.
+ */
+function reportUnknownParams(params: URLSearchParams, issues: ConfigIssues): void {
+  let unknown = 0;
+  for (const name of new Set(params.keys())) {
+    if (URL_PARAMS.has(name)) continue;
+    const known = [...URL_PARAMS].find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+    if (known === undefined) unknown += 1;
+    else issues.add(`?${known}`, `is spelled in another case; write it as ${known}`);
+  }
+  if (unknown > 0) {
+    issues.add(
+      'query',
+      `has ${unknown} unknown parameter${unknown === 1 ? '' : 's'} (names not shown: they may hold a secret); supported: ${[...URL_PARAMS].join(', ')}`,
+    );
+  }
 }

@@ -34,7 +34,7 @@ export interface RegistryHttpOptions {
   authorization: string | undefined;
   /** TLS settings. */
   tls: RegistryTlsOptions | undefined;
-  /** Per-request deadline. */
+  /** Deadline for a whole request (connect, headers and body), in milliseconds. */
   timeoutMs: number;
 }
 
@@ -104,29 +104,48 @@ export class RegistryHttp {
         reject(unavailable('aborted', signal.reason));
         return;
       }
-      const request = this.#request(url, { method, headers, agent: this.#agent, timeout: this.#options.timeoutMs });
-      const onAbort = () => request.destroy(unavailable('aborted', signal?.reason));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      request.on('timeout', () => request.destroy(unavailable(`no response within ${this.#options.timeoutMs} ms`)));
-      request.on('error', (error: NodeJS.ErrnoException) => {
+      const request = this.#request(url, { method, headers, agent: this.#agent });
+      let response: http.IncomingMessage | undefined;
+      let settled = false;
+      // One deadline for the whole exchange: connect, headers and body. A socket idle timeout would
+      // never fire on a response that keeps dripping bytes.
+      const timeoutMs = this.#options.timeoutMs;
+      const deadline = setTimeout(() => fail(unavailable(`no complete response within ${timeoutMs} ms`)), timeoutMs);
+      const onAbort = () => fail(unavailable('aborted', signal?.reason));
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(deadline);
         signal?.removeEventListener('abort', onAbort);
-        if (CodecError.isInstance(error)) reject(error);
+        return true;
+      };
+      const fail = (error: Error) => {
+        if (!settle()) return;
+        reject(error);
+        response?.destroy();
+        request.destroy();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        if (CodecError.isInstance(error)) fail(error);
         else if (isTlsRejection(error)) {
           // A certificate problem does not heal by retrying: it needs configuration (tls.ca, ...).
-          reject(
+          fail(
             new CodecError(`TLS connection to the schema registry at ${this.where} was refused: ${error.message}`, {
               code: 'REGISTRY_ERROR',
               cause: error,
             }),
           );
-        } else reject(unavailable(error.message, error));
+        } else fail(unavailable(error.message, error));
       });
-      request.on('response', (response) => {
+      request.on('response', (incoming) => {
+        response = incoming;
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', (error) => reject(unavailable(error.message, error)));
-        response.on('end', () => {
-          signal?.removeEventListener('abort', onAbort);
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('error', (error) => fail(unavailable(error.message, error)));
+        incoming.on('aborted', () => fail(unavailable('the response was cut off')));
+        incoming.on('end', () => {
+          if (!settle()) return;
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown;
           try {
@@ -134,7 +153,7 @@ export class RegistryHttp {
           } catch {
             parsed = undefined;
           }
-          resolve({ status: response.statusCode ?? 0, body: parsed });
+          resolve({ status: incoming.statusCode ?? 0, body: parsed });
         });
       });
       if (payload !== undefined) request.write(payload);
