@@ -15,6 +15,7 @@
 #   BUS_MAVEN_REPO            Maven local repository     (default $BUS_INFRA_HOME/m2)
 #   BUS_MAVEN_CENTRAL         Maven Central base URL     (default https://repo1.maven.org/maven2)
 #   BUS_INFRA_TIMEOUT_S       startup deadline, seconds  (default 120)
+#   BUS_KAFKA_CLUSTER_ID      KRaft cluster id for `up`'s format step (default random)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -315,16 +316,32 @@ kafka_jvm_opts() {
     "-Dlog4j2.configurationFile=$RUN/log4j2.xml -Dbus.infra.role=$1 -Dbus.infra.home=$H"
 }
 
-format_kafka() {
-  local d="$RUN/kafka" cid
-  rm -rf "$d/data"
-  # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-  cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+# new_cluster_id [PINNED]: PINNED if given, else a random KRaft cluster id (16 bytes, URL-safe base64 without
+# padding). Like Kafka's Uuid.randomUuid(), never one that starts with '-': tools read that as an option.
+new_cluster_id() {
+  local cid="${1:-}"
+  while [ -z "$cid" ] || [ "${cid:0:1}" = "-" ] && [ -z "${1:-}" ]; do
+    cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
+  echo "$cid"
+}
+
+# kraft_format ROLE CLUSTER_ID PROPERTIES LOG [StorageTool args...]: formats one node's storage.
+# --cluster-id=ID (one token) is how StorageTool takes any id, even one that starts with '-'.
+kraft_format() {
+  local role="$1" cid="$2" props="$3" logfile="$4"
+  shift 4
   # shellcheck disable=SC2046
-  "$KAFKA_JAVA" $(kafka_jvm_opts kafka-format) -Xmx256m -cp "$(kafka_classpath)" kafka.tools.StorageTool format \
-    -t "$cid" -c "$d/server.properties" \
+  "$KAFKA_JAVA" $(kafka_jvm_opts "$role") -Xmx256m -cp "$(kafka_classpath)" kafka.tools.StorageTool format \
+    "--cluster-id=$cid" -c "$props" "$@" >>"$logfile" 2>&1
+}
+
+format_kafka() {
+  local d="$RUN/kafka"
+  rm -rf "$d/data"
+  kraft_format kafka-format "$(new_cluster_id "${BUS_KAFKA_CLUSTER_ID:-}")" "$d/server.properties" "$RUN/kafka.log" \
     --add-scram "SCRAM-SHA-256=[name=$SCRAM256_USER,password=$SCRAM256_PASS]" \
-    --add-scram "SCRAM-SHA-512=[name=$SCRAM512_USER,password=$SCRAM512_PASS]" >>"$RUN/kafka.log" 2>&1 ||
+    --add-scram "SCRAM-SHA-512=[name=$SCRAM512_USER,password=$SCRAM512_PASS]" ||
     die "formatting KRaft storage failed: see $RUN/kafka.log"
 }
 

@@ -10,13 +10,13 @@
  * came from. Without Java it throws {@link DedicatedKafkaUnavailableError}.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './containers.ts';
+import { newKraftClusterId, storageFormatArgs } from './kraft-cluster-id.ts';
 
 const infraScript = fileURLToPath(new URL('../../../scripts/infra/infra.sh', import.meta.url));
 
@@ -29,6 +29,8 @@ export interface DedicatedKafkaOptions {
   startTimeoutMs?: number;
   /** Deadline for a graceful stop before SIGKILL, in ms (default 30 s). */
   stopTimeoutMs?: number;
+  /** KRaft cluster id to format the storage with (16 bytes, URL-safe base64); random by default. */
+  clusterId?: string;
 }
 
 export interface DedicatedKafka extends AsyncDisposable {
@@ -36,6 +38,8 @@ export interface DedicatedKafka extends AsyncDisposable {
   readonly brokers: string[];
   /** Kafka version of the cached jars. */
   readonly version: string;
+  /** The KRaft cluster id the storage was formatted with. */
+  readonly clusterId: string;
   /** Data and log directory (removed by close()). */
   readonly dataDir: string;
   /** Whether the broker process is running. */
@@ -183,10 +187,10 @@ export async function startDedicatedKafka(options: DedicatedKafkaOptions = {}): 
       .join('\n')}\n`,
   );
   const jvm = [`-Dlog4j2.configurationFile=${paths.log4j2}`, '-Djava.awt.headless=true'];
-  const clusterId = randomBytes(16).toString('base64url');
+  const clusterId = options.clusterId ?? newKraftClusterId();
   const format = await run(
     paths.java,
-    [...jvm, '-Xmx256m', '-cp', paths.classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
+    [...jvm, '-Xmx256m', '-cp', paths.classpath, 'kafka.tools.StorageTool', ...storageFormatArgs(clusterId, propsFile)],
     120_000,
   );
   if (format.code !== 0) {
@@ -275,6 +279,7 @@ export async function startDedicatedKafka(options: DedicatedKafkaOptions = {}): 
   return {
     brokers,
     version: paths.kafkaVersion,
+    clusterId,
     dataDir,
     get running() {
       return isRunning();
