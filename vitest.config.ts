@@ -1,10 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
 const jsonReport = process.env.VITEST_JSON_REPORT;
+/** `BUS_TEST_SCOPE=unit` runs only in-process tests: no failover scenarios on the 3-node cluster. */
+const unitOnly = process.env.BUS_TEST_SCOPE === 'unit';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts', 'tools/*/vitest.config.ts', 'apps/*/vitest.config.ts'],
+    projects: [
+      'packages/*/vitest.config.ts',
+      'tools/*/vitest.config.ts',
+      'apps/*/vitest.config.ts',
+      ...(unitOnly ? [] : ['packages/kafka/vitest.cluster.config.ts']),
+    ],
     reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
   },
 });

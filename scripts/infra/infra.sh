@@ -4,6 +4,7 @@
 # cache outside the repo and run as plain JVM processes on loopback.
 #
 #   bash scripts/infra/infra.sh up | down | status | restart-kafka | fetch | paths
+#   bash scripts/infra/infra.sh cluster up | down | status | kill9 N | stop N | start N   (see cluster.sh)
 #
 # Environment (all optional):
 #   BUS_INFRA_HOME            cache + run dir            (default ~/.cache/bus/infra)
@@ -575,6 +576,7 @@ cmd_down() {
   t0="$(now_s)"
   stop_pids 30 "$RUN/registry.pid:registry" "$RUN/kafka.pid:kafka"
   stop_dedicated
+  stop_all_clusters
   rm -f "$RUN/connection.json" "$RUN/infra.env"
   log "stopped in $(($(now_s) - t0))s"
 }
@@ -648,6 +650,9 @@ cmd_fetch() {
   ensure_tls
 }
 
+# shellcheck source=cluster.sh
+. "$SCRIPT_DIR/cluster.sh"
+
 case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
@@ -655,8 +660,12 @@ status) cmd_status ;;
 restart-kafka) cmd_restart_kafka ;;
 fetch) cmd_fetch ;;
 paths) cmd_paths ;;
+cluster)
+  shift
+  cmd_cluster "$@"
+  ;;
 *)
-  echo "usage: infra.sh up|down|status|restart-kafka|fetch|paths" >&2
+  echo "usage: infra.sh up|down|status|restart-kafka|fetch|paths|cluster" >&2
   exit 2
   ;;
 esac

@@ -83,3 +83,10 @@ declare module 'vitest' {
     busTestInfra: string;
   }
 }
+export {
+  type ClusterConnection,
+  type ClusterSetupInfo,
+  runClusterCommand,
+  type TestCluster,
+  testCluster,
+} from './cluster.ts';
