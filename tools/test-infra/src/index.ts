@@ -90,3 +90,14 @@ export {
   type TestCluster,
   testCluster,
 } from './cluster.ts';
+export {
+  PYTHON_REQUIREMENTS,
+  type PythonEnv,
+  type PythonEvent,
+  type PythonScript,
+  type PythonScriptOptions,
+  PythonUnavailableError,
+  pythonEnv,
+  pythonScriptPath,
+  startPythonScript,
+} from './python.ts';
