@@ -31,6 +31,12 @@ export const KafkaErrorCode = {
   TOPIC_MISMATCH: 'KAFKA_TOPIC_MISMATCH',
   /** The consumer group has active members, so its offsets cannot be reset. */
   GROUP_NOT_EMPTY: 'KAFKA_GROUP_NOT_EMPTY',
+  /**
+   * The consumer group's members offer no partition assignor in common (the broker's
+   * `INCONSISTENT_GROUP_PROTOCOL`), e.g. when this subscriber's `partitionAssignors` and the other
+   * members' `partition.assignment.strategy` share no name. Not retryable: change the configuration.
+   */
+  INCONSISTENT_GROUP_PROTOCOL: 'KAFKA_INCONSISTENT_GROUP_PROTOCOL',
   /** Any other broker or client failure. */
   UNKNOWN: 'KAFKA_ERROR',
 } as const;
@@ -91,6 +97,8 @@ export interface KafkaErrorContext {
   limitBytes?: number;
   /** Strings (passwords, tokens) to redact should they appear in an underlying message. */
   secrets?: readonly string[];
+  /** The partition assignors the consumer offered, to name in a `KAFKA_INCONSISTENT_GROUP_PROTOCOL` message. */
+  partitionAssignors?: readonly string[] | undefined;
 }
 
 interface KafkaJsLikeError {
@@ -130,6 +138,19 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
     if (secret.length > 0) result = result.split(secret).join('***');
   }
   return result;
+}
+
+function inconsistentGroupProtocolMessage(context: KafkaErrorContext): string {
+  const offered =
+    context.partitionAssignors === undefined || context.partitionAssignors.length === 0
+      ? 'the configured partition assignors'
+      : context.partitionAssignors.map((name) => `"${name}"`).join(', ');
+  return (
+    `Kafka refused ${where(context)}: the consumer group's other members share no partition assignor with ` +
+    `this one, which offers ${offered}. Set \`partitionAssignors\` to include a strategy the other members ` +
+    `offer (Java and librdkafka consumers: their \`partition.assignment.strategy\`), e.g. ['range', 'roundrobin'], ` +
+    `or add "range" to theirs (cooperative-sticky alone cannot be shared: kafkajs rebalances eagerly).`
+  );
 }
 
 function where(context: KafkaErrorContext): string {
@@ -185,6 +206,9 @@ export function toKafkaError(error: unknown, context: KafkaErrorContext): BusErr
   }
   if (type === 'INVALID_TOPIC_EXCEPTION') {
     return make(KafkaErrorCode.INVALID_TOPIC, `Invalid Kafka topic name for ${where(context)}`, false);
+  }
+  if (type === 'INCONSISTENT_GROUP_PROTOCOL') {
+    return make(KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL, inconsistentGroupProtocolMessage(context), false);
   }
   if (type === 'REBALANCE_IN_PROGRESS' || name === 'KafkaJSFetcherRebalanceError') {
     return make(KafkaErrorCode.REBALANCE, `Consumer group rebalanced during ${context.operation}`, true);

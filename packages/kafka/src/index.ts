@@ -43,6 +43,11 @@ export { kafkaConfigFromEnv, type KafkaEnvConfig, type KafkaEnvOptions } from '.
 export { KafkaSubscriber, type KafkaSubscriberStats } from './subscriber.js';
 export type { KafkaSubscriberEvents } from './subscriber-events.js';
 export {
+  DEFAULT_PARTITION_ASSIGNORS,
+  KAFKA_PARTITION_ASSIGNORS,
+  type KafkaPartitionAssignor,
+} from './partition-assignors.js';
+export {
   BINARY_KEY_HEADER,
   type KafkaCommitOptions,
   type KafkaSubscriberOptions,

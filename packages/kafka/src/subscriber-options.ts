@@ -1,6 +1,8 @@
 import { ConfigIssues } from '@bus/core';
 import type { KafkaConnectionOptions } from './connection.js';
 import { validateConnectionOptions } from './connection.js';
+import type { KafkaPartitionAssignor } from './partition-assignors.js';
+import { DEFAULT_PARTITION_ASSIGNORS, KAFKA_PARTITION_ASSIGNORS } from './partition-assignors.js';
 
 /**
  * When consumed offsets are committed.
@@ -68,6 +70,13 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
    * else) before failing with `KAFKA_UNKNOWN_TOPIC`. Default 10000; 0 fails at once.
    */
   topicWaitMs?: number;
+  /**
+   * Partition assignment strategies this member offers its group, most preferred first (see
+   * {@link KafkaPartitionAssignor}). Every member of a group must offer one strategy in common;
+   * Java and librdkafka consumers call the setting `partition.assignment.strategy`.
+   * Default `['range', 'roundrobin', 'RoundRobinAssigner']`.
+   */
+  partitionAssignors?: readonly KafkaPartitionAssignor[];
 }
 
 /** The header `KafkaPublisher` writes the message id to by default. */
@@ -98,6 +107,7 @@ export interface ResolvedSubscriberOptions {
   readonly closeTimeoutMs: number;
   readonly allowAutoTopicCreation: boolean;
   readonly topicWaitMs: number;
+  readonly partitionAssignors: readonly KafkaPartitionAssignor[];
 }
 
 function resolveCommit(commit: unknown, issues: ConfigIssues): ResolvedSubscriberOptions['commit'] {
@@ -168,6 +178,7 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     closeTimeoutMs: options.closeTimeoutMs ?? 10_000,
     allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
     topicWaitMs: options.topicWaitMs ?? 10_000,
+    partitionAssignors: options.partitionAssignors ?? DEFAULT_PARTITION_ASSIGNORS,
   };
   issues.integer(o.sessionTimeoutMs, 'sessionTimeoutMs', { min: 1, max: 3_600_000 });
   issues.integer(o.heartbeatIntervalMs, 'heartbeatIntervalMs', { min: 1, max: 3_600_000 });
@@ -193,6 +204,23 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     issues.add('allowAutoTopicCreation', 'must be a boolean');
   }
   issues.integer(o.topicWaitMs, 'topicWaitMs', { min: 0, max: 3_600_000 });
+  validatePartitionAssignors(o.partitionAssignors, issues);
   issues.throwIfAny();
   return resolved;
+}
+
+function validatePartitionAssignors(value: unknown, issues: ConfigIssues): void {
+  if (value === undefined) return;
+  const known = `one or more of ${KAFKA_PARTITION_ASSIGNORS.map((name) => `"${name}"`).join(', ')}`;
+  if (!Array.isArray(value) || value.length === 0) {
+    issues.add('partitionAssignors', `must be a non-empty array of ${known}`);
+    return;
+  }
+  value.forEach((name, index) => {
+    if (!(KAFKA_PARTITION_ASSIGNORS as readonly unknown[]).includes(name)) {
+      issues.add(`partitionAssignors[${index}]`, `must be ${known.replace('one or more of', 'one of')}`);
+    } else if (value.indexOf(name) !== index) {
+      issues.add(`partitionAssignors[${index}]`, `repeats "${name}"`);
+    }
+  });
 }

@@ -10,6 +10,7 @@ import {
 } from '@bus/core';
 import type { Kafka } from 'kafkajs';
 import { connectionSecrets, createKafkaClient } from './connection.js';
+import { kafkajsPartitionAssigners } from './internal/assignors/kafkajs-assigner.js';
 import { ConsumerSession } from './internal/consumer-session.js';
 import { type ConsumerStats, createConsumerStats, type LastError } from './internal/consumer-stats.js';
 import { topicNameProblem } from './internal/outgoing-message.js';
@@ -129,6 +130,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           maxBytesPerPartition: o.fetchMaxBytesPerPartition,
           readUncommitted: o.readUncommitted,
           allowAutoTopicCreation: o.allowAutoTopicCreation,
+          partitionAssigners: kafkajsPartitionAssigners(o.partitionAssignors),
         },
         fromBeginning: o.fromBeginning,
         topicWaitMs: o.topicWaitMs,
@@ -144,6 +146,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
         events: this.#events,
         stats: this.#stats,
         secrets: this.#secrets,
+        partitionAssignors: o.partitionAssignors,
       },
       signal,
       () => this.#sessions.delete(session),

@@ -38,6 +38,8 @@ export interface SessionOptions {
   readonly events: TypedEvents<KafkaSubscriberEvents>;
   readonly stats: ConsumerStats;
   readonly secrets: readonly string[];
+  /** The partition assignors the consumer offers, named in an inconsistent-group-protocol error. */
+  readonly partitionAssignors?: readonly string[];
 }
 
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -299,6 +301,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
         operation: 'subscribe',
         topic: this.#o.topic,
         secrets: this.#o.secrets,
+        partitionAssignors: this.#o.partitionAssignors,
       });
       this.#recordError(typed);
       await this.#stop();
@@ -495,7 +498,12 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   }
 
   #onCrash(error: unknown, restart: boolean): void {
-    const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
+    const typed = toKafkaError(error, {
+      operation: 'consume',
+      topic: this.#o.topic,
+      secrets: this.#o.secrets,
+      partitionAssignors: this.#o.partitionAssignors,
+    });
     this.#recordError(typed);
     const { topic, group } = this.#o;
     if (this.#phase === 'stopping' || this.#phase === 'stopped') {

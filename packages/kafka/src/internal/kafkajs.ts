@@ -2,4 +2,12 @@
 // is taken from the default export here, once.
 import kafkajs from 'kafkajs';
 
-export const { Kafka, logLevel, Partitioners, CompressionCodecs, CompressionTypes } = kafkajs;
+export const {
+  Kafka,
+  logLevel,
+  Partitioners,
+  CompressionCodecs,
+  CompressionTypes,
+  AssignerProtocol,
+  PartitionAssigners,
+} = kafkajs;
