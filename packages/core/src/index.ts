@@ -43,6 +43,14 @@ export {
   takeReady,
 } from './pubsub.js';
 export type { Handler, HandlerContext, Middleware } from './handler.js';
+export {
+  InputErrorCode,
+  MAX_NACK_DELAY_MS,
+  messageProblems,
+  nackDelayMs,
+  publishInputError,
+  topicNameProblem,
+} from './validation.js';
 export { Router } from './router/router.js';
 export { InvalidOutputError, UnroutableOutputError } from './router/errors.js';
 export type {

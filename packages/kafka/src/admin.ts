@@ -1,9 +1,8 @@
-import { type BusError, ClosedError, ConfigIssues } from '@bus/core';
+import { type BusError, ClosedError, ConfigIssues, topicNameProblem } from '@bus/core';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { connectionSecrets, createKafkaClient, type KafkaConnectionOptions } from './connection.js';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
 import { commitGroupOffsets } from './internal/group-offsets.js';
-import { topicNameProblem } from './internal/outgoing-message.js';
 
 /** Options of {@link KafkaAdmin}: just how to connect. */
 export type KafkaAdminOptions = KafkaConnectionOptions;

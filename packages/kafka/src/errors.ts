@@ -1,4 +1,4 @@
-import { BusError } from '@bus/core';
+import { BusError, InputErrorCode } from '@bus/core';
 
 /** Stable codes of {@link KafkaTransportError}; match on these, never on messages. */
 export const KafkaErrorCode = {
@@ -10,8 +10,11 @@ export const KafkaErrorCode = {
   AUTHORIZATION_FAILED: 'KAFKA_AUTHORIZATION_FAILED',
   /** The topic does not exist (and was not auto-created). */
   UNKNOWN_TOPIC: 'KAFKA_UNKNOWN_TOPIC',
-  /** The topic name is not a legal Kafka topic name. Not retryable. */
-  INVALID_TOPIC: 'KAFKA_INVALID_TOPIC',
+  /**
+   * The topic name is not a legal Kafka topic name. Not retryable. Core's `INVALID_TOPIC`, the same
+   * code on every transport (`publish` rejects with a `PublishError` carrying it).
+   */
+  INVALID_TOPIC: InputErrorCode.INVALID_TOPIC,
   /** A record or batch exceeded the broker's or topic's `max.message.bytes`. Not retryable. */
   MESSAGE_TOO_LARGE: 'KAFKA_MESSAGE_TOO_LARGE',
   /** The broker did not answer within the deadline. Retryable. */

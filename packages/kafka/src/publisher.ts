@@ -4,8 +4,8 @@ import {
   ConfigIssues,
   type Logger,
   type Message,
-  PublishError,
   type Publisher,
+  publishInputError,
   SPEC_VERSION,
   type SpecVersion,
   TimeoutError,
@@ -16,7 +16,7 @@ import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
 import { withDeadline } from './internal/deferred.js';
 import { pinningPartitioner, sendUntilAcknowledged } from './internal/acknowledged-send.js';
 import { Partitioners } from './internal/kafkajs.js';
-import { messageProblem, toOutgoingMessage, topicNameProblem } from './internal/outgoing-message.js';
+import { toOutgoingMessage } from './internal/outgoing-message.js';
 import {
   type KafkaPublisherOptions,
   type ResolvedPublisherOptions,
@@ -196,19 +196,11 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
    */
   publish(topic: string, ...messages: Message[]): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError('KafkaPublisher'));
-    const topicProblem = topicNameProblem(topic);
-    if (topicProblem !== undefined) {
-      return Promise.reject(
-        new KafkaTransportError(`Invalid topic: ${topicProblem}`, { code: KafkaErrorCode.INVALID_TOPIC }),
-      );
-    }
+    const invalid = publishInputError(topic, messages);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const records: KafkaMessage[] = [];
     let bytes = 0;
     for (const message of messages) {
-      const problem = messageProblem(message);
-      if (problem !== undefined) {
-        return Promise.reject(new PublishError(topic, problem, { code: 'PUBLISH_INVALID_MESSAGE' }));
-      }
       const outgoing = toOutgoingMessage(message, this.#options.messageIdHeader);
       records.push(outgoing.record);
       bytes += outgoing.bytes;

@@ -7,13 +7,13 @@ import {
   SPEC_VERSION,
   type SubscribeOptions,
   type Subscriber,
+  topicNameProblem,
 } from '@bus/core';
 import type { Kafka } from 'kafkajs';
 import { connectionSecrets, createKafkaClient } from './connection.js';
 import { kafkajsPartitionAssigners } from './internal/assignors/kafkajs-assigner.js';
 import { ConsumerSession } from './internal/consumer-session.js';
 import { type ConsumerStats, createConsumerStats, type LastError } from './internal/consumer-stats.js';
-import { topicNameProblem } from './internal/outgoing-message.js';
 import type { KafkaSubscriberEvents } from './subscriber-events.js';
 import { type EventSource, type Listener, TypedEvents, type Unsubscribe } from './internal/typed-events.js';
 import {

@@ -1,7 +1,15 @@
-import { type BusError, type Logger, type Message, PublishError, type ReceivedMessage, TimeoutError } from '@bus/core';
+import {
+  type BusError,
+  type Logger,
+  type Message,
+  publishInputError,
+  type ReceivedMessage,
+  TimeoutError,
+  topicNameProblem,
+} from '@bus/core';
 import type { Producer, TopicOffsets, Transaction } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
-import { messageProblem, toOutgoingMessage, topicNameProblem } from './internal/outgoing-message.js';
+import { toOutgoingMessage } from './internal/outgoing-message.js';
 
 /** One input position to commit inside a transaction. */
 export interface TransactionOffset {
@@ -180,14 +188,8 @@ export async function runTransaction<T>(
       track(
         (async () => {
           ensureActive();
-          const topicProblem = topicNameProblem(topic);
-          if (topicProblem !== undefined) {
-            throw new KafkaTransportError(`Invalid topic: ${topicProblem}`, { code: KafkaErrorCode.INVALID_TOPIC });
-          }
-          for (const message of messages) {
-            const problem = messageProblem(message);
-            if (problem !== undefined) throw new PublishError(topic, problem, { code: 'PUBLISH_INVALID_MESSAGE' });
-          }
+          const invalid = publishInputError(topic, messages);
+          if (invalid !== undefined) throw invalid;
           if (messages.length === 0) return;
           try {
             await txn.sendBatch({

@@ -1,4 +1,5 @@
 // Unit tests of how a fetched record is read into a received message (keys, headers, id).
+import { ConfigError } from '@bus/core';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KafkaReceivedMessage, type SettlementSink } from '../src/internal/consumer-message.js';
@@ -7,8 +8,11 @@ import { PartitionState, type PendingRecord } from '../src/internal/partition-st
 const decode = { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' };
 const sink: SettlementSink = { acked: () => {}, nacked: () => {} };
 
-function received(raw: Partial<KafkaMessage>): KafkaReceivedMessage {
-  const state = new PartitionState('t', 3);
+function received(
+  raw: Partial<KafkaMessage>,
+  state = new PartitionState('t', 3),
+  settlementSink: SettlementSink = sink,
+): KafkaReceivedMessage {
   const message = {
     key: null,
     value: Buffer.from('payload'),
@@ -21,7 +25,7 @@ function received(raw: Partial<KafkaMessage>): KafkaReceivedMessage {
   state.enqueue(message, Number(message.offset));
   const record = state.take() as PendingRecord;
   record.attempts++;
-  return new KafkaReceivedMessage(record, state, sink, decode);
+  return new KafkaReceivedMessage(record, state, settlementSink, decode);
 }
 
 describe('KafkaReceivedMessage decoding', () => {
@@ -48,5 +52,30 @@ describe('KafkaReceivedMessage decoding', () => {
     expect(forwarded.id).toBe('id-2');
     expect(forwarded.headers).toEqual({ extra: 'yes' });
     expect(received({ headers: {} }).id).toBe('t-3-42');
+  });
+});
+
+describe('KafkaReceivedMessage settlement (core rules)', () => {
+  it('returns false from ack() and nack() once its partition was revoked, and tells the session once', () => {
+    const state = new PartitionState('t', 3);
+    let told = 0;
+    const message = received({}, state, { acked: () => told++, nacked: () => told++ });
+    state.retire();
+    expect(message.ack()).toBe(false);
+    expect(message.nack()).toBe(false);
+    expect(message.ack()).toBe(false);
+    expect(message.settlement).toBe('pending');
+    // Once, so the session's in-flight count drops exactly once.
+    expect(told).toBe(1);
+  });
+
+  it('refuses a nack delay outside 0..2^31-1 with a ConfigError and stays unsettled', () => {
+    const message = received({});
+    for (const delayMs of [-1, 2 ** 31, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => message.nack({ delayMs })).toThrow(ConfigError);
+      expect(message.settlement).toBe('pending');
+    }
+    expect(message.nack({ delayMs: 2 ** 31 - 1 })).toBe(true);
+    expect(message.settlement).toBe('nacked');
   });
 });

@@ -26,7 +26,7 @@ describe('toKafkaError', () => {
       [protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3, true), 'KAFKA_UNKNOWN_TOPIC', false],
       [protocolError('MESSAGE_TOO_LARGE', 10, false), 'KAFKA_MESSAGE_TOO_LARGE', false],
       [protocolError('REQUEST_TIMED_OUT', 7, true), 'KAFKA_TIMEOUT', true],
-      [protocolError('INVALID_TOPIC_EXCEPTION', 17, false), 'KAFKA_INVALID_TOPIC', false],
+      [protocolError('INVALID_TOPIC_EXCEPTION', 17, false), 'INVALID_TOPIC', false],
       [protocolError('TOPIC_AUTHORIZATION_FAILED', 29, false), 'KAFKA_AUTHORIZATION_FAILED', false],
       [protocolError('REBALANCE_IN_PROGRESS', 27, true), 'KAFKA_REBALANCE', true],
       [protocolError('INVALID_PRODUCER_EPOCH', 47, false), 'KAFKA_TRANSACTION_FAILED', false],

@@ -7,16 +7,6 @@ export interface Closable {
   close(): Promise<void>;
 }
 
-const LEGAL_TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
-
-/** Why `name` is not a legal topic name (Kafka's rules), or undefined when it is. */
-export function topicNameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || !LEGAL_TOPIC.test(name) || name === '.' || name === '..') {
-    return 'a topic name is 1 to 249 characters of ASCII letters, digits, ".", "_" and "-" (not "." or "..")';
-  }
-  return undefined;
-}
-
 /** State shared by a broker and the publishers and subscribers it made. */
 export class MemoryCore {
   readonly options: ResolvedMemoryOptions;

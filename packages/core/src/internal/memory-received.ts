@@ -1,9 +1,7 @@
-import { ConfigError } from '../errors.js';
 import type { NackOptions, ReceivedMessage, Settlement } from '../message.js';
 import type { CursorEntry, PartitionCursor } from './memory-cursor.js';
+import { nackDelayMs } from '../validation.js';
 import type { StoredRecord } from './memory-log.js';
-
-const MAX_DELAY_MS = 2_147_483_647;
 
 /** A delivery of the in-memory broker. Its payload and key are the consumer's own copies. */
 export class MemoryReceivedMessage implements ReceivedMessage {
@@ -45,13 +43,7 @@ export class MemoryReceivedMessage implements ReceivedMessage {
   }
 
   nack(options?: NackOptions): boolean {
-    const delayMs = options?.delayMs ?? 0;
-    // Node timers cannot wait longer than 2^31-1 ms; longer delays would fire at once.
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
-      throw new ConfigError('nack', [
-        { path: 'delayMs', message: `must be a number of milliseconds from 0 to ${MAX_DELAY_MS}` },
-      ]);
-    }
+    const delayMs = nackDelayMs(options);
     if (this.#settlement !== 'pending' || !this.#cursor.settle(this, this.#entry, { delayMs })) return false;
     this.#settlement = 'nacked';
     return true;

@@ -1,7 +1,8 @@
 import { ClosedError, ConfigError, type ConfigIssue } from '../errors.js';
 import type { ReceivedMessage } from '../message.js';
 import { type SubscribeOptions, type Subscriber, SPEC_VERSION } from '../pubsub.js';
-import { type MemoryCore, topicNameProblem } from './memory-core.js';
+import { topicNameProblem } from '../validation.js';
+import type { MemoryCore } from './memory-core.js';
 import { GroupMember } from './memory-member.js';
 
 let anonymousGroups = 0;

@@ -1,6 +1,7 @@
 import { ConfigIssues } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { MemoryCore, topicNameProblem } from '../internal/memory-core.js';
+import { MemoryCore } from '../internal/memory-core.js';
+import { topicNameProblem } from '../validation.js';
 import { partitionForKey } from '../internal/memory-murmur2.js';
 import { MemoryPublisher } from '../internal/memory-publisher.js';
 import { MemorySubscriber } from '../internal/memory-subscriber.js';

@@ -3,6 +3,7 @@ import { basicCases } from './cases/basic.js';
 import { groupCases } from './cases/groups.js';
 import { orderCases } from './cases/order.js';
 import { robustnessCases } from './cases/robustness.js';
+import { ruleCases } from './cases/rules.js';
 import { SuiteContext } from './internal/context.js';
 import type { ConformanceOptions } from './options.js';
 
@@ -34,5 +35,6 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     describe('consumer groups and commits', () => groupCases(ctx));
     describe('ordering', () => orderCases(ctx));
     describe('robustness', () => robustnessCases(ctx));
+    describe("core's rules, the same on every transport", () => ruleCases(ctx));
   });
 }

@@ -35,32 +35,3 @@ export function toOutgoingMessage(message: Message, messageIdHeader: string): Ou
   if (message.timestamp !== undefined) record.timestamp = String(Math.trunc(message.timestamp));
   return { record, bytes };
 }
-
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-
-/** Why `topic` is not a legal Kafka topic name, or `undefined` when it is. */
-export function topicNameProblem(topic: unknown): string | undefined {
-  if (typeof topic !== 'string' || topic.length === 0) return 'topic must be a non-empty string';
-  if (topic === '.' || topic === '..') return 'topic cannot be "." or ".."';
-  if (!TOPIC_NAME.test(topic)) return 'topic must be 1-249 characters of a-z, A-Z, 0-9, ".", "_" or "-"';
-  return undefined;
-}
-
-/** Checks the shape of a message at runtime, for callers without type checking. */
-export function messageProblem(message: unknown): string | undefined {
-  if (typeof message !== 'object' || message === null) return 'message must be an object';
-  const m = message as Partial<Message>;
-  if (typeof m.id !== 'string') return 'message.id must be a string';
-  if (!(m.payload instanceof Uint8Array)) return 'message.payload must be a Uint8Array';
-  if (typeof m.headers !== 'object' || m.headers === null) return 'message.headers must be an object';
-  for (const value of Object.values(m.headers)) {
-    if (typeof value !== 'string') return 'message.headers values must be strings';
-  }
-  if (m.key !== undefined && typeof m.key !== 'string' && !(m.key instanceof Uint8Array)) {
-    return 'message.key must be a string or a Uint8Array';
-  }
-  if (m.timestamp !== undefined && (typeof m.timestamp !== 'number' || !Number.isFinite(m.timestamp))) {
-    return 'message.timestamp must be a finite number of milliseconds';
-  }
-  return undefined;
-}

@@ -401,8 +401,10 @@ export class HandlerRunner {
   }
 
   #ack(message: ReceivedMessage): void {
-    message.ack();
-    settled(message, message.settlement === 'nacked' ? 'nacked' : 'acked');
+    // An ack that comes too late (the partition was revoked) returns false and leaves the message
+    // pending: it will be delivered again, so the hooks hear `nacked`.
+    const acked = message.ack() || message.settlement === 'acked';
+    settled(message, acked ? 'acked' : 'nacked');
   }
 
   #failed(message: ReceivedMessage, lane: string | undefined, thrown: unknown): void {
