@@ -13,7 +13,7 @@ import {
 import type { Kafka as KafkaClient, Message as KafkaMessage, Producer } from 'kafkajs';
 import { connectionSecrets, createKafkaClient } from './connection.js';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
-import { withDeadline } from './internal/deferred.js';
+import { settlesWithin, withDeadline } from './internal/deadline.js';
 import { pinningPartitioner, sendUntilAcknowledged } from './internal/acknowledged-send.js';
 import { Partitioners } from './internal/kafkajs.js';
 import { toOutgoingMessage } from './internal/outgoing-message.js';
@@ -132,6 +132,8 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
   #connecting: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** close() is past flushing: a connect that completes now is undone at once. */
+  #disconnecting = false;
 
   readonly #pending: PendingCall[] = [];
   #pendingMessages = 0;
@@ -295,7 +297,10 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
 
   /**
    * Flushes pending publishes, including those still waiting for room (they are sent, not rejected),
-   * waits for running transactions, then disconnects. Idempotent.
+   * waits for running transactions, then disconnects, all within `closeTimeoutMs`. Publishes still
+   * unsettled at that deadline reject: a `ClosedError` for those never sent, a `TimeoutError`
+   * (outcome unknown) for those sent. Never waits longer, even while kafkajs is still retrying to
+   * connect to an unreachable broker. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -309,17 +314,28 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
 
   async #close(): Promise<void> {
     this.#closed = true;
-    await this.flush();
-    await this.#txQueue;
+    const deadline = performance.now() + this.#options.closeTimeoutMs;
+    const inTime = (promise: Promise<unknown>) => settlesWithin(promise, Math.max(0, deadline - performance.now()));
+    if (!(await inTime(this.flush()))) this.#abandonUnsettled();
+    if (!(await inTime(this.#txQueue))) {
+      this.#logger.warn({ closeTimeoutMs: this.#options.closeTimeoutMs }, 'closing with a transaction still running');
+    }
+    this.#disconnecting = true;
     const producers = [this.#connected || this.#connecting ? this.#producer : undefined, this.#txProducer];
-    await Promise.allSettled([this.#connecting]);
-    for (const producer of producers) {
-      if (!producer) continue;
+    // Not waiting for a connect in progress: against an unreachable broker kafkajs's retries can run
+    // for many seconds. Disconnecting ends them; past the deadline it finishes in the background.
+    const disconnects = producers.map(async (producer) => {
       try {
-        await producer.disconnect();
+        await producer?.disconnect();
       } catch (error) {
         this.#logger.warn({ err: error }, 'producer disconnect failed');
       }
+    });
+    if (!(await inTime(Promise.all(disconnects)))) {
+      this.#logger.warn(
+        { closeTimeoutMs: this.#options.closeTimeoutMs },
+        'producer disconnect cut short at closeTimeoutMs',
+      );
     }
     const wasConnected = this.#connected;
     this.#connected = false;
@@ -332,14 +348,19 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
       const started = performance.now();
       try {
         await this.#producer.connect();
-        this.#connected = true;
-        this.#logger.debug({ brokers: this.#options.connection.brokers }, 'kafka publisher connected');
-        this.#emitter.emit('connect', { durationMs: performance.now() - started });
       } catch (error) {
         throw toKafkaError(error, { operation: 'connect', secrets: this.#secrets });
       } finally {
         this.#connecting = undefined;
       }
+      if (this.#disconnecting) {
+        // close() did not wait for this connect (unreachable broker): leave no connection behind.
+        await this.#producer.disconnect().catch(() => {});
+        throw new ClosedError('KafkaPublisher');
+      }
+      this.#connected = true;
+      this.#logger.debug({ brokers: this.#options.connection.brokers }, 'kafka publisher connected');
+      this.#emitter.emit('connect', { durationMs: performance.now() - started });
     })();
     await this.#connecting;
   }
@@ -446,6 +467,20 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
   #notifyIdle(): void {
     if (!this.#isIdle()) return;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** At the close deadline: rejects every call still unsettled, withdrawing those never sent. */
+  #abandonUnsettled(): void {
+    const unsent = [...this.#waiting.splice(0), ...this.#pending.splice(0)];
+    this.#pendingMessages = 0;
+    this.#pendingBytes = 0;
+    for (const call of unsent) this.#settle(call, new ClosedError('KafkaPublisher'));
+    for (const call of [...this.#unsettledSent]) {
+      this.#settle(
+        call,
+        new TimeoutError(`publish to "${call.topic}" (cut short by close())`, this.#options.closeTimeoutMs),
+      );
+    }
   }
 
   #timeOut(call: PendingCall): void {

@@ -33,3 +33,18 @@ describe('publisher durability defaults', () => {
     expect(resolvePublisherOptions(skipped).checkAcknowledgements).toBe(false);
   });
 });
+
+describe('closeTimeoutMs', () => {
+  it('defaults to 5 s and is validated with the other options', () => {
+    expect(resolvePublisherOptions({ brokers: 'a:1' }).closeTimeoutMs).toBe(5_000);
+    expect(resolvePublisherOptions({ brokers: 'a:1', closeTimeoutMs: 0 }).closeTimeoutMs).toBe(0);
+    let error: unknown;
+    try {
+      resolvePublisherOptions({ brokers: 'a:1', closeTimeoutMs: -1, timeoutMs: 0 });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((issue) => issue.path).sort()).toEqual(['closeTimeoutMs', 'timeoutMs']);
+  });
+});

@@ -27,6 +27,12 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
   compression?: KafkaCompression;
   /** Deadline of one `publish()` call, queueing included; also the broker's ack timeout. Default 30000. */
   timeoutMs?: number;
+  /**
+   * Longest `close()` may take: flushing, waiting for a running transaction and disconnecting,
+   * whatever kafkajs is doing (e.g. retrying to connect to an unreachable broker). Publishes still
+   * unsettled then reject. Default 5000.
+   */
+  closeTimeoutMs?: number;
   /** Header carrying `Message.id`. Default `bus-message-id`; `_watermill_message_uuid` interoperates with Watermill. */
   messageIdHeader?: string;
   /** How long to wait for more `publish()` calls before sending a batch. Default 5; 0 sends at the end of the tick. */
@@ -69,6 +75,7 @@ export interface ResolvedPublisherOptions {
   readonly maxResendDelayMs: number;
   readonly compression: number;
   readonly timeoutMs: number;
+  readonly closeTimeoutMs: number;
   readonly messageIdHeader: string;
   readonly lingerMs: number;
   readonly batchMaxMessages: number;
@@ -167,6 +174,7 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
   issues.integer(options.maxInFlightRequests, 'maxInFlightRequests', { min: 1, max: 1_000 });
   issues.oneOf(options.compression, 'compression', COMPRESSIONS);
   issues.integer(options.timeoutMs, 'timeoutMs', { min: 1, max: 3_600_000 });
+  issues.integer(options.closeTimeoutMs, 'closeTimeoutMs', { min: 0, max: 3_600_000 });
   if (
     options.messageIdHeader !== undefined &&
     (typeof options.messageIdHeader !== 'string' || !options.messageIdHeader)
@@ -222,6 +230,7 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
     maxResendDelayMs: Math.min(options.retry?.maxRetryTimeMs ?? 30_000, 5_000),
     compression: compressionType(options.compression ?? 'none'),
     timeoutMs: options.timeoutMs ?? 30_000,
+    closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
     messageIdHeader: options.messageIdHeader ?? 'bus-message-id',
     lingerMs: options.lingerMs ?? 5,
     batchMaxMessages: options.batchMaxMessages ?? DEFAULT_BATCH_MAX_MESSAGES,
