@@ -1,7 +1,25 @@
 /**
- * @bus/core: the contracts of bus (Message, Publisher, Subscriber, handlers and middleware),
- * its router, middleware, and the in-memory pub/sub. Zero runtime dependencies.
+ * @bus/core: the contract of bus (Message, ReceivedMessage, Publisher, Subscriber, Handler,
+ * Middleware: all in `pubsub.ts`), its router, middleware, and the in-memory pub/sub.
+ * Zero runtime dependencies.
  */
+export {
+  assertSpecVersion,
+  type Delivery,
+  type Handler,
+  type HandlerContext,
+  type Message,
+  type Middleware,
+  type NackOptions,
+  type Publisher,
+  type ReceivedMessage,
+  SPEC_VERSION,
+  type Settlement,
+  type SpecVersion,
+  type SubscribeOptions,
+  type Subscriber,
+} from './pubsub.js';
+export { type ReadyTaker, takeReady } from './take-ready.js';
 export {
   BusError,
   type BusErrorOptions,
@@ -18,31 +36,15 @@ export { childLogger, type LogFn, type Logger, noopLogger } from './logger.js';
 export {
   createMessage,
   decodeBinaryHeader,
-  type Delivery,
   encodeBinaryHeader,
   jsonMessage,
   keyString,
-  type Message,
   type MessageFields,
   type MessageInit,
-  type NackOptions,
   payloadJson,
   payloadText,
-  type ReceivedMessage,
-  type Settlement,
   textMessage,
-} from './message.js';
-export {
-  assertSpecVersion,
-  type Publisher,
-  type ReadyTaker,
-  SPEC_VERSION,
-  type SpecVersion,
-  type SubscribeOptions,
-  type Subscriber,
-  takeReady,
-} from './pubsub.js';
-export type { Handler, HandlerContext, Middleware } from './handler.js';
+} from './message-helpers.js';
 export {
   InputErrorCode,
   MAX_NACK_DELAY_MS,

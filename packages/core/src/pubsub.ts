@@ -1,83 +1,121 @@
-import type { Message, ReceivedMessage } from './message.js';
+import type { Logger } from './logger.js';
+
+// The contract of bus, on one screen. Transports implement Publisher and Subscriber
+// (docs/implementing-a-transport.md); the Router runs Handlers wrapped in Middleware.
+
+/** A message as published: an opaque payload with string headers, carried byte-exact. */
+export interface Message {
+  /** Unique id, a UUID unless the producer chose another. Transports carry it in a header. */
+  readonly id: string;
+  /** The body, opaque to bus. Codecs turn typed values into payloads. */
+  readonly payload: Uint8Array;
+  /** String headers. Put binary values through `encodeBinaryHeader`. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Partitioning and ordering key: the same key goes to the same partition, in order. */
+  readonly key?: string | Uint8Array;
+  /** Event time in ms since the epoch; transports fill in the append time when absent. */
+  readonly timestamp?: number;
+}
+
+/** Where a received message sits in its transport, and how often it was delivered. */
+export interface Delivery {
+  /** The topic it was read from. */
+  readonly topic: string;
+  /** The partition it was read from. */
+  readonly partition: number;
+  /** Its offset in that partition. */
+  readonly offset: number;
+  /** 1 on first delivery, incremented on every redelivery this transport can observe. */
+  readonly deliveryAttempt: number;
+}
+
+/** How a received message was settled. */
+export type Settlement = 'pending' | 'acked' | 'nacked';
+
+/** Options of {@link ReceivedMessage.nack}. */
+export interface NackOptions {
+  /** Wait this long before redelivering: 0 (default) to 2^31−1 ms, else `nack` throws a `ConfigError`. */
+  delayMs?: number;
+  /** Why the message was refused, for logs and metrics. */
+  reason?: string | Error;
+}
 
 /**
- * Version of the Publisher/Subscriber contract. A transport declares the version it was built for
- * in `specVersion`; {@link assertSpecVersion} rejects one built for another contract.
+ * A message handed to a consumer, which settles it exactly once. Until then it is in flight and
+ * its offset is never committed. Both methods return `true` only for the call that took effect:
+ * `false` once settled, or once its partition was revoked from this consumer.
  */
-export const SPEC_VERSION = 1 as const;
+export interface ReceivedMessage extends Message, Delivery {
+  /** `pending` until the first `ack()` or `nack()` takes effect. */
+  readonly settlement: Settlement;
+  /** Marks it processed, so the transport may commit past it. */
+  ack(): boolean;
+  /** Refuses it, so it is delivered again (to this or another group member) after `delayMs`. */
+  nack(options?: NackOptions): boolean;
+}
 
-/** The contract version type. */
-export type SpecVersion = typeof SPEC_VERSION;
-
-/**
- * Sends messages to topics.
- *
- * Contract:
- * - `publish` resolves only when the transport has durably accepted every message (for Kafka:
- *   acknowledged according to its `acks`), and rejects with a typed error otherwise. A rejected
- *   publish may still have stored some messages: callers that retry must tolerate duplicates.
- * - Messages of one `publish` call with the same key keep their order.
- * - `close()` flushes what is pending, then releases connections. Publishing after close rejects
- *   with a `ClosedError`. `close()` is idempotent; `await using` calls it.
- */
+/** Sends messages to topics. */
 export interface Publisher extends AsyncDisposable {
   /** The contract version this transport implements. */
   readonly specVersion: SpecVersion;
-  /** Publishes `messages` to `topic`; see the interface contract for when it settles. */
+  /**
+   * Resolves once the transport durably accepted every message; rejects with a typed error
+   * otherwise (a retried publish may duplicate). Same-key messages of one call keep their order.
+   */
   publish(topic: string, ...messages: Message[]): Promise<void>;
-  /** Flushes pending messages and releases resources. Idempotent. */
+  /** Flushes, then releases resources; later publishes reject with `ClosedError`. Idempotent. */
   close(): Promise<void>;
 }
 
 /** Options of {@link Subscriber.subscribe}. */
 export interface SubscribeOptions {
-  /**
-   * Consumer group. Members of one group share the topic's partitions (competing consumers);
-   * different groups each get every message (fan-out). Transports may default it.
-   */
+  /** Members of one group share the partitions; each group gets every message. */
   group?: string;
-  /** Aborting stops this subscription like leaving the loop does. */
+  /** Aborting ends this subscription, like leaving the loop. */
   signal?: AbortSignal;
 }
 
 /**
- * Receives messages from topics.
- *
- * Contract:
- * - `subscribe` returns an `AsyncIterable`; consumption starts when iteration starts.
- * - The consumer settles every message with `ack()` or `nack()`. Only acked messages are
- *   committed; a transport commits an offset only when every message before it was acked.
- * - Leaving the loop (`break`, `return`, a throw) or aborting `signal` ends the subscription.
- *   Messages that were not acked are redelivered later, to this or another member: never lost.
- * - `close()` ends every subscription (their loops finish) and releases resources. Idempotent;
- *   `await using` calls it.
+ * Receives messages. Consumption starts when iteration starts. Only the contiguous prefix of acked
+ * messages is committed; leaving the loop, aborting `signal` or `close()` ends the subscription,
+ * and whatever was not acked is delivered again later: never lost.
  */
 export interface Subscriber extends AsyncDisposable {
   /** The contract version this transport implements. */
   readonly specVersion: SpecVersion;
-  /** Subscribes to `topic`; see the interface contract. */
+  /** Subscribes to `topic`, as a member of `options.group`. */
   subscribe(topic: string, options?: SubscribeOptions): AsyncIterable<ReceivedMessage>;
   /** Ends every subscription and releases resources. Idempotent. */
   close(): Promise<void>;
 }
 
-/**
- * Optional fast path of a subscription's iterator: `iterator[takeReady]()` returns a message that is
- * ready now, synchronously, or `undefined` when none is (then the consumer calls `next()` as usual).
- * It lets a consumer such as the Router drain a transport's buffer without a promise per message.
- *
- * Contract for transports offering it: a message it returns is handed out exactly as `next()` would
- * hand it out; it returns `undefined` once the subscription is stopping or failed, and now and then
- * when messages are ready, so that `next()` can yield to I/O. Never throws. A decorator that wraps
- * the iterator keeps the fast path only by forwarding this method.
- */
-export const takeReady: unique symbol = Symbol.for('bus.subscription.takeReady');
-
-/** An iterator that offers the {@link takeReady} fast path. */
-export interface ReadyTaker {
-  /** See {@link takeReady}. */
-  [takeReady](): ReceivedMessage | undefined;
+/** What a handler gets besides the message. */
+export interface HandlerContext {
+  /** Name of the handler, as registered with the router. */
+  readonly handlerName: string;
+  /** Aborted when the handler must stop: a timeout, or the router's close deadline. */
+  readonly signal: AbortSignal;
+  /** The router's logger, bound to this handler. */
+  readonly logger: Logger;
 }
+
+/**
+ * Handles one message and returns messages to forward (published before the input is acked), or
+ * nothing. Throwing nacks the input. The router settles the message; handlers do not.
+ */
+export type Handler = (
+  message: ReceivedMessage,
+  context: HandlerContext,
+) => Promise<readonly Message[] | undefined | void> | readonly Message[] | undefined | void;
+
+/** Wraps a handler in behaviour (retry, timeout, ...). The first listed runs outermost. */
+export type Middleware = (next: Handler) => Handler;
+
+/** Version of this contract; a transport declares the one it implements in `specVersion`. */
+export const SPEC_VERSION = 1 as const;
+
+/** The contract version type. */
+export type SpecVersion = typeof SPEC_VERSION;
 
 /** Throws a `TypeError` unless `transport` implements this version of the contract. */
 export function assertSpecVersion(transport: { readonly specVersion?: unknown }, what = 'transport'): void {

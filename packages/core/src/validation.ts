@@ -1,5 +1,5 @@
 import { ConfigError, PublishError } from './errors.js';
-import type { NackOptions } from './message.js';
+import type { NackOptions } from './pubsub.js';
 
 /**
  * The rules every transport applies to what it is given, so that all of them refuse the same input

@@ -1,5 +1,5 @@
-import type { ReceivedMessage } from '../message.js';
-import { type ReadyTaker, takeReady } from '../pubsub.js';
+import type { ReceivedMessage } from '../pubsub.js';
+import { type ReadyTaker, takeReady } from '../take-ready.js';
 import type { CursorOwner, PartitionCursor } from './memory-cursor.js';
 
 type Resolve = (result: IteratorResult<ReceivedMessage>) => void;

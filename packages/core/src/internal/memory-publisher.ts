@@ -1,6 +1,5 @@
 import { ClosedError } from '../errors.js';
-import type { Message } from '../message.js';
-import { type Publisher, SPEC_VERSION } from '../pubsub.js';
+import { type Message, type Publisher, SPEC_VERSION } from '../pubsub.js';
 import { publishInputError } from '../validation.js';
 import type { MemoryCore } from './memory-core.js';
 import type { StoredRecord } from './memory-log.js';

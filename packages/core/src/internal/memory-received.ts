@@ -1,4 +1,4 @@
-import type { NackOptions, ReceivedMessage, Settlement } from '../message.js';
+import type { NackOptions, ReceivedMessage, Settlement } from '../pubsub.js';
 import type { CursorEntry, PartitionCursor } from './memory-cursor.js';
 import { nackDelayMs } from '../validation.js';
 import type { StoredRecord } from './memory-log.js';

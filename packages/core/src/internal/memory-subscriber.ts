@@ -1,6 +1,5 @@
 import { ClosedError, ConfigError, type ConfigIssue } from '../errors.js';
-import type { ReceivedMessage } from '../message.js';
-import { type SubscribeOptions, type Subscriber, SPEC_VERSION } from '../pubsub.js';
+import { type ReceivedMessage, SPEC_VERSION, type SubscribeOptions, type Subscriber } from '../pubsub.js';
 import { topicNameProblem } from '../validation.js';
 import type { MemoryCore } from './memory-core.js';
 import { GroupMember } from './memory-member.js';

@@ -1,6 +1,6 @@
 import { ConfigIssues } from '../config.js';
 import { BusError, toError } from '../errors.js';
-import type { Middleware } from '../handler.js';
+import type { Middleware } from '../pubsub.js';
 
 const CIRCUIT_OPEN_MARKER = 'bus.error.circuit-open';
 

@@ -1,7 +1,6 @@
 import { ConfigIssues } from '../config.js';
 import { childLogger } from '../logger.js';
-import type { Middleware } from '../handler.js';
-import type { Message, ReceivedMessage } from '../message.js';
+import type { Message, Middleware, ReceivedMessage } from '../pubsub.js';
 
 /** Default header carrying the correlation id. */
 export const CORRELATION_ID_HEADER = 'correlation-id';

@@ -1,8 +1,7 @@
 import { ConfigIssues } from '../config.js';
 import { BusError, toError } from '../errors.js';
-import type { Middleware } from '../handler.js';
-import { createMessage, type Message, type ReceivedMessage } from '../message.js';
-import type { Publisher } from '../pubsub.js';
+import type { Message, Middleware, Publisher, ReceivedMessage } from '../pubsub.js';
+import { createMessage } from '../message-helpers.js';
 import { retriesOf } from './internal/retry-count.js';
 
 /** Prefix of every header the dead-letter middleware adds. */

@@ -1,7 +1,6 @@
 import { ConfigIssues } from '../config.js';
-import type { Middleware } from '../handler.js';
+import type { Middleware, ReceivedMessage } from '../pubsub.js';
 import { toError } from '../errors.js';
-import type { ReceivedMessage } from '../message.js';
 import { onSettled } from '../router/internal/settle-hooks.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Middleware } from '../handler.js';
+import type { Middleware } from '../pubsub.js';
 
 /**
  * Acks each message before its handler runs, so the transport can commit past it at once (lower

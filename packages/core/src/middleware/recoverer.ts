@@ -1,5 +1,5 @@
 import { toError } from '../errors.js';
-import type { Middleware } from '../handler.js';
+import type { Middleware } from '../pubsub.js';
 
 /**
  * Turns anything a handler throws (a string, `undefined`, an object, a synchronous throw) into an

@@ -1,7 +1,6 @@
 import { ConfigIssues } from '../config.js';
 import { BusError, HandlerError, toError } from '../errors.js';
-import type { HandlerContext, Middleware } from '../handler.js';
-import type { ReceivedMessage } from '../message.js';
+import type { HandlerContext, Middleware, ReceivedMessage } from '../pubsub.js';
 import { abortableSleep } from './internal/abortable-sleep.js';
 import { recordRetries } from './internal/retry-count.js';
 

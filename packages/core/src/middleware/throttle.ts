@@ -1,5 +1,5 @@
 import { ConfigIssues } from '../config.js';
-import type { Middleware } from '../handler.js';
+import type { Middleware } from '../pubsub.js';
 import { abortableSleep } from './internal/abortable-sleep.js';
 
 /** Options of {@link throttle}. */

@@ -1,6 +1,6 @@
 import { ConfigIssues } from '../config.js';
 import { TimeoutError } from '../errors.js';
-import type { Middleware } from '../handler.js';
+import type { Middleware } from '../pubsub.js';
 
 /** Options of {@link timeout}. */
 export interface TimeoutOptions {

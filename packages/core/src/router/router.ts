@@ -1,8 +1,7 @@
 import { ConfigIssues } from '../config.js';
 import { ClosedError, ConfigError, toError } from '../errors.js';
-import type { Handler, Middleware } from '../handler.js';
+import { assertSpecVersion, type Handler, type Middleware, type Publisher, type Subscriber } from '../pubsub.js';
 import { childLogger, type Logger, noopLogger } from '../logger.js';
-import { assertSpecVersion, type Publisher, type Subscriber } from '../pubsub.js';
 import { compose, decorate } from './internal/compose.js';
 import { HandlerRunner } from './internal/handler-runner.js';
 import { laneOf } from './internal/key-of.js';

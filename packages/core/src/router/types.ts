@@ -1,7 +1,5 @@
-import type { Handler, Middleware } from '../handler.js';
+import type { Handler, Middleware, Publisher, ReceivedMessage, Subscriber } from '../pubsub.js';
 import type { Logger } from '../logger.js';
-import type { ReceivedMessage } from '../message.js';
-import type { Publisher, Subscriber } from '../pubsub.js';
 
 /**
  * Which messages of one handler must be handled one at a time, in order.

@@ -1,4 +1,4 @@
-import type { ReceivedMessage } from '../../message.js';
+import type { ReceivedMessage } from '../../pubsub.js';
 
 /** In-process retries made by the `retry` middleware, per message, for the dead-letter headers. */
 const retries = new WeakMap<ReceivedMessage, number>();

@@ -1,4 +1,4 @@
-import type { Handler, Middleware } from '../../handler.js';
+import type { Handler, Middleware } from '../../pubsub.js';
 
 /** Wraps `handler` so that `middleware[0]` runs outermost. */
 export function compose(middleware: readonly Middleware[], handler: Handler): Handler {

@@ -1,8 +1,7 @@
 import { ClosedError, TimeoutError, toError } from '../../errors.js';
-import type { Handler } from '../../handler.js';
+import type { Handler, Message, Publisher, ReceivedMessage, Subscriber } from '../../pubsub.js';
 import type { Logger } from '../../logger.js';
-import type { Message, ReceivedMessage } from '../../message.js';
-import { type Publisher, type ReadyTaker, type Subscriber, takeReady } from '../../pubsub.js';
+import { type ReadyTaker, takeReady } from '../../take-ready.js';
 import { InvalidOutputError, UnroutableOutputError } from '../errors.js';
 import type { CloseReport } from '../types.js';
 import type { LaneOf } from './key-of.js';

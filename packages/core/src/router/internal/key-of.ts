@@ -1,4 +1,5 @@
-import { keyString, type ReceivedMessage } from '../../message.js';
+import type { ReceivedMessage } from '../../pubsub.js';
+import { keyString } from '../../message-helpers.js';
 import type { OrderBy } from '../types.js';
 
 /** Maps a message to its ordering lane; `undefined` means it may run alongside anything. */

@@ -1,4 +1,4 @@
-import type { ReceivedMessage } from '../../message.js';
+import type { ReceivedMessage } from '../../pubsub.js';
 
 /** How the router settled a message. */
 export type Outcome = 'acked' | 'nacked';

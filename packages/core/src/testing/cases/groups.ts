@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { itWhen } from '../internal/feature-gate.js';
-import type { ReceivedMessage } from '../../message.js';
+import type { ReceivedMessage } from '../../pubsub.js';
 import { idsOf, numbered, publishAll, type SuiteContext, series } from '../internal/context.js';
 import { DeadlineError } from '../internal/deadline.js';
 import type { Reader } from '../internal/reader.js';

@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { itWhen } from '../internal/feature-gate.js';
 import { ClosedError } from '../../errors.js';
-import { createMessage, type Message } from '../../message.js';
+import type { Message } from '../../pubsub.js';
+import { createMessage } from '../../message-helpers.js';
 import { idsOf, keyBytes, numbered, publishAll, type SuiteContext, series } from '../internal/context.js';
 import { within } from '../internal/deadline.js';
 

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { ConfigError, PublishError } from '../../errors.js';
-import type { NackOptions } from '../../message.js';
+import type { NackOptions } from '../../pubsub.js';
 import { InputErrorCode, MAX_NACK_DELAY_MS } from '../../validation.js';
 import { itWhen } from '../internal/feature-gate.js';
 import { numbered, type SuiteContext } from '../internal/context.js';

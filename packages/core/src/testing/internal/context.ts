@@ -1,5 +1,5 @@
-import { createMessage, type Message, payloadText } from '../../message.js';
-import type { Publisher, Subscriber } from '../../pubsub.js';
+import type { Message, Publisher, Subscriber } from '../../pubsub.js';
+import { createMessage, payloadText } from '../../message-helpers.js';
 import type { ConformanceOptions } from '../options.js';
 import { within } from './deadline.js';
 import { Reader } from './reader.js';

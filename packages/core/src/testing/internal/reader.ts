@@ -1,5 +1,4 @@
-import type { ReceivedMessage } from '../../message.js';
-import type { Subscriber } from '../../pubsub.js';
+import type { ReceivedMessage, Subscriber } from '../../pubsub.js';
 import { DeadlineError, within } from './deadline.js';
 
 /** What {@link Reader.take} does with each message it collects. */

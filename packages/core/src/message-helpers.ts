@@ -1,67 +1,8 @@
-/**
- * A message as published: an opaque payload with string headers. Transports carry it byte-exact.
- * Build one with {@link createMessage}, {@link textMessage} or {@link jsonMessage}.
- */
-export interface Message {
-  /** Unique id, a UUID unless the producer chose another. Transports carry it in a header. */
-  readonly id: string;
-  /** The body, opaque to bus. Codecs turn typed values into payloads. */
-  readonly payload: Uint8Array;
-  /** String headers. Put binary values through {@link encodeBinaryHeader}. */
-  readonly headers: Readonly<Record<string, string>>;
-  /**
-   * Partitioning and ordering key: messages with the same key go to the same partition and are
-   * handled in order. Bytes are allowed for codec-encoded keys.
-   */
-  readonly key?: string | Uint8Array;
-  /** Event time in milliseconds since the epoch; transports fill in the append time when absent. */
-  readonly timestamp?: number;
-}
+import type { Message } from './pubsub.js';
 
-/** Options of {@link ReceivedMessage.nack}. */
-export interface NackOptions {
-  /** Wait this long before redelivering. Default 0. */
-  delayMs?: number;
-  /** Why the message was refused, for logs and metrics. */
-  reason?: string | Error;
-}
+// Building and reading messages. The Message type itself is part of the contract, in pubsub.ts.
 
-/** Where a received message sits in its transport, and how often it was delivered. */
-export interface Delivery {
-  /** The topic it was read from. */
-  readonly topic: string;
-  /** The partition it was read from. */
-  readonly partition: number;
-  /** Its offset in that partition. */
-  readonly offset: number;
-  /** 1 on first delivery, incremented on every redelivery this transport can observe. */
-  readonly deliveryAttempt: number;
-}
-
-/** How a received message was settled. */
-export type Settlement = 'pending' | 'acked' | 'nacked';
-
-/**
- * A message handed to a consumer. The consumer must settle it exactly once:
- * `ack()` lets the transport commit past it; `nack()` asks for redelivery. Until one of them
- * is called the message counts as in flight, and its offset is never committed.
- */
-export interface ReceivedMessage extends Message, Delivery {
-  /** `pending` until the first `ack()` or `nack()` takes effect. */
-  readonly settlement: Settlement;
-  /**
-   * Marks the message as processed. Idempotent: returns `true` only for the call that took effect;
-   * `false` once the message is settled (an ack after a nack is a no-op).
-   */
-  ack(): boolean;
-  /**
-   * Refuses the message so it is delivered again (to this or another member of the group), after
-   * `delayMs`. Idempotent: returns `true` only for the call that took effect.
-   */
-  nack(options?: NackOptions): boolean;
-}
-
-/** Fields to build a {@link Message}; everything but the payload is optional. */
+/** Fields to build a `Message`; everything but the payload is optional. */
 export interface MessageInit {
   id?: string;
   payload: Uint8Array;
