@@ -17,6 +17,7 @@ export type CodecErrorCode =
   | 'SUBJECT_NOT_FOUND'
   | 'SCHEMA_NOT_REGISTERED'
   | 'INVALID_SCHEMA'
+  | 'UNSUPPORTED_SCHEMA'
   | 'INCOMPATIBLE_SCHEMA';
 
 /** One validation problem, as reported by the schema library. */
@@ -117,8 +118,11 @@ function withLocation(message: string, location: CodecErrorLocation): string {
   return parts.length === 0 ? message : `${message} (${parts.join(', ')})`;
 }
 
-/** Describes any thrown value in one line, for error messages. */
-export function describeCause(cause: unknown): string {
-  if (cause instanceof Error) return cause.message;
-  return String(cause);
+/**
+ * Describes any thrown value in one line, for error messages; with `maxLength`, longer text (such
+ * as a parser quoting a whole schema) is cut there and ends with `…`.
+ */
+export function describeCause(cause: unknown, maxLength?: number): string {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return maxLength !== undefined && text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
 }

@@ -60,7 +60,8 @@ export interface SchemaFormat<T> {
   matches(registered: RegistrySchema): boolean;
   /**
    * Builds a decoder for bodies written with `writer` (found by schema id). Throws a
-   * `CodecError` with code `SCHEMA_MISMATCH` when values of `writer` cannot be read as `T`.
+   * `CodecError` with code `SCHEMA_MISMATCH` when values of `writer` cannot be read as `T`, or
+   * `UNSUPPORTED_SCHEMA` when `writer` is in a form the format cannot read.
    */
   decoderFor(writer: RegistrySchema, ctx: CodecContext): BodyDecoder<T>;
 }

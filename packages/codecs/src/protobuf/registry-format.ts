@@ -1,11 +1,11 @@
-import type { Root } from 'protobufjs';
 import type { CodecContext } from '../codec.js';
-import { CodecError, describeCause } from '../errors.js';
+import { CodecError } from '../errors.js';
 import { location } from '../internal/location.js';
 import { protobuf } from '../internal/protobufjs.js';
 import type { BodyDecoder, RegistrySchema, SchemaFormat } from '../schema-format.js';
 import { decodeProtobuf, encodeProtobuf, resolveType } from './codec.js';
-import { defaultToObject, messageIndexes, type ProtobufSourceOptions, typeAtIndexes } from './message-type.js';
+import { defaultToObject, messageIndexes, type ProtobufSourceOptions } from './message-type.js';
+import { parseWriterSchema } from './writer-schema.js';
 
 /** Options of {@link protobufSchemaFormat}: the `.proto` source is required, it is what gets registered. */
 export interface ProtobufSchemaFormatOptions extends Omit<ProtobufSourceOptions, 'files' | 'root'> {
@@ -58,13 +58,13 @@ export function protobufSchemaFormat<T = Record<string, unknown>>(
           ...location(ctx),
         });
       }
-      const scope = writerScope(writer.schema, options.keepCase === true, ctx);
+      const writerSchema = parseWriterSchema(writer.schema, options.keepCase === true, ctx);
       // Most producers write one message type per subject: remember the last indexes checked.
       let lastIndexes: readonly number[] | undefined;
       return (bytes, offset, writerIndexes, decodeCtx) => {
         const at = writerIndexes ?? [0];
         if (at !== lastIndexes && !sameIndexes(at, lastIndexes)) {
-          const writerType = typeAtIndexes(scope, at);
+          const writerType = writerSchema.typeAt(at);
           if (writerType === undefined) {
             throw new CodecError(`Message indexes [${at.join(', ')}] name no message in the writer schema`, {
               code: 'SCHEMA_MISMATCH',
@@ -99,18 +99,4 @@ function sameIndexes(a: readonly number[], b: readonly number[] | undefined): bo
   if (b === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function writerScope(text: string, keepCase: boolean, ctx: CodecContext): Root | { nestedArray: readonly unknown[] } {
-  try {
-    const parsed = protobuf.parse(text, { keepCase });
-    if (parsed.package === undefined) return parsed.root;
-    return parsed.root.lookup(parsed.package) as unknown as { nestedArray: readonly unknown[] };
-  } catch (cause) {
-    throw new CodecError(`Registered writer schema is not valid protobuf: ${describeCause(cause)}`, {
-      code: 'SCHEMA_MISMATCH',
-      cause,
-      ...location(ctx),
-    });
-  }
 }
