@@ -19,21 +19,24 @@ async function publishAndReadBack(connection: KafkaConnectionOptions, label: str
 describe('security (real broker listeners)', () => {
   // The shared infra always provides these listeners; a missing one is a setup failure, not a skip.
   const need = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`test infra has no ${what} listener`);
+    if (value === undefined) throw new Error(`test infra has no ${what}`);
     return value;
   };
 
   it('SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 with the right credentials publish', async () => {
-    const s = need(infra().sasl, 'SASL');
+    const s = need(infra().sasl, 'SASL listener');
     await publishAndReadBack({ brokers: s.brokers, sasl: { mechanism: 'plain', ...s.plain } }, 'plain');
     await publishAndReadBack({ brokers: s.brokers, sasl: { mechanism: 'scram-sha-512', ...s.scram512 } }, 'scram512');
-    if (s.scram256) {
-      await publishAndReadBack({ brokers: s.brokers, sasl: { mechanism: 'scram-sha-256', ...s.scram256 } }, 'scram256');
-    }
+    // Never narrowed silently: an infra without a SCRAM-SHA-256 user fails here, naming what is missing.
+    const scram256 = need(
+      s.scram256,
+      'SCRAM-SHA-256 user on the SASL listener (scripts/infra/infra.sh creates one; an older infra home lacks it: re-create it)',
+    );
+    await publishAndReadBack({ brokers: s.brokers, sasl: { mechanism: 'scram-sha-256', ...scram256 } }, 'scram256');
   });
 
   it('a wrong password fails fast with a non-retryable KAFKA_AUTHENTICATION_FAILED', async () => {
-    const sasl = need(infra().sasl, 'SASL');
+    const sasl = need(infra().sasl, 'SASL listener');
     const wrong = 'definitely-not-the-password';
     for (const mechanism of ['plain', 'scram-sha-512'] as const) {
       await using publisher = new KafkaPublisher({
@@ -53,21 +56,21 @@ describe('security (real broker listeners)', () => {
   });
 
   it('TLS with the generated CA publishes', async () => {
-    const ssl = need(infra().ssl, 'SSL');
+    const ssl = need(infra().ssl, 'SSL listener');
     await publishAndReadBack({ brokers: ssl.brokers, ssl: { ca: ssl.caPem } }, 'tls');
   });
 
   it('mutual TLS with the client certificate publishes; without it the broker refuses', async () => {
-    const s = need(infra().ssl, 'SSL');
+    const s = need(infra().ssl, 'SSL listener');
     await publishAndReadBack(
       {
-        brokers: need(s.mtlsBrokers, 'mTLS'),
+        brokers: need(s.mtlsBrokers, 'mTLS listener'),
         ssl: { ca: s.caPem, cert: need(s.clientCertPem, 'client cert'), key: need(s.clientKeyPem, 'client key') },
       },
       'mtls',
     );
     await using noCert = new KafkaPublisher({
-      brokers: need(s.mtlsBrokers, 'mTLS'),
+      brokers: need(s.mtlsBrokers, 'mTLS listener'),
       ssl: { ca: s.caPem },
       ...fastFail,
     });
@@ -76,7 +79,7 @@ describe('security (real broker listeners)', () => {
   });
 
   it('TLS without the right CA is refused with a typed connection error', async () => {
-    const ssl = need(infra().ssl, 'SSL');
+    const ssl = need(infra().ssl, 'SSL listener');
     await using publisher = new KafkaPublisher({ brokers: ssl.brokers, ssl: true, ...fastFail });
     const error = await publisher.publish('sec-never', textMessage('x')).catch((e: unknown) => e);
     expect(KafkaTransportError.isInstance(error)).toBe(true);
