@@ -3,12 +3,26 @@
 //   - package.json: "type": "module", "sideEffects": false, a "files" allow-list, "engines.node",
 //     an "exports" map with "./package.json" whose every condition object lists "types" first,
 //     peerDependencies with bounded ranges (no "*", no ">=x" without an upper bound);
-//   - publint and `attw --pack --profile esm-only` on the built package.
+//   - publint and `attw --pack --profile esm-only` on the built package;
+//   - the built .d.ts compile in a consumer with `skipLibCheck: false`, TypeScript's default lib and no @types/node
+//     (entry points whose peer's own types import Node's, listed in NEEDS_NODE_TYPES, are compiled
+//     with @types/node instead, which those packages declare as an optional peer).
 // Prints every problem and exits 1 if there is any. With no packages it passes.
 // Usage: node scripts/check-packages.mjs [--no-tools]   (--no-tools: manifest checks only)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -101,6 +115,80 @@ const indent = (text) =>
     .map((l) => `    ${l}`)
     .join('\n');
 
+/**
+ * Entry points whose types include a peer's types that import Node's own (kafkajs, avsc and
+ * protobufjs all reference `node`): a TypeScript consumer needs @types/node for them anyway.
+ */
+const NEEDS_NODE_TYPES = new Set(['@bus/kafka', '@bus/codecs/avro', '@bus/codecs/protobuf']);
+
+/**
+ * Compiles a consumer that imports every entry point's types, with `skipLibCheck: false`, as a user
+ * project without @types/node would: the published .d.ts must not lean on Node's globals
+ * (`Buffer`, `NodeJS.*`) or on a lib the consumer did not choose (`AsyncDisposable`).
+ */
+function checkConsumerTypes(packageDirs) {
+  const work = mkdtempSync(join(tmpdir(), 'bus-dts-consumer-'));
+  try {
+    const modules = join(work, 'node_modules');
+    const link = (name, target) => {
+      const at = join(modules, ...name.split('/'));
+      if (existsSync(at)) return;
+      mkdirSync(dirname(at), { recursive: true });
+      symlinkSync(target, at, 'dir');
+    };
+    const entries = { plain: [], node: [] };
+    for (const dir of packageDirs) {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (pkg.private === true) continue;
+      link(pkg.name, dir);
+      const require = createRequire(join(dir, 'package.json'));
+      for (const peer of Object.keys(pkg.peerDependencies ?? {})) {
+        if (pkg.name.startsWith('@bus/') && peer.startsWith('@bus/')) continue;
+        link(peer, dirname(require.resolve(`${peer}/package.json`)));
+      }
+      for (const subpath of Object.keys(pkg.exports ?? {})) {
+        if (subpath === './package.json') continue;
+        const name = pkg.name + subpath.slice(1);
+        (NEEDS_NODE_TYPES.has(name) ? entries.node : entries.plain).push(name);
+      }
+    }
+    link('@types/node', join(root, 'node_modules/@types/node'));
+    writeFileSync(join(work, 'package.json'), '{ "type": "module", "private": true }\n');
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    for (const [kind, names] of Object.entries(entries)) {
+      if (names.length === 0) continue;
+      const file = `${kind}.ts`;
+      writeFileSync(
+        join(work, file),
+        names.map((name, i) => `import type * as m${i} from '${name}';\nexport type { m${i} };\n`).join(''),
+      );
+      const config = {
+        compilerOptions: {
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          types: kind === 'node' ? ['node'] : [],
+        },
+        files: [file],
+      };
+      writeFileSync(join(work, `tsconfig.${kind}.json`), JSON.stringify(config, null, 2));
+      const res = spawnSync(process.execPath, [tsc, '-p', `tsconfig.${kind}.json`], { cwd: work, encoding: 'utf8' });
+      if (res.status !== 0) {
+        const output = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().replaceAll(work, '<consumer>');
+        const without = kind === 'node' ? 'with @types/node' : 'without @types/node';
+        problems.push(
+          `types of ${names.join(', ')} do not compile in a consumer ${without} (skipLibCheck: false)\n${indent(output)}`,
+        );
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 const dirs = listPackages();
 let checked = 0;
 for (const dir of dirs) {
@@ -117,6 +205,8 @@ for (const dir of dirs) {
   tool('publint', [relative(root, dir) || '.'], label);
   tool('attw', ['--pack', relative(root, dir), '--profile', 'esm-only', '--format', 'ascii'], label);
 }
+
+if (runTools) checkConsumerTypes(dirs);
 
 if (problems.length > 0) {
   console.error(`check-packages: ${problems.length} problem(s) in ${checked} package(s):`);

@@ -69,7 +69,7 @@ export type {
   RunOptions,
   SubscriberDecorator,
 } from './router/types.js';
-export { type SignalsPluginOptions, signalsPlugin } from './plugins/signals.js';
+export { type ProcessSignal, type SignalsPluginOptions, signalsPlugin } from './plugins/signals.js';
 export {
   kafkaPartitionForKey,
   MemoryBroker,

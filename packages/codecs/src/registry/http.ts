@@ -2,14 +2,17 @@ import http from 'node:http';
 import https from 'node:https';
 import { CodecError } from '../errors.js';
 
-/** TLS settings for an `https:` registry URL. PEM strings or buffers. */
+/**
+ * TLS settings for an `https:` registry URL. PEM strings or bytes (a `Buffer` is a `Uint8Array`;
+ * the types say `Uint8Array` so that they need no @types/node).
+ */
 export interface RegistryTlsOptions {
   /** CA certificates to trust instead of the system store (e.g. a private CA). */
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
   /** Client certificate, for mutual TLS. */
-  cert?: string | Buffer;
+  cert?: string | Uint8Array;
   /** Client private key, for mutual TLS. */
-  key?: string | Buffer;
+  key?: string | Uint8Array;
   /** Passphrase of {@link key}. */
   passphrase?: string;
   /** Verify the server certificate. Default `true`; turning it off is for local experiments only. */

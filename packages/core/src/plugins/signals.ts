@@ -1,10 +1,16 @@
 import { ConfigIssues } from '../config.js';
 import type { Plugin } from '../router/types.js';
 
+/**
+ * A process signal name such as `'SIGTERM'`. Not `NodeJS.Signals`: the published types must compile
+ * without @types/node.
+ */
+export type ProcessSignal = `SIG${string}`;
+
 /** Options of {@link signalsPlugin}. */
 export interface SignalsPluginOptions {
   /** Process signals that close the router. Default `['SIGINT', 'SIGTERM']`. */
-  signals?: readonly NodeJS.Signals[];
+  signals?: readonly ProcessSignal[];
   /** Drain deadline passed to `close()`; the router's `closeTimeoutMs` when absent. */
   closeTimeoutMs?: number;
   /**
@@ -26,7 +32,8 @@ export interface SignalsPluginOptions {
  * @throws {ConfigError} for an empty signal list or a bad deadline.
  */
 export function signalsPlugin(options: SignalsPluginOptions = {}): Plugin {
-  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+  // Validated below (names starting with SIG); Node rejects an unknown one when it is listened to.
+  const signals = (options.signals ?? ['SIGINT', 'SIGTERM']) as readonly NodeJS.Signals[];
   const issues = new ConfigIssues('signalsPlugin');
   issues.require(Array.isArray(signals) && signals.length > 0, 'signals', 'must list at least one signal');
   if (Array.isArray(signals)) {
