@@ -118,12 +118,62 @@ describe('unsupported protobuf writer schemas', () => {
     expect(notDescriptor.message.length).toBeLessThan(400);
   });
 
-  it('still reads .proto text', async () => {
+  it('still reads .proto text, counting indexes as protoc does (a map field before Line adds TagsEntry)', async () => {
     expect(
-      await decodeWith('shop.Order.Line', shopProto, [0, 0], body('shop.Order.Line', { sku: 'y', quantity: 1 })),
-    ).toEqual({
-      sku: 'y',
-      quantity: 1,
-    });
+      await decodeWith('shop.Order.Line', shopProto, [0, 1], body('shop.Order.Line', { sku: 'y', quantity: 1 })),
+    ).toEqual({ sku: 'y', quantity: 1 });
+    const entry = await codecError(() => decodeWith('shop.Order.Line', shopProto, [0, 0], new Uint8Array()));
+    expect(entry.code).toBe('SCHEMA_MISMATCH');
+  });
+});
+
+describe('message indexes of .proto text', () => {
+  const indexesOf = (proto: string, typeName: string) => protobufSchemaFormat({ proto, typeName }).messageIndexes;
+
+  it('match what Python registered as a descriptor for the same schema', () => {
+    expect(indexesOf(shopProto, 'shop.Order')).toEqual([0]);
+    expect(indexesOf(shopProto, 'shop.Order.Line')).toEqual([0, 1]);
+    expect(indexesOf(shopProto, 'shop.Refund')).toEqual([1]);
+  });
+
+  it('count map entries where the map field is declared, and skip enums, oneofs, options and fields named like keywords', () => {
+    const proto = `
+      syntax = "proto3";
+      package p;
+      message A {
+        option (my.opt) = { message: "x" };
+        enum E { Z = 0; }
+        message First { string message = 1; }
+        oneof choice { string s = 1; int32 i = 2; }
+        map<string, First> by_name = 3;
+        message Second { map<int32, string> inner_map = 1; message Deep {} }
+        string map = 4;
+        map<string, string> more_tags = 5;
+        message Third {}
+      }
+      message B {}
+    `;
+    expect(indexesOf(proto, 'p.A.First')).toEqual([0, 0]);
+    expect(indexesOf(proto, 'p.A.Second')).toEqual([0, 2]);
+    expect(indexesOf(proto, 'p.A.Second.Deep')).toEqual([0, 2, 1]);
+    expect(indexesOf(proto, 'p.A.Third')).toEqual([0, 4]);
+    expect(indexesOf(proto, 'p.B')).toEqual([1]);
+  });
+
+  it('count proto2 groups as nested messages', () => {
+    const proto = `
+      syntax = "proto2";
+      message Outer {
+        optional group Result = 1 { optional string url = 2; }
+        message After {}
+      }
+    `;
+    expect(indexesOf(proto, 'Outer.After')).toEqual([0, 1]);
+  });
+
+  it('are unchanged for nested messages declared before any map field', () => {
+    const proto = 'syntax = "proto3"; package q; message A { message B {} map<string, string> m = 1; message C {} }';
+    expect(indexesOf(proto, 'q.A.B')).toEqual([0, 0]);
+    expect(indexesOf(proto, 'q.A.C')).toEqual([0, 2]);
   });
 });

@@ -5,6 +5,7 @@ import { protobuf } from '../internal/protobufjs.js';
 import type { BodyDecoder, RegistrySchema, SchemaFormat } from '../schema-format.js';
 import { decodeProtobuf, encodeProtobuf, resolveType } from './codec.js';
 import { defaultToObject, messageIndexes, type ProtobufSourceOptions } from './message-type.js';
+import { indexesOf, sourceOrder } from './source-order.js';
 import { parseWriterSchema } from './writer-schema.js';
 
 /** Options of {@link protobufSchemaFormat}: the `.proto` source is required, it is what gets registered. */
@@ -31,7 +32,7 @@ export function protobufSchemaFormat<T = Record<string, unknown>>(
   });
   const toObject = options.toObject ?? defaultToObject;
   const fullName = type.fullName.slice(1);
-  const indexes = messageIndexes(type);
+  const indexes = sourceIndexes(options.proto, fullName) ?? messageIndexes(type);
   const ownShape = shape(options.proto, options.keepCase === true);
   const decodeBody = (bytes: Uint8Array, offset: number, ctx: CodecContext) =>
     decodeProtobuf(type, bytes.subarray(offset), toObject, ctx) as T;
@@ -99,4 +100,22 @@ function sameIndexes(a: readonly number[], b: readonly number[] | undefined): bo
   if (b === undefined || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/**
+ * The Confluent indexes of `fullName` counted as protoc orders the source (map entries included),
+ * or undefined when the source cannot be read that way.
+ */
+function sourceIndexes(proto: string, fullName: string): number[] | undefined {
+  const order = sourceOrder(proto);
+  if (order === undefined) return undefined;
+  let pkg: string | undefined;
+  try {
+    pkg = protobuf.parse(proto).package ?? undefined;
+  } catch {
+    return undefined;
+  }
+  const local =
+    pkg === undefined ? fullName : fullName.startsWith(`${pkg}.`) ? fullName.slice(pkg.length + 1) : undefined;
+  return local === undefined ? undefined : indexesOf(order, local.split('.'));
 }

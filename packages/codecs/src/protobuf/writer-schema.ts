@@ -5,6 +5,7 @@ import { CodecError, describeCause } from '../errors.js';
 import { location } from '../internal/location.js';
 import { protobuf } from '../internal/protobufjs.js';
 import { typeAtIndexes } from './message-type.js';
+import { pathAt, sourceOrder } from './source-order.js';
 
 /** A registered writer schema, parsed: finds the message that Confluent message indexes point at. */
 export interface WriterSchema {
@@ -50,7 +51,20 @@ export function parseWriterSchema(text: string, keepCase: boolean, ctx: CodecCon
       parsed.package === undefined
         ? parsed.root
         : (parsed.root.lookup(parsed.package) as unknown as { nestedArray: readonly unknown[] });
-    return { typeAt: (indexes) => typeAtIndexes(scope, indexes) };
+    const order = sourceOrder(text);
+    if (order === undefined) return { typeAt: (indexes) => typeAtIndexes(scope, indexes) };
+    const prefix = parsed.package === undefined ? '' : `${parsed.package}.`;
+    return {
+      typeAt(indexes) {
+        const path = pathAt(order, indexes);
+        if (path === undefined) return undefined;
+        try {
+          return parsed.root.lookupType(`${prefix}${path.join('.')}`);
+        } catch {
+          return undefined;
+        }
+      },
+    };
   } catch (cause) {
     throw new CodecError(
       `Registered writer schema is neither .proto text nor a base64 FileDescriptorProto: ${describeCause(cause, 200)}`,
