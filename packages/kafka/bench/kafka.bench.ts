@@ -120,9 +120,28 @@ async function rawPublish(size: number, count: number): Promise<Row> {
   return { name: 'kafkajs sendBatch', messages: count, bytes: count * size, ms, cpuUs };
 }
 
-async function ourPublish(size: number, count: number, callers: number): Promise<Row> {
+/**
+ * How the publisher is configured: `checked` is the default (every partition's acknowledgement
+ * checked, idempotent producer); `unchecked` skips the per-partition check through the internal
+ * switch (kafkajs's behaviour before the fix, which loses messages when leadership moves);
+ * `before` is also without the idempotent producer, as the defaults were before the fix.
+ */
+type PublishVariant = 'checked' | 'unchecked' | 'before';
+const SKIP_ACKNOWLEDGEMENT_CHECK = Symbol.for('bus.kafka.publisher.skipAcknowledgementCheck');
+
+async function ourPublish(
+  size: number,
+  count: number,
+  callers: number,
+  variant: PublishVariant = 'checked',
+): Promise<Row> {
   const topic = await createTopic('bus-pub');
-  const publisher = new KafkaPublisher({ brokers: BROKERS, acks: 'all' });
+  const publisher = new KafkaPublisher({
+    brokers: BROKERS,
+    acks: 'all',
+    ...(variant === 'before' ? { idempotent: false } : {}),
+    ...(variant === 'checked' ? {} : { [SKIP_ACKNOWLEDGEMENT_CHECK]: true }),
+  });
   await publisher.publish(topic, createMessage({ payload: payloadOf(size) })); // connect outside the clock
   const payload = payloadOf(size);
   const started = performance.now();
@@ -141,7 +160,8 @@ async function ourPublish(size: number, count: number, callers: number): Promise
   const ms = performance.now() - started;
   const cpuUs = cpuNow() - cpu0;
   await publisher.close();
-  return { name: `KafkaPublisher, ${callers} callers × 10 msgs`, messages: count, bytes: count * size, ms, cpuUs };
+  const name = `KafkaPublisher${variant === 'checked' ? '' : ` (${variant})`}, ${callers} callers × 10 msgs`;
+  return { name, messages: count, bytes: count * size, ms, cpuUs };
 }
 
 // --- consume ---
@@ -263,6 +283,35 @@ async function loopConsume(topic: string, size: number, count: number): Promise<
 
 // --- main ---
 
+/**
+ * The per-partition acknowledgement check against the same publisher without it (and against the
+ * defaults before the fix), alternating after a warm-up of each, best of `repeats`.
+ */
+async function publishCheckCost(size: number, count: number, repeats: number): Promise<void> {
+  const variants: PublishVariant[] = ['checked', 'unchecked', 'before'];
+  const best = new Map<PublishVariant, Row>();
+  for (const variant of variants) await ourPublish(size, count, PUBLISH_CALLERS, variant);
+  for (let i = 0; i < repeats; i++) {
+    for (const variant of variants) {
+      const row = await ourPublish(size, count, PUBLISH_CALLERS, variant);
+      const previous = best.get(variant);
+      if (previous === undefined || row.ms < previous.ms) best.set(variant, row);
+    }
+  }
+  const checked = best.get('checked')!;
+  for (const variant of variants) {
+    const row = best.get(variant)!;
+    checkRows.push({
+      case: `publish ${size} B, acks all`,
+      publisher: variant,
+      'msg/s': Math.round(rate(row).perSecond),
+      'checked / this': (rate(checked).perSecond / rate(row).perSecond).toFixed(3),
+      'CPU µs/msg': (row.cpuUs / row.messages).toFixed(2),
+    });
+  }
+}
+
+const checkRows: Record<string, string | number>[] = [];
 const benchStarted = performance.now();
 for (const [size, count] of [
   [100, 50_000],
@@ -275,6 +324,13 @@ for (const [size, count] of [
   );
   rows.push({ label: `publish ${size} B, acks all`, ours, raw });
 }
+for (const [size, count] of [
+  [100, 50_000],
+  [1024, 20_000],
+] as const) {
+  await publishCheckCost(size, count, 3);
+}
+const publishPeakRssMb = process.resourceUsage().maxRSS / 1024;
 {
   const size = 100;
   const count = 200_000;
@@ -312,4 +368,13 @@ console.log(
   `brokers ${BROKERS.join(',')}, ${PARTITIONS} partitions; bus and kafkajs alternate, best of 3 after a warm-up`,
 );
 console.table(table);
+console.log(
+  'publish with the per-partition acknowledgement check (checked, the default) against the same publisher ' +
+    'without it (unchecked) and the defaults before the fix (before: unchecked, not idempotent); best of 3',
+);
+console.table(checkRows);
+console.log(
+  `peak RSS of this process: ${publishPeakRssMb.toFixed(0)} MB after the publish cases, ` +
+    `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB at the end`,
+);
 console.log(`total ${((performance.now() - benchStarted) / 1000).toFixed(1)} s`);
