@@ -1,5 +1,7 @@
 import {
   type BusError,
+  ClosedError,
+  ConfigIssues,
   type Logger,
   type Message,
   publishInputError,
@@ -7,8 +9,9 @@ import {
   TimeoutError,
   topicNameProblem,
 } from '@bus/core';
-import type { Producer, TopicOffsets, Transaction } from 'kafkajs';
+import type { Kafka as KafkaClient, Producer, TopicOffsets, Transaction } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
+import { Partitioners } from './internal/kafkajs.js';
 import { toOutgoingMessage } from './internal/outgoing-message.js';
 
 /** One input position to commit inside a transaction. */
@@ -275,4 +278,124 @@ function asTransactionError(error: unknown, step: string, secrets: readonly stri
     });
   }
   return mapped;
+}
+
+/** What a {@link TransactionalProducer} needs beyond {@link TransactionSettings}. */
+export interface TransactionalProducerSettings extends TransactionSettings {
+  readonly transactionalId: string | undefined;
+  readonly transactionTimeoutMs: number;
+  readonly allowAutoTopicCreation: boolean;
+}
+
+/**
+ * The publisher's transactional side: its own kafkajs producer (connected on first use, replaced
+ * after a failed commit or begin) and a queue, so `transaction()` calls run one after another.
+ */
+export class TransactionalProducer {
+  readonly #kafka: KafkaClient;
+  readonly #settings: TransactionalProducerSettings;
+  readonly #ended: (outcome: 'committed' | 'aborted', durationMs: number, error?: unknown) => void;
+  #producer: Producer | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    kafka: KafkaClient,
+    settings: TransactionalProducerSettings,
+    ended: (outcome: 'committed' | 'aborted', durationMs: number, error?: unknown) => void,
+  ) {
+    this.#kafka = kafka;
+    this.#settings = settings;
+    this.#ended = ended;
+  }
+
+  /**
+   * Queues `fn` behind the transactions already queued (see `KafkaPublisher.transaction`).
+   * `open()` is asked when its turn comes: a publisher closed meanwhile begins nothing.
+   */
+  run<T>(fn: (tx: KafkaTransaction) => Promise<T>, options: KafkaTransactionOptions, open: () => boolean): Promise<T> {
+    if (this.#settings.transactionalId === undefined) {
+      return Promise.reject(
+        new KafkaTransportError('transaction() needs the transactionalId option', {
+          code: KafkaErrorCode.TRANSACTION_FAILED,
+        }),
+      );
+    }
+    const issues = new ConfigIssues('KafkaPublisher.transaction');
+    issues.integer(options.timeoutMs, 'timeoutMs', { min: 1, max: 3_600_000 });
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      issues.add('signal', 'must be an AbortSignal');
+    }
+    try {
+      issues.throwIfAny();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const limits = { timeoutMs: options.timeoutMs ?? this.#settings.transactionTimeoutMs, signal: options.signal };
+    const run = this.#queue.then(() => this.#run(fn, limits, open));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Settles when every transaction queued so far has ended. */
+  idle(): Promise<unknown> {
+    return this.#queue;
+  }
+
+  /** Disconnects the transactional producer, if one was connected. */
+  async disconnect(): Promise<void> {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    await producer?.disconnect().catch((error: unknown) => {
+      this.#settings.logger.warn({ err: error }, 'transactional producer disconnect failed');
+    });
+  }
+
+  async #run<T>(
+    fn: (tx: KafkaTransaction) => Promise<T>,
+    limits: { readonly timeoutMs: number; readonly signal: AbortSignal | undefined },
+    open: () => boolean,
+  ): Promise<T> {
+    if (!open()) throw new ClosedError('KafkaPublisher');
+    // Given up while queued: never begun, so there is nothing to abort.
+    limits.signal?.throwIfAborted();
+    const started = performance.now();
+    const producer = await this.#connected();
+    let outcome: Awaited<ReturnType<typeof runTransaction<T>>>;
+    try {
+      outcome = await runTransaction(producer, this.#settings, fn, limits);
+    } catch (beginError) {
+      await this.disconnect();
+      throw beginError;
+    }
+    const durationMs = performance.now() - started;
+    if ('result' in outcome) {
+      this.#ended('committed', durationMs);
+      return outcome.result;
+    }
+    this.#ended('aborted', durationMs, outcome.error);
+    if (outcome.failed === 'commit') {
+      // The producer may be fenced or in an unknown state: start from a fresh one next time.
+      await this.disconnect();
+    }
+    throw outcome.error;
+  }
+
+  async #connected(): Promise<Producer> {
+    if (this.#producer) return this.#producer;
+    const producer = this.#kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: this.#settings.allowAutoTopicCreation,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionalId: this.#settings.transactionalId!,
+      transactionTimeout: this.#settings.transactionTimeoutMs,
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      throw toKafkaError(error, { operation: 'connect (transactional)', secrets: this.#settings.secrets });
+    }
+    this.#producer = producer;
+    return producer;
+  }
 }
