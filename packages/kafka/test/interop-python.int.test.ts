@@ -186,6 +186,26 @@ describe('a consumer group shared with Python confluent-kafka (librdkafka)', () 
     }, 300_000);
   }
 
+  it('keeps a rolling upgrade working: a member of an earlier bus version (RoundRobinAssigner only) and a new one share the group', async () => {
+    const topic = await createTopic('interop-upgrade', PARTITIONS);
+    const group = uniqueName('interop-upgrade');
+    const old = busMember(topic, group, { partitionAssignors: ['RoundRobinAssigner'] });
+    const current = busMember(topic, group);
+    try {
+      await waitFor(
+        () =>
+          old.state.assigned.length + current.state.assigned.length === PARTITIONS &&
+          old.state.assigned.length > 0 &&
+          current.state.assigned.length > 0,
+        'both members to hold partitions',
+        90_000,
+      );
+      expect(await groupProtocol(group)).toBe('RoundRobinAssigner');
+    } finally {
+      await Promise.all([old.close(), current.close()]);
+    }
+  }, 120_000);
+
   it('fails with KAFKA_INCONSISTENT_GROUP_PROTOCOL, naming the assignors, when the members share none', async () => {
     const topic = await createTopic('interop-inconsistent', PARTITIONS);
     const group = uniqueName('interop-inconsistent');
