@@ -2,6 +2,7 @@ import { ConfigIssues, type Logger, childLogger, noopLogger } from '@bus/core';
 import { CodecError } from '../errors.js';
 import type { RegistrySchema, SchemaReference, SchemaType } from '../schema-format.js';
 import { type RegistryBasicAuth, RegistryHttp, type RegistryResponse, type RegistryTlsOptions } from './http.js';
+import { SchemaDiskCache } from './schema-cache.js';
 
 /** Compatibility levels of the Confluent-compatible API. */
 export type CompatibilityLevel =
@@ -39,6 +40,13 @@ export interface SchemaRegistryOptions {
    * timeout: a response that keeps trickling in still ends here). Default 10 000 ms.
    */
   timeoutMs?: number;
+  /**
+   * A folder where schemas fetched by id are kept, so that a process restarted while the registry is
+   * down still decodes what it decoded before (ids never change meaning in one registry). Files are
+   * written in the background after the first fetch and read by {@link SchemaRegistry.preload}, or
+   * when an id is first asked for; decoding a known id never touches the disk. Off by default.
+   */
+  cacheDir?: string;
   /** pino-compatible logger; no-op by default. */
   logger?: Logger;
 }
@@ -126,6 +134,7 @@ export class SchemaRegistry {
   readonly #logger: Logger;
   readonly #schemasById = new Map<number, Promise<RegistrySchema>>();
   readonly #idsBySchema = new Map<string, Promise<number>>();
+  readonly #diskCache: SchemaDiskCache | undefined;
 
   constructor(options: SchemaRegistryOptions) {
     const issues = new ConfigIssues('SchemaRegistry');
@@ -161,11 +170,33 @@ export class SchemaRegistry {
     if (options.tls !== undefined && baseUrl !== undefined && baseUrl.protocol !== 'https:') {
       issues.add('tls', 'needs an https: url');
     }
+    if (options.cacheDir !== undefined && (typeof options.cacheDir !== 'string' || options.cacheDir === '')) {
+      issues.add('cacheDir', 'must be a non-empty path');
+    }
     issues.throwIfAny();
     const authorization =
       auth === undefined ? undefined : `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
     this.#http = new RegistryHttp({ baseUrl: baseUrl as URL, authorization, tls: options.tls, timeoutMs });
     this.#logger = childLogger(options.logger ?? noopLogger, { component: 'schema-registry' });
+    this.#diskCache =
+      options.cacheDir === undefined
+        ? undefined
+        : new SchemaDiskCache(options.cacheDir, this.#http.where, this.#logger);
+  }
+
+  /**
+   * Loads every schema in {@link SchemaRegistryOptions.cacheDir} into memory, so that messages with
+   * those ids decode without the registry. Call it at startup; resolves with the number of schemas
+   * loaded (0 without a `cacheDir`). Never fails on a damaged cache: bad files are skipped and logged.
+   */
+  async preload(): Promise<number> {
+    if (this.#diskCache === undefined) return 0;
+    const schemas = await this.#diskCache.readAll();
+    for (const [id, schema] of schemas) {
+      if (!this.#schemasById.has(id)) this.#schemasById.set(id, Promise.resolve(schema));
+    }
+    this.#logger.info({ schemas: schemas.size, dir: this.#diskCache.dir }, 'schema cache preloaded');
+    return schemas.size;
   }
 
   /** The registry base URL, without credentials. */
@@ -237,9 +268,13 @@ export class SchemaRegistry {
   }
 
   async #fetchSchema(id: number, signal: AbortSignal | undefined): Promise<RegistrySchema> {
+    const cached = await this.#diskCache?.read(id);
+    if (cached !== undefined) return cached;
     const response = await this.#http.send('GET', `/schemas/ids/${id}`, undefined, signal);
     if (response.status === 200 && typeof response.body === 'object' && response.body !== null) {
-      return toRegistrySchema(response.body as Record<string, unknown>);
+      const schema = toRegistrySchema(response.body as Record<string, unknown>);
+      this.#diskCache?.write(id, schema);
+      return schema;
     }
     if (response.status === 404) {
       throw new CodecError(`Schema id ${id} is not known to the registry at ${this.#http.where}`, {
@@ -380,13 +415,16 @@ export class SchemaRegistry {
     this.#http.close();
   }
 
-  /** Same as {@link close}, for `await using`. */
+  /** Closes idle connections and waits for the schema cache's pending writes, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+    await this.#diskCache?.flush();
   }
 
   #rememberSchema(id: number, schema: RegistrySchema): void {
-    if (!this.#schemasById.has(id)) this.#schemasById.set(id, Promise.resolve(schema));
+    if (this.#schemasById.has(id)) return;
+    this.#schemasById.set(id, Promise.resolve(schema));
+    this.#diskCache?.write(id, schema);
   }
 
   #subjectVersion(subject: string, body: unknown, schemaType: SchemaType | undefined): SubjectVersion {
