@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Local test infrastructure without Docker: one Apache Kafka node (KRaft, combined broker+controller)
-# and an in-memory Apicurio Registry (Confluent-compatible API), both resolved from Maven Central into a
-# cache outside the repo and run as plain JVM processes on loopback.
+# and Apicurio Registry (Confluent-compatible API) keeping its schemas in a Kafka topic of that broker
+# (KafkaSQL storage), both resolved from Maven Central into a cache outside the repo and run as plain JVM
+# processes on loopback.
 #
-#   bash scripts/infra/infra.sh up | down | status | restart-kafka | fetch | paths
+#   bash scripts/infra/infra.sh up | down | status | restart-kafka | fetch | paths | registry-paths
 #   bash scripts/infra/infra.sh cluster up | down | status | kill9 N | stop N | start N   (see cluster.sh)
 #
 # Environment (all optional):
@@ -15,7 +16,7 @@
 #   BUS_JAVA_HOME             JDK to use (else JAVA_HOME, java on PATH, /usr/lib/jvm/*)
 #   BUS_MAVEN_REPO            Maven local repository     (default $BUS_INFRA_HOME/m2)
 #   BUS_MAVEN_CENTRAL         Maven Central base URL     (default https://repo1.maven.org/maven2)
-#   BUS_INFRA_TIMEOUT_S       startup deadline, seconds  (default 120)
+#   BUS_INFRA_TIMEOUT_S       startup deadline, seconds  (default 180)
 #   BUS_KAFKA_CLUSTER_ID      KRaft cluster id for `up`'s format step (default random)
 set -euo pipefail
 
@@ -23,7 +24,9 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 H="${BUS_INFRA_HOME:-$HOME/.cache/bus/infra}"
 RUN="$H/run"
 HOST=127.0.0.1
-TIMEOUT_S="${BUS_INFRA_TIMEOUT_S:-120}"
+# Names of the registry's KafkaSQL topics (journal, snapshots, events) and consumer groups.
+REGISTRY_TOPIC_PREFIX=_apicurio
+TIMEOUT_S="${BUS_INFRA_TIMEOUT_S:-180}"
 MAVEN_CENTRAL="${BUS_MAVEN_CENTRAL:-https://repo1.maven.org/maven2}"
 MAVEN_REPO="${BUS_MAVEN_REPO:-$H/m2}"
 DEFAULT_APICURIO_VERSION=3.0.9
@@ -369,16 +372,36 @@ registry_jar() {
   done
 }
 
+# KafkaSQL storage, as users run Apicurio in production: every change goes to a journal topic of the
+# broker, and a restarted registry replays it, so schema ids stay the same across restarts (with the
+# in-memory default they restarted at 1 and collided with ids clients had cached). The journal is kept
+# forever (retention.ms=-1; Apicurio 3's journal must not be compacted). Sets REGISTRY_STORAGE_ARGS for
+# bootstrap servers $1, with topic and group names starting with $2.
+# tools/test-infra/src/dedicated-registry.ts starts registries with the same arguments.
+registry_storage_args() {
+  local bootstrap="$1" prefix="$2"
+  REGISTRY_STORAGE_ARGS=(
+    -Dapicurio.storage.kind=kafkasql
+    -Dapicurio.kafkasql.bootstrap.servers="$bootstrap"
+    -Dapicurio.kafkasql.topic="$prefix-journal"
+    -Dapicurio.kafkasql.topic.retention.ms=-1
+    -Dapicurio.kafkasql.snapshots.topic="$prefix-snapshots"
+    -Dapicurio.events.kafka.topic="$prefix-events"
+    -Dapicurio.kafkasql.consumer.group-prefix="$prefix-"
+  )
+}
+
 start_registry_process() {
   local dir="$H/apicurio-$APICURIO_VERSION" jar
   jar="$(registry_jar "$dir")"
+  registry_storage_args "$HOST:$KAFKA_PORT" "$REGISTRY_TOPIC_PREFIX"
   cd "$dir"
   setsid "$REGISTRY_JAVA" -Xms128m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dbus.infra.role=registry -Dbus.infra.home="$H" \
     -Dquarkus.http.host="$HOST" -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.log.level=WARN -Dquarkus.log.category.io.apicurio.level=WARN \
     -Dquarkus.log.category.io.quarkus.level=INFO \
-    -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
+    "${REGISTRY_STORAGE_ARGS[@]}" \
     -Dapicurio.rest.deletion.group.enabled=true \
     -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true \
@@ -515,6 +538,12 @@ cmd_up() {
   if [ "$kafka_up" = 1 ] && [ "$registry_up" = 1 ]; then
     log "already running (kafka pid $(cat "$RUN/kafka.pid"), registry pid $(cat "$RUN/registry.pid"))"
   fi
+  if [ "$kafka_up" = 0 ] && [ "$registry_up" = 1 ]; then
+    # Its journal lives in the broker that is about to be formatted afresh: start it again on the new one.
+    log "restarting the registry: its storage is in the broker being re-created"
+    stop_pids 30 "$RUN/registry.pid:registry"
+    registry_up=0
+  fi
   fetch_kafka
   fetch_apicurio
   ensure_tls
@@ -534,6 +563,9 @@ cmd_up() {
     started=1
     UP_STARTED+=("$RUN/kafka.pid:kafka")
   fi
+  local deadline=$(($(now_s) + TIMEOUT_S))
+  # The registry keeps its schemas in the broker (KafkaSQL): it starts once the broker answers.
+  wait_kafka "$deadline"
   if [ "$registry_up" = 0 ]; then
     check_port_free "$REGISTRY_PORT" "Apicurio Registry" BUS_REGISTRY_PORT
     : >"$RUN/registry.log"
@@ -541,8 +573,6 @@ cmd_up() {
     started=1
     UP_STARTED+=("$RUN/registry.pid:registry")
   fi
-  local deadline=$(($(now_s) + TIMEOUT_S))
-  wait_kafka "$deadline"
   wait_registry "$deadline"
   [ "$registry_up" = 1 ] || configure_registry
   write_connection
@@ -641,6 +671,18 @@ cmd_paths() {
 EOF
 }
 
+# For tools/test-infra's dedicated registries: the JDK and runner jar of the cached Apicurio.
+cmd_registry_paths() {
+  with_lock
+  load_settings
+  select_javas
+  fetch_apicurio
+  local dir="$H/apicurio-$APICURIO_VERSION"
+  cat <<EOF
+{"java": $(json_str "$REGISTRY_JAVA"), "dir": $(json_str "$dir"), "jar": $(json_str "$(registry_jar "$dir")"), "apicurioVersion": "$APICURIO_VERSION", "runDir": $(json_str "$RUN")}
+EOF
+}
+
 cmd_fetch() {
   with_lock
   load_settings
@@ -660,12 +702,13 @@ status) cmd_status ;;
 restart-kafka) cmd_restart_kafka ;;
 fetch) cmd_fetch ;;
 paths) cmd_paths ;;
+registry-paths) cmd_registry_paths ;;
 cluster)
   shift
   cmd_cluster "$@"
   ;;
 *)
-  echo "usage: infra.sh up|down|status|restart-kafka|fetch|paths|cluster" >&2
+  echo "usage: infra.sh up|down|status|restart-kafka|fetch|paths|registry-paths|cluster" >&2
   exit 2
   ;;
 esac

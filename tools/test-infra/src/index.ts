@@ -75,6 +75,11 @@ export {
   DedicatedKafkaUnavailableError,
   startDedicatedKafka,
 } from './dedicated-kafka.ts';
+export {
+  type DedicatedRegistry,
+  type DedicatedRegistryOptions,
+  startDedicatedRegistry,
+} from './dedicated-registry.ts';
 export { type ReadmeBlock, type RunReadmeExampleOptions, readmeBlock, runReadmeExample } from './readme-example.ts';
 
 declare module 'vitest' {
