@@ -26,9 +26,10 @@ describe('registry options', () => {
             timeoutMs: 0,
             auth: { username: '', password: 42 as never },
             tls: { ca: 'x' },
+            cacheDir: '',
           }),
       ),
-    ).toEqual(['auth.password', 'auth.username', 'timeoutMs', 'tls']);
+    ).toEqual(['auth.password', 'auth.username', 'cacheDir', 'timeoutMs', 'tls']);
     expect(issuePaths(() => new SchemaRegistry({ url: 'ftp://x' }))).toEqual(['url']);
     expect(issuePaths(() => new SchemaRegistry({ url: 'not a url' }))).toEqual(['url']);
     try {

@@ -7,7 +7,7 @@ function resolveProtobuf(): Protobuf {
   const candidate = protobufModule as Protobuf & { default?: Protobuf };
   const lib = typeof candidate.parse === 'function' ? candidate : candidate.default;
   if (lib === undefined || typeof lib.parse !== 'function') {
-    throw new Error('@bus/codecs/protobuf needs the "protobufjs" package (>=7.4 <8): install it next to @bus/codecs');
+    throw new Error('@bus/codecs/protobuf needs the "protobufjs" package (>=7.4 <9): install it next to @bus/codecs');
   }
   return lib;
 }
