@@ -85,6 +85,26 @@ export {
   deadLetter,
 } from './middleware/dead-letter.js';
 export {
+  DEAD_LETTER_REPLAY_HEADERS,
+  type DeadLetter,
+  type DeadLetterCause,
+  type DeadLetterFailure,
+  type DeadLetterListOptions,
+  DeadLetterNotFoundError,
+  type DeadLetterPosition,
+  type DeadLetterQueue,
+  type DeadLetterReplayOptions,
+  type DeadLetterReplayReport,
+  type DeadLetterSelector,
+} from './middleware/dead-letter-queue.js';
+export {
+  checkDeadLetterSelector,
+  MAX_DEAD_LETTER_LIST_LIMIT,
+  readDeadLetter,
+  replayMessageOf,
+  resolveDeadLetterListOptions,
+} from './middleware/dead-letter-record.js';
+export {
   CORRELATION_ID_HEADER,
   type CorrelationIdOptions,
   correlationId,

@@ -93,6 +93,8 @@ export interface Subscriber extends AsyncDisposable {
 export interface HandlerContext {
   /** Name of the handler, as registered with the router. */
   readonly handlerName: string;
+  /** Consumer group the handler's subscription belongs to, when the router set one. */
+  readonly group?: string | undefined;
   /** Aborted when the handler must stop: a timeout, or the router's close deadline. */
   readonly signal: AbortSignal;
   /** The router's logger, bound to this handler. */

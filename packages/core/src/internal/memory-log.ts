@@ -64,6 +64,16 @@ export class PartitionLog {
     return this.#records.get(offset);
   }
 
+  /** Drops every record before `offset` (at most `end`), as Kafka's DeleteRecords does; returns how many. */
+  deleteBefore(offset: number): number {
+    let deleted = 0;
+    while (this.#records.length > 0 && this.#records.start < offset) {
+      this.#dropFirst();
+      deleted++;
+    }
+    return deleted;
+  }
+
   #expire(now: number): void {
     const ageMs = this.#limits.ageMs;
     if (ageMs === Number.POSITIVE_INFINITY) return;

@@ -3,7 +3,9 @@ import { ConfigError } from '../errors.js';
 import { MemoryCore } from '../internal/memory-core.js';
 import { topicNameProblem } from '../validation.js';
 import { partitionForKey } from '../internal/memory-murmur2.js';
+import { MemoryDeadLetterQueue } from '../internal/memory-dead-letter-queue.js';
 import { MemoryPublisher } from '../internal/memory-publisher.js';
+import type { DeadLetterQueue } from '../middleware/dead-letter-queue.js';
 import { MemorySubscriber } from '../internal/memory-subscriber.js';
 import type { Publisher, Subscriber } from '../pubsub.js';
 import { MAX_PARTITIONS, type MemoryBrokerOptions, resolveMemoryOptions } from './options.js';
@@ -112,6 +114,20 @@ export class MemoryBroker implements AsyncDisposable {
       throw new ConfigError('MemoryBroker.subscriber', [{ path: 'group', message: 'must be a non-empty string' }]);
     }
     return new MemorySubscriber(this.#core, options.group);
+  }
+
+  /**
+   * The dead-letter queue held in `topic` (where a `deadLetter` middleware publishes): list,
+   * count, replay to the original topics, purge. Purging drops the held letters as Kafka's
+   * DeleteRecords does: groups reading the topic skip them.
+   *
+   * @throws ConfigError for an invalid topic name.
+   */
+  deadLetterQueue(topic: string): DeadLetterQueue {
+    const problem = topicNameProblem(topic);
+    if (problem !== undefined)
+      throw new ConfigError('MemoryBroker.deadLetterQueue', [{ path: 'topic', message: problem }]);
+    return new MemoryDeadLetterQueue(this.#core, topic);
   }
 
   /** Offsets of each partition of `topic`, or undefined when the topic does not exist. */

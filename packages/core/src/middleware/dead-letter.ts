@@ -1,8 +1,8 @@
 import { ConfigIssues } from '../config.js';
 import { BusError, toError } from '../errors.js';
-import type { Message, Middleware, Publisher, ReceivedMessage } from '../pubsub.js';
+import type { HandlerContext, Message, Middleware, Publisher, ReceivedMessage } from '../pubsub.js';
 import { createMessage } from '../message-helpers.js';
-import { retriesOf } from './internal/retry-count.js';
+import { firstFailureOf, retriesOf } from './internal/retry-count.js';
 
 /** Prefix of every header the dead-letter middleware adds. */
 export const DEAD_LETTER_HEADER_PREFIX = 'bus-dlq-';
@@ -15,21 +15,36 @@ export const DeadLetterHeaders = Object.freeze({
   originalPartition: 'bus-dlq-original-partition',
   /** Its offset in that partition. */
   originalOffset: 'bus-dlq-original-offset',
+  /** Consumer group that failed to handle it (Spring's `kafka_dlt-original-consumer-group`); absent when unknown. */
+  originalConsumerGroup: 'bus-dlq-original-consumer-group',
   /** Name of the handler that failed. */
   handler: 'bus-dlq-handler',
   /** The error's message, truncated to 1 000 characters. */
   errorMessage: 'bus-dlq-error-message',
   /** The error's class name (`error.name`). */
   errorClass: 'bus-dlq-error-class',
+  /** The class name of the error's direct `cause`, when it has one (Spring's `kafka_dlt-exception-cause-fqcn`). */
+  errorCauseClass: 'bus-dlq-error-cause-class',
+  /** The `cause` chain, outermost first: a JSON array of `{ "class", "message" }`, at most 8 links of 500 characters. */
+  errorCauses: 'bus-dlq-error-causes',
+  /** The error's stack, truncated to 4 000 characters (unless `includeStack` is false). */
+  errorStack: 'bus-dlq-error-stacktrace',
   /** The error's `code`, when it has a string one (every bus error does). */
   errorCode: 'bus-dlq-error-code',
   /** Failed attempts before dead-lettering, minus one: redeliveries plus in-process retries. */
   retryCount: 'bus-dlq-retry-count',
-  /** When it was dead-lettered, ISO 8601. */
+  /** Failed attempts before dead-lettering: `retryCount` + 1. */
+  attempts: 'bus-dlq-attempts',
+  /** When this process first saw it fail (the retry middleware records it), ISO 8601. */
+  firstFailedAt: 'bus-dlq-first-failed-at',
+  /** The last failure, when it was dead-lettered, ISO 8601. */
   failedAt: 'bus-dlq-failed-at',
 } as const);
 
 const MAX_ERROR_MESSAGE_LENGTH = 1_000;
+const MAX_CAUSES = 8;
+const MAX_CAUSE_MESSAGE_LENGTH = 500;
+const MAX_STACK_LENGTH = 4_000;
 
 /** Options of {@link deadLetter}. */
 export interface DeadLetterOptions {
@@ -37,6 +52,8 @@ export interface DeadLetterOptions {
   publisher: Publisher;
   /** The dead-letter (poison) topic. */
   topic: string;
+  /** Whether to write the error's (bounded) stack in `bus-dlq-error-stacktrace`. Default true. */
+  includeStack?: boolean;
   /** Which errors dead-letter the message; the others are rethrown (so the message is nacked). Default: all. */
   filter?: (error: Error, message: ReceivedMessage) => boolean;
   /** Called after a message was dead-lettered. */
@@ -66,8 +83,12 @@ export function deadLetter(options: DeadLetterOptions): Middleware {
   for (const fn of ['filter', 'onDeadLetter'] as const) {
     if (options?.[fn] !== undefined && typeof options[fn] !== 'function') issues.add(fn, 'must be a function');
   }
+  if (options?.includeStack !== undefined && typeof options.includeStack !== 'boolean') {
+    issues.add('includeStack', 'must be a boolean');
+  }
   issues.throwIfAny();
   const { publisher, topic, filter, onDeadLetter } = options;
+  const includeStack = options.includeStack ?? true;
 
   return (next) => async (message, context) => {
     try {
@@ -75,7 +96,7 @@ export function deadLetter(options: DeadLetterOptions): Middleware {
     } catch (thrown) {
       const error = toError(thrown);
       if (filter !== undefined && !filter(error, message)) throw error;
-      const letter = deadLetterOf(message, error, context.handlerName);
+      const letter = deadLetterOf(message, error, context, includeStack);
       try {
         await publisher.publish(topic, letter);
       } catch (publishError) {
@@ -89,24 +110,33 @@ export function deadLetter(options: DeadLetterOptions): Middleware {
   };
 }
 
-function deadLetterOf(message: ReceivedMessage, error: Error, handlerName: string): Message {
-  const errorMessage =
-    error.message.length > MAX_ERROR_MESSAGE_LENGTH
-      ? `${error.message.slice(0, MAX_ERROR_MESSAGE_LENGTH)}…`
-      : error.message;
+function deadLetterOf(message: ReceivedMessage, error: Error, context: HandlerContext, includeStack: boolean): Message {
+  const now = Date.now();
+  const retries = Math.max(0, message.deliveryAttempt - 1) + retriesOf(message);
   const headers: Record<string, string> = {
     ...message.headers,
     [DeadLetterHeaders.originalTopic]: message.topic,
     [DeadLetterHeaders.originalPartition]: String(message.partition),
     [DeadLetterHeaders.originalOffset]: String(message.offset),
-    [DeadLetterHeaders.handler]: handlerName,
-    [DeadLetterHeaders.errorMessage]: errorMessage,
+    [DeadLetterHeaders.handler]: context.handlerName,
+    [DeadLetterHeaders.errorMessage]: bounded(error.message, MAX_ERROR_MESSAGE_LENGTH),
     [DeadLetterHeaders.errorClass]: error.name,
-    [DeadLetterHeaders.retryCount]: String(Math.max(0, message.deliveryAttempt - 1) + retriesOf(message)),
-    [DeadLetterHeaders.failedAt]: new Date().toISOString(),
+    [DeadLetterHeaders.retryCount]: String(retries),
+    [DeadLetterHeaders.attempts]: String(retries + 1),
+    [DeadLetterHeaders.firstFailedAt]: new Date(firstFailureOf(message) ?? now).toISOString(),
+    [DeadLetterHeaders.failedAt]: new Date(now).toISOString(),
   };
+  if (context.group !== undefined) headers[DeadLetterHeaders.originalConsumerGroup] = context.group;
   const code = BusError.isInstance(error) ? error.code : (error as { code?: unknown }).code;
   if (typeof code === 'string') headers[DeadLetterHeaders.errorCode] = code;
+  const causes = causeChain(error);
+  if (causes.length > 0) {
+    headers[DeadLetterHeaders.errorCauseClass] = causes[0]?.class ?? '';
+    headers[DeadLetterHeaders.errorCauses] = JSON.stringify(causes);
+  }
+  if (includeStack && typeof error.stack === 'string') {
+    headers[DeadLetterHeaders.errorStack] = bounded(error.stack, MAX_STACK_LENGTH);
+  }
   return createMessage({
     id: message.id,
     payload: message.payload,
@@ -114,4 +144,25 @@ function deadLetterOf(message: ReceivedMessage, error: Error, handlerName: strin
     ...(message.key === undefined ? {} : { key: message.key }),
     ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
   });
+}
+
+function bounded(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The `cause` chain below `error`, outermost first, bounded in length and safe against cycles. */
+function causeChain(error: Error): { class: string; message: string }[] {
+  const chain: { class: string; message: string }[] = [];
+  const seen = new Set<unknown>([error]);
+  for (let cause: unknown = error.cause; cause !== undefined && cause !== null; ) {
+    if (seen.has(cause) || chain.length === MAX_CAUSES) break;
+    seen.add(cause);
+    const asError = cause instanceof Error ? cause : undefined;
+    chain.push({
+      class: asError?.name ?? typeof cause,
+      message: bounded(asError?.message ?? String(cause), MAX_CAUSE_MESSAGE_LENGTH),
+    });
+    cause = asError?.cause;
+  }
+  return chain;
 }

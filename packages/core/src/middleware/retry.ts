@@ -2,7 +2,7 @@ import { ConfigIssues } from '../config.js';
 import { BusError, HandlerError, toError } from '../errors.js';
 import type { HandlerContext, Middleware, ReceivedMessage } from '../pubsub.js';
 import { abortableSleep } from './internal/abortable-sleep.js';
-import { recordRetries } from './internal/retry-count.js';
+import { recordFailure, recordRetries } from './internal/retry-count.js';
 
 /** Options of {@link retry}. */
 export interface RetryOptions {
@@ -86,6 +86,7 @@ export function retry(options: RetryOptions = {}): Middleware {
         return await next(message, context);
       } catch (thrown) {
         const error = toError(thrown);
+        if (attempt === 0) recordFailure(message, Date.now());
         const retryNumber = attempt + 1;
         if (retryNumber > maxRetries || context.signal.aborted) throw error;
         if (!(shouldRetry ?? retryableByDefault)(error, message)) throw error;

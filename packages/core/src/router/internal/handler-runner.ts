@@ -364,6 +364,7 @@ export class HandlerRunner {
     try {
       output = this.#spec.handler(message, {
         handlerName: this.#spec.name,
+        group: this.#spec.group,
         signal: controller.signal,
         logger: this.#spec.logger,
       });
