@@ -41,6 +41,7 @@ export type {
 export { type KafkaConfigFromSource, kafkaConfigFromUrl, type KafkaSecurityProtocol } from './config-url.js';
 export { kafkaConfigFromEnv, type KafkaEnvConfig, type KafkaEnvOptions } from './config-env.js';
 export { KafkaSubscriber, type KafkaSubscriberStats } from './subscriber.js';
+export { KafkaDeadLetterQueue, type KafkaDeadLetterQueueOptions } from './dead-letter-queue.js';
 export type { KafkaSubscriberEvents } from './subscriber-events.js';
 export {
   DEFAULT_PARTITION_ASSIGNORS,

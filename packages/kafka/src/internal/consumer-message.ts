@@ -10,9 +10,9 @@ export interface DecodeOptions {
   readonly binaryKeyHeader: string;
 }
 
-type RawHeader = Buffer | string | (Buffer | string)[] | undefined;
+export type RawHeader = Buffer | string | (Buffer | string)[] | undefined;
 
-function headerText(value: RawHeader): string | undefined {
+export function headerText(value: RawHeader): string | undefined {
   if (value === undefined) return undefined;
   // Kafka allows a header name more than once; a string record keeps the last value, as a map would.
   const last = Array.isArray(value) ? value[value.length - 1] : value;
@@ -25,7 +25,7 @@ function headerText(value: RawHeader): string | undefined {
  * Kafka stores keys as bytes and does not record whether they were text. A key comes back as a
  * string when it is valid UTF-8 and the producer did not mark it binary; otherwise as bytes.
  */
-function decodeKey(key: Buffer, binary: boolean): string | Uint8Array {
+export function decodeKey(key: Buffer, binary: boolean): string | Uint8Array {
   if (binary) return view(key);
   const text = key.toString();
   // Decoding replaces invalid UTF-8 with U+FFFD; only then is the (rarer) validity check needed.
