@@ -67,11 +67,11 @@ describe('cluster: two nodes down', () => {
         .soft(p.tookMs, `probe ${i} settled within its ${PROBE_TIMEOUT_MS} ms deadline (+${SETTLE_SLACK_MS} ms)`)
         .toBeLessThanOrEqual(PROBE_TIMEOUT_MS + SETTLE_SLACK_MS);
     }
-    // The stream's own publishes failed during the outage too: each within its deadline, typed and retryable.
+    // The stream's own publishes failed during the outage too, each within its deadline (typed and retryable:
+    // checked for every scenario).
     expect.soft(figures.failedCalls, 'stream publishes that failed during the outage').toBeGreaterThan(0);
     const late = (figures.longestFailedCallS ?? 0) * 1000;
     expect.soft(late, 'longest failed stream publish (ms)').toBeLessThanOrEqual(STREAM_TIMEOUT_MS + SETTLE_SLACK_MS);
-    expect.soft(figures.nonRetryableFailures, 'stream publish failures that were not retryable').toEqual([]);
     // Messages acknowledged before the outage wait through it; after the restart they must flow at once.
     expect.soft(figures.maxStallS, 'longest stall of a key (s) vs the outage').toBeLessThanOrEqual(outageS + 15);
   }, 480_000);
