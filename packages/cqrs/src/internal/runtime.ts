@@ -1,0 +1,236 @@
+import {
+  ConfigError,
+  ConfigIssues,
+  type Handler,
+  type HandlerContext,
+  keyString,
+  type Middleware,
+  type ReceivedMessage,
+  Router,
+  deadLetter,
+  retry,
+} from '@bus/core';
+import type { CqrsContext } from '../context.js';
+import type { Definition, DefinitionKind, Received } from '../definition.js';
+import type { Envelope } from '../envelope.js';
+import { CloudEventHeaders, cloudEventType, envelopeFromHeaders } from '../cloudevents-headers.js';
+import { CqrsError } from '../errors.js';
+import type { ProcessorOptions } from '../processor-options.js';
+import { StatsRecorder } from './stats-recorder.js';
+
+const UNKNOWN_TYPE_POLICIES = ['ack', 'nack', 'dead-letter'] as const;
+const DEFAULT_NACK_DELAY_MS = 5_000;
+
+/** A handler as the runtime calls it: data already decoded. */
+export type AnyHandler = (received: Received<string, unknown>, context: CqrsContext) => unknown;
+
+/** One type a consumer dispatches to. */
+export interface Route {
+  readonly definition: Definition<DefinitionKind, string, unknown>;
+  readonly handle: AnyHandler;
+}
+
+/** One router handler: a consumer group reading one topic, dispatching on `ce_type`. */
+export interface ConsumerSpec {
+  readonly name: string;
+  readonly topic: string;
+  /** The routes, by type; the map may grow until the router starts. */
+  readonly routes: ReadonlyMap<string, Route>;
+  /** Handles every type (known ones decoded, unknown ones as raw bytes). */
+  readonly any?: AnyHandler;
+}
+
+/** What event and command processors share: options, the router, stats and dispatching. */
+export class ProcessorRuntime {
+  readonly router: Router;
+  readonly stats = new StatsRecorder();
+  /** Every definition registered on this processor, by type: other handlers' types are skipped, not unknown. */
+  readonly known = new Map<string, Definition<DefinitionKind, string, unknown>>();
+  readonly #options: ProcessorOptions;
+  readonly #groupPrefix: string;
+
+  constructor(options: ProcessorOptions, subject: string) {
+    const issues = new ConfigIssues(subject);
+    issues.require(typeof options?.subscriber?.subscribe === 'function', 'subscriber', 'must be a Subscriber');
+    issues.require(
+      typeof options?.topics === 'function',
+      'topics',
+      'must be a TopicStrategy (see topics.perType, ...)',
+    );
+    issues.require(options?.router === undefined || options.router instanceof Router, 'router', 'must be a Router');
+    issues.require(
+      options?.groupPrefix === undefined || (typeof options.groupPrefix === 'string' && options.groupPrefix.length > 0),
+      'groupPrefix',
+      'must be a non-empty string',
+    );
+    issues.integer(options?.concurrency, 'concurrency', { min: 1, max: 10_000 });
+    issues.oneOf(options?.unknownType, 'unknownType', UNKNOWN_TYPE_POLICIES);
+    issues.integer(options?.unknownTypeNackDelayMs, 'unknownTypeNackDelayMs', { min: 0, max: 2 ** 31 - 1 });
+    issues.require(
+      options?.retry === undefined || options.retry === false || typeof options.retry === 'object',
+      'retry',
+      'must be retry options or false',
+    );
+    const dead = options?.deadLetter;
+    if (dead !== undefined) {
+      issues.require(typeof dead?.publisher?.publish === 'function', 'deadLetter.publisher', 'must be a Publisher');
+      issues.require(
+        dead.topicOf === undefined || typeof dead.topicOf === 'function',
+        'deadLetter.topicOf',
+        'must be a function',
+      );
+    }
+    issues.require(
+      options?.unknownType !== 'dead-letter' || dead !== undefined,
+      'unknownType',
+      '"dead-letter" needs the deadLetter option',
+    );
+    if (
+      options?.middleware !== undefined &&
+      !(Array.isArray(options.middleware) && options.middleware.every((m) => typeof m === 'function'))
+    ) {
+      issues.add('middleware', 'must be an array of functions');
+    }
+    issues.throwIfAny();
+    this.#options = options;
+    this.#groupPrefix = options.groupPrefix ?? 'cqrs';
+    this.router = options.router ?? new Router(options.logger === undefined ? {} : { logger: options.logger });
+  }
+
+  /** The topic of a definition under the processor's strategy. */
+  topicOf(definition: Definition<DefinitionKind, string, unknown>): string {
+    return this.#options.topics({
+      kind: definition.kind,
+      name: definition.name,
+      aggregateType: definition.aggregateType,
+    });
+  }
+
+  /** Adds the consumer to the router: its own group, ordered per aggregate. */
+  addConsumer(spec: ConsumerSpec): void {
+    const { concurrency = 16 } = this.#options;
+    this.router.addConsumerHandler({
+      name: `cqrs:${spec.name}`,
+      subscribeTopic: spec.topic,
+      subscriber: this.#options.subscriber,
+      group: `${this.#groupPrefix}.${spec.name}`,
+      concurrency,
+      orderBy: aggregateOf,
+      middleware: this.#middleware(spec.topic),
+      handle: this.#dispatcher(spec),
+    });
+  }
+
+  #middleware(topic: string): Middleware[] {
+    const { stats } = this;
+    const options = this.#options;
+    const chain: Middleware[] = [stats.outer];
+    const dead = options.deadLetter;
+    if (dead !== undefined) {
+      const nackUnknown = options.unknownType === 'nack';
+      chain.push(
+        deadLetter({
+          publisher: dead.publisher,
+          topic: dead.topicOf?.(topic) ?? `${topic}.dlq`,
+          // The nack policy hands unknown types back to the group instead.
+          filter: (error) => !(nackUnknown && CqrsError.isInstance(error) && error.code === 'UNKNOWN_TYPE'),
+          onDeadLetter: () => {
+            stats.deadLettered++;
+          },
+        }),
+      );
+    }
+    if (options.retry !== false) {
+      const retryOptions = options.retry ?? {};
+      const onRetry = retryOptions.onRetry;
+      chain.push(
+        retry({
+          maxRetries: 3,
+          ...retryOptions,
+          onRetry: (event) => {
+            stats.retried++;
+            onRetry?.(event);
+          },
+        }),
+      );
+    }
+    chain.push(...(options.middleware ?? []), stats.inner);
+    return chain;
+  }
+
+  #dispatcher(spec: ConsumerSpec): Handler {
+    return async (message, context) => {
+      const type = cloudEventType(message.headers);
+      const route = type === undefined ? undefined : spec.routes.get(type);
+      if (route === undefined && spec.any === undefined) {
+        if (type !== undefined && this.known.has(type)) {
+          this.stats.skipped++;
+          return;
+        }
+        this.#unknown(message, type, context);
+        return;
+      }
+      const envelope = envelopeFromHeaders(message.headers);
+      const definition = route?.definition ?? this.known.get(envelope.type);
+      const data =
+        definition === undefined
+          ? message.payload
+          : await definition.schema.decode(message.payload, {
+              topic: message.topic,
+              role: 'value',
+              headers: message.headers,
+              partition: message.partition,
+              offset: message.offset,
+            });
+      const handle = (route?.handle ?? spec.any) as AnyHandler;
+      await handle({ type: envelope.type, data, envelope }, this.#context(envelope, message, context));
+      this.stats.handled++;
+    };
+  }
+
+  #unknown(message: ReceivedMessage, type: string | undefined, context: HandlerContext): void {
+    const policy = this.#options.unknownType ?? 'ack';
+    const what = type === undefined ? 'a message without ce_type' : `unknown type "${type}"`;
+    if (policy === 'ack') {
+      this.stats.skipped++;
+      context.logger.warn({ messageId: message.id, type, topic: message.topic }, `acking ${what}`);
+      return;
+    }
+    throw new CqrsError(`No handler of this processor knows ${what}`, {
+      code: 'UNKNOWN_TYPE',
+      type,
+      retryAfterMs: policy === 'nack' ? (this.#options.unknownTypeNackDelayMs ?? DEFAULT_NACK_DELAY_MS) : undefined,
+    });
+  }
+
+  #context(envelope: Envelope, message: ReceivedMessage, context: HandlerContext): CqrsContext {
+    const { events, commands } = this.#options;
+    return {
+      envelope,
+      message,
+      signal: context.signal,
+      logger: context.logger,
+      publish: async (drafts) => {
+        if (events === undefined) throw missingBus('events');
+        return events.publish(drafts, { causedBy: envelope });
+      },
+      send: async (command) => {
+        if (commands === undefined) throw missingBus('commands');
+        return commands.send(command, { causedBy: envelope });
+      },
+    };
+  }
+}
+
+function missingBus(option: 'events' | 'commands'): ConfigError {
+  const what = option === 'events' ? 'an EventBus to publish' : 'a CommandBus to send';
+  return new ConfigError('cqrs handler context', [{ path: option, message: `pass ${what} from handlers` }]);
+}
+
+/** Messages of one aggregate are handled one at a time, in order; others run in parallel. */
+function aggregateOf(message: ReceivedMessage): string {
+  const aggregate = message.headers[CloudEventHeaders.aggregateId];
+  if (aggregate !== undefined) return `a:${aggregate}`;
+  const key = keyString(message.key);
+  return key === undefined ? `p:${message.partition}` : `k:${key}`;
+}
