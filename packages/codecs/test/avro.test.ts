@@ -182,4 +182,23 @@ describe('avro longs', () => {
     });
     expect(() => avroCodec({ schema, longs: 'string' as never })).toThrow(/longs/);
   });
+
+  it("reads longs written as { type: 'long' } and under unimplemented logical types as bigints too", () => {
+    const objectForm = {
+      type: 'record',
+      name: 'Counters',
+      fields: [
+        { name: 'total', type: { type: 'long' } },
+        { name: 'samples', type: { type: 'array', items: { type: 'long' } } },
+        { name: 'elapsed', type: { type: 'long', logicalType: 'time-micros' } },
+        { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      ],
+    } as const;
+    const codec = avroCodec({ schema: objectForm, longs: 'bigint' });
+    const value = { total: 2n ** 60n + 1n, samples: [1n, -(2n ** 62n)], elapsed: 5n, at: new Date(1000) };
+    expect(codec.decode(codec.encode(value, ctx) as Uint8Array, ctx)).toEqual(value);
+    const numbers = avroCodec({ schema: objectForm });
+    const small = { total: 1, samples: [2], elapsed: 3, at: new Date(1000) };
+    expect(numbers.decode(numbers.encode(small, ctx) as Uint8Array, ctx)).toEqual(small);
+  });
 });

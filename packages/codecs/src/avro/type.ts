@@ -43,6 +43,15 @@ const bigintLong = avsc.types.LongType.__with({
   compare: (a: bigint | number, b: bigint | number) => (a < b ? -1 : a > b ? 1 : 0),
 });
 
+// The registry entry above covers `"long"` references; the object form `{ "type": "long" }` (a
+// logical type the codec does not implement included) is built fresh, so it is hooked here.
+function bigintLongFor(schema: unknown, logicalTypes: Record<string, unknown>): Type | undefined {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return undefined;
+  const { type, logicalType } = schema as { type?: unknown; logicalType?: unknown };
+  if (type !== 'long') return undefined;
+  return typeof logicalType === 'string' && Object.hasOwn(logicalTypes, logicalType) ? undefined : bigintLong;
+}
+
 /** Builds an avsc type, reporting a bad schema as a config issue at `path`. */
 export function buildType(
   input: unknown,
@@ -68,12 +77,15 @@ export function buildType(
     issues.add(path, 'is required (an Avro schema object, its JSON text, or an avsc Type)');
     return undefined;
   }
+  const logicalTypes = { ...avroLogicalTypes, ...options.logicalTypes };
   try {
     return avsc.Type.forSchema(schema as Schema, {
-      logicalTypes: { ...avroLogicalTypes, ...options.logicalTypes },
+      logicalTypes,
       wrapUnions: false,
       // avsc adds every named type to this registry, so each schema needs a fresh object.
-      ...(options.longs === 'bigint' ? { registry: { long: bigintLong } } : {}),
+      ...(options.longs === 'bigint'
+        ? { registry: { long: bigintLong }, typeHook: (inner: unknown) => bigintLongFor(inner, logicalTypes) }
+        : {}),
     });
   } catch (cause) {
     issues.add(path, `is not a valid Avro schema: ${describeCause(cause)}`);
