@@ -5,11 +5,21 @@ import { CodecError, describeCause } from '../errors.js';
 import { asBuffer } from '../internal/bytes.js';
 import { location } from '../internal/location.js';
 import { type AvroSchemaInput, type AvroTypeOptions, buildType, invalidPaths, typeName } from './type.js';
+import type { AvroLongs, AvroValue } from './value.js';
 
-/** Options of {@link avroCodec}. */
-export interface AvroCodecOptions extends AvroTypeOptions {
-  /** The schema values are encoded with, and read as (the reader schema). */
-  schema: AvroSchemaInput;
+/**
+ * Options of {@link avroCodec}.
+ *
+ * @typeParam S - The reader schema's type, inferred to type the codec (see {@link AvroValue}).
+ * @typeParam Longs - The `longs` option.
+ */
+export interface AvroCodecOptions<S extends AvroSchemaInput = AvroSchemaInput, Longs extends AvroLongs = AvroLongs>
+  extends AvroTypeOptions<Longs> {
+  /**
+   * The schema values are encoded with, and read as (the reader schema). Written inline or
+   * `as const`, it types the codec.
+   */
+  schema: S;
   /**
    * The schema the bytes to decode were written with, when it differs from {@link schema}:
    * decoding then resolves writer to reader (added fields take defaults, removed ones are
@@ -120,10 +130,19 @@ export function createResolver(reader: Type, writer: Type, ctx: CodecContext | u
  * An Avro codec (avsc). Standard logical types are built in (see `avroLogicalTypes`); pass
  * `writerSchema` to read data written with an older or newer schema.
  *
+ * The value type is inferred from `schema` when it is written inline or `as const` (see
+ * {@link AvroValue}); an explicit type argument, `avroCodec<Order>(...)`, takes precedence.
+ *
  * @example
- * const codec = avroCodec<Order>({ schema: { type: 'record', name: 'shop.Order', fields: [...] } });
+ * const orderSchema = { type: 'record', name: 'shop.Order', fields: [...] } as const;
+ * const codec = avroCodec({ schema: orderSchema }); // AvroCodec<AvroValue<typeof orderSchema>>
  */
-export function avroCodec<T = unknown>(options: AvroCodecOptions): AvroCodec<T> {
+export function avroCodec<
+  T = never,
+  const S extends AvroSchemaInput = AvroSchemaInput,
+  const Longs extends AvroLongs = [T] extends [never] ? 'number' : AvroLongs,
+>(options: AvroCodecOptions<S, Longs>): AvroCodec<[T] extends [never] ? AvroValue<S, Longs> : T> {
+  type Value = [T] extends [never] ? AvroValue<S, Longs> : T;
   const issues = new ConfigIssues('avroCodec');
   const type = buildType(options.schema, options, issues, 'schema');
   const writerType =
@@ -152,7 +171,7 @@ export function avroCodec<T = unknown>(options: AvroCodecOptions): AvroCodec<T> 
       return writer.write(value, undefined, ctx);
     },
     decode(bytes, ctx) {
-      return readAvro(reader, bytes, 0, resolver, ctx) as T;
+      return readAvro(reader, bytes, 0, resolver, ctx) as Value;
     },
   };
 }

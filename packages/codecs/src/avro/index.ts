@@ -6,3 +6,4 @@ export { type AvroCodec, type AvroCodecOptions, avroCodec } from './codec.js';
 export { type AvroLogicalTypeConstructor, avroLogicalTypes } from './logical-types.js';
 export { type AvroSchemaFormatOptions, avroSchemaFormat } from './registry-format.js';
 export type { AvroSchemaInput, AvroTypeOptions } from './type.js';
+export type { AvroLongs, AvroValue } from './value.js';

@@ -7,19 +7,36 @@ import { location } from '../internal/location.js';
 import type { BodyDecoder, RegistrySchema, SchemaFormat } from '../schema-format.js';
 import { AvroWriter, createResolver, readAvro } from './codec.js';
 import { type AvroSchemaInput, type AvroTypeOptions, buildType, typeName } from './type.js';
+import type { AvroLongs, AvroValue } from './value.js';
 
-/** Options of {@link avroSchemaFormat}. */
-export interface AvroSchemaFormatOptions extends AvroTypeOptions {
-  /** The schema this service writes with and reads as. */
-  schema: AvroSchemaInput;
+/**
+ * Options of {@link avroSchemaFormat}.
+ *
+ * @typeParam S - The schema's type, inferred to type the format (see {@link AvroValue}).
+ * @typeParam Longs - The `longs` option.
+ */
+export interface AvroSchemaFormatOptions<
+  S extends AvroSchemaInput = AvroSchemaInput,
+  Longs extends AvroLongs = AvroLongs,
+> extends AvroTypeOptions<Longs> {
+  /** The schema this service writes with and reads as. Written inline or `as const`, it types the format. */
+  schema: S;
 }
 
 /**
  * Avro for `registryCodec()` from `@bus/codecs/registry`. Values are written with `schema`;
  * payloads written with any other registered schema are resolved to it (schema evolution), or
  * rejected with `SCHEMA_MISMATCH` when Avro resolution rules forbid it.
+ *
+ * The value type is inferred from `schema` when it is written inline or `as const` (see
+ * {@link AvroValue}); an explicit type argument, `avroSchemaFormat<Order>(...)`, takes precedence.
  */
-export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions): SchemaFormat<T> {
+export function avroSchemaFormat<
+  T = never,
+  const S extends AvroSchemaInput = AvroSchemaInput,
+  const Longs extends AvroLongs = [T] extends [never] ? 'number' : AvroLongs,
+>(options: AvroSchemaFormatOptions<S, Longs>): SchemaFormat<[T] extends [never] ? AvroValue<S, Longs> : T> {
+  type Value = [T] extends [never] ? AvroValue<S, Longs> : T;
   const issues = new ConfigIssues('avroSchemaFormat');
   const built = buildType(options.schema, options, issues, 'schema');
   issues.throwIfAny();
@@ -39,7 +56,7 @@ export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions):
     schemaType: 'AVRO',
     schema: { schemaType: 'AVRO', schema: text },
     recordName: typeName(reader),
-    encodeFramed(value: T, prefix: Uint8Array, ctx: CodecContext) {
+    encodeFramed(value: Value, prefix: Uint8Array, ctx: CodecContext) {
       return writer.write(value, prefix, ctx);
     },
     matches(registered: RegistrySchema) {
@@ -48,7 +65,7 @@ export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions):
       const type = buildType(registered.schema, options, issues, 'schema');
       return type !== undefined && type.fingerprint('sha256').toString('hex') === readerFingerprint;
     },
-    decoderFor(registered: RegistrySchema, ctx: CodecContext): BodyDecoder<T> {
+    decoderFor(registered: RegistrySchema, ctx: CodecContext): BodyDecoder<Value> {
       if (registered.schemaType !== 'AVRO') {
         throw new CodecError(`Payload was written with a ${registered.schemaType} schema, expected AVRO`, {
           code: 'SCHEMA_MISMATCH',
@@ -58,7 +75,7 @@ export function avroSchemaFormat<T = unknown>(options: AvroSchemaFormatOptions):
       const writerType = parseWriter(registered.schema, options, ctx);
       const same = writerType.fingerprint('sha256').toString('hex') === readerFingerprint;
       const resolver = same ? undefined : createResolver(reader, writerType, ctx);
-      return (bytes, offset, _indexes, decodeCtx) => readAvro(reader, bytes, offset, resolver, decodeCtx) as T;
+      return (bytes, offset, _indexes, decodeCtx) => readAvro(reader, bytes, offset, resolver, decodeCtx) as Value;
     },
   };
 }

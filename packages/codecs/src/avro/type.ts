@@ -3,6 +3,7 @@ import type { Schema, Type } from 'avsc';
 import { describeCause } from '../errors.js';
 import { avsc } from '../internal/avsc.js';
 import { type AvroLogicalTypeConstructor, avroLogicalTypes } from './logical-types.js';
+import type { AvroLongs } from './value.js';
 
 /**
  * An Avro schema: the parsed JSON (object, or array for a union; `as const` literals welcome),
@@ -10,8 +11,12 @@ import { type AvroLogicalTypeConstructor, avroLogicalTypes } from './logical-typ
  */
 export type AvroSchemaInput = Schema | string | Type | { readonly [key: string]: unknown } | readonly unknown[];
 
-/** Options that shape how avsc builds types. */
-export interface AvroTypeOptions {
+/**
+ * Options that shape how avsc builds types.
+ *
+ * @typeParam Longs - The `longs` option, inferred by the codecs to type `long` values.
+ */
+export interface AvroTypeOptions<Longs extends AvroLongs = AvroLongs> {
   /**
    * Logical type implementations by name; merged over {@link avroLogicalTypes}. Add your own
    * (e.g. a money type) by name.
@@ -22,7 +27,7 @@ export interface AvroTypeOptions {
    * ±2^53 with a typed error instead of rounding them; `'bigint'` decodes every `long` as a
    * `bigint` and encodes bigints or safe-integer numbers.
    */
-  longs?: 'number' | 'bigint';
+  longs?: Longs;
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -1,0 +1,181 @@
+import type { Type } from 'avsc';
+
+/** How Avro `long` values are represented: the `longs` option of the Avro codecs. */
+export type AvroLongs = 'number' | 'bigint';
+
+/**
+ * The TypeScript type of the values an Avro schema describes, inferred from the schema written
+ * `as const`: what `avroCodec` and `avroSchemaFormat` decode, and what they encode. The codecs
+ * infer it themselves; name it to type your own functions.
+ *
+ * | Avro | TypeScript |
+ * | --- | --- |
+ * | `null`, `boolean`, `string` | `null`, `boolean`, `string` |
+ * | `int`, `float`, `double` | `number` |
+ * | `long` | `number`, or `bigint` when `Longs` is `'bigint'` |
+ * | `bytes`, `fixed` | `Buffer` |
+ * | `enum` | the union of its symbols, e.g. `'web' \| 'store'` |
+ * | `array`, `map` | `T[]`, `Record<string, T>` |
+ * | `record` | an object with one required property per field |
+ * | union, e.g. `['null', 'string']` | `null \| string` |
+ * | `timestamp-millis`, `timestamp-micros`, `date` | `Date` |
+ * | `uuid`, `decimal` | `string` (`decimal` as a lossless decimal string) |
+ * | another logical type | its underlying type |
+ * | a named type referenced by name | that type, resolved in the enclosing namespace |
+ *
+ * A schema that is not a literal (JSON text, an avsc `Type`, an object typed `Schema`, a schema
+ * written without `as const`) gives `unknown`; a reference to a name the schema does not
+ * define gives `never`. Fields with defaults are still required: decoding always fills them in.
+ *
+ * @typeParam S - The schema, e.g. `typeof orderSchema`.
+ * @typeParam Longs - The codec's `longs` option. Default `'number'`.
+ *
+ * @example
+ * const orderSchema = {
+ *   type: 'record',
+ *   name: 'OrderPlaced',
+ *   fields: [
+ *     { name: 'orderId', type: { type: 'string', logicalType: 'uuid' } },
+ *     { name: 'placedAt', type: { type: 'long', logicalType: 'timestamp-millis' } },
+ *     { name: 'couponCode', type: ['null', 'string'], default: null },
+ *   ],
+ * } as const;
+ * type OrderPlaced = AvroValue<typeof orderSchema>;
+ * // { orderId: string; placedAt: Date; couponCode: string | null }
+ */
+export type AvroValue<S, Longs extends AvroLongs = 'number'> = 0 extends 1 & S
+  ? unknown
+  : unknown extends S
+    ? unknown
+    : S extends Type
+      ? unknown
+      : S extends string
+        ? S extends Primitive
+          ? PrimitiveValue<S, Longs>
+          : unknown // schema text (JSON)
+        : Value<S, NamedTypes<S, ''>, '', Longs>;
+
+type Primitive = 'null' | 'boolean' | 'int' | 'long' | 'float' | 'double' | 'bytes' | 'string';
+
+type PrimitiveValue<P extends Primitive, Longs extends AvroLongs> = {
+  null: null;
+  boolean: boolean;
+  int: number;
+  long: Longs extends 'bigint' ? bigint : number;
+  float: number;
+  double: number;
+  bytes: Buffer;
+  string: string;
+}[P];
+
+/** A named type (record, enum, fixed) found in the schema: its full name, schema and enclosing namespace. */
+type Named = [fullName: string, schema: unknown, namespace: string];
+
+type Value<S, Reg extends Named, NS extends string, Longs extends AvroLongs> = unknown extends S
+  ? unknown
+  : S extends string
+    ? string extends S
+      ? unknown
+      : S extends Primitive
+        ? PrimitiveValue<S, Longs>
+        : Reference<Reg, Qualify<S, NS>, Longs>
+    : S extends readonly unknown[]
+      ? Value<S[number], Reg, NS, Longs> // a union: one branch of each
+      : S extends { readonly logicalType: infer Logical extends string }
+        ? LogicalValue<S, Logical, Reg, NS, Longs>
+        : Complex<S, Reg, NS, Longs>;
+
+type LogicalValue<S, Logical extends string, Reg extends Named, NS extends string, Longs extends AvroLongs> = [
+  Logical,
+] extends ['timestamp-millis' | 'timestamp-micros' | 'date']
+  ? Date
+  : [Logical] extends ['uuid']
+    ? string
+    : [Logical] extends ['decimal']
+      ? S extends { readonly precision: number }
+        ? string
+        : Complex<S, Reg, NS, Longs> // invalid decimal: the underlying type, as avsc does
+      : Complex<S, Reg, NS, Longs>; // a logical type the codec does not implement
+
+type Complex<S, Reg extends Named, NS extends string, Longs extends AvroLongs> = S extends {
+  readonly type: infer Kind;
+}
+  ? string extends Kind
+    ? unknown
+    : Kind extends 'record' | 'error'
+      ? RecordValue<S, Reg, OwnNamespace<S, NS>, Longs>
+      : Kind extends 'enum'
+        ? S extends { readonly symbols: readonly (infer Sym extends string)[] }
+          ? string extends Sym
+            ? string
+            : Sym
+          : unknown
+        : Kind extends 'fixed'
+          ? Buffer
+          : Kind extends 'array'
+            ? S extends { readonly items: infer Items }
+              ? Value<Items, Reg, NS, Longs>[]
+              : unknown
+            : Kind extends 'map'
+              ? S extends { readonly values: infer Values }
+                ? Record<string, Value<Values, Reg, NS, Longs>>
+                : unknown
+              : Value<Kind, Reg, NS, Longs> // `{ type: 'int' }` or `{ type: 'shop.Money' }`
+  : unknown;
+
+type RecordValue<S, Reg extends Named, NS extends string, Longs extends AvroLongs> = S extends {
+  readonly fields: readonly (infer Field extends { readonly name: string; readonly type: unknown })[];
+}
+  ? string extends Field['name']
+    ? unknown
+    : { -readonly [F in Field as F['name']]: Value<F['type'], Reg, NS, Longs> }
+  : unknown;
+
+type Reference<Reg extends Named, FullName extends string, Longs extends AvroLongs> = LookedUp<
+  Extract<Reg, [FullName, unknown, string]>,
+  Reg,
+  Longs
+>;
+
+type LookedUp<Found, Reg extends Named, Longs extends AvroLongs> = [Found] extends [never]
+  ? never // avsc refuses the schema: "undefined type name"
+  : Found extends [string, infer Schema, infer NS extends string]
+    ? Value<Schema, Reg, NS, Longs>
+    : never;
+
+/** A reference without a dot names a type of the enclosing namespace (primitives excepted). */
+type Qualify<Name extends string, NS extends string> = Name extends `${string}.${string}`
+  ? Name
+  : NS extends ''
+    ? Name
+    : `${NS}.${Name}`;
+
+/** The namespace a named type defines its fields in: from a dotted name, its `namespace`, or the enclosing one. */
+type OwnNamespace<S, NS extends string> = S extends { readonly name: `${string}.${string}` }
+  ? BeforeLastDot<S['name']>
+  : S extends { readonly namespace: infer Own extends string }
+    ? Own
+    : NS;
+
+type BeforeLastDot<Name extends string, Done extends string = ''> = Name extends `${infer Head}.${infer Rest}`
+  ? BeforeLastDot<Rest, Done extends '' ? Head : `${Done}.${Head}`>
+  : Done;
+
+/** Every named type defined anywhere in `S` (Avro names are unique within a schema). */
+type NamedTypes<S, NS extends string> = S extends readonly unknown[]
+  ? NamedTypes<S[number], NS>
+  : S extends { readonly type: 'record' | 'error'; readonly name: infer Name extends string }
+    ?
+        | [Qualify<Name, OwnNamespace<S, NS>>, S, NS]
+        | (S extends { readonly fields: readonly (infer Field)[] }
+            ? Field extends { readonly type: infer FieldType }
+              ? NamedTypes<FieldType, OwnNamespace<S, NS>>
+              : never
+            : never)
+    : S extends { readonly type: 'enum' | 'fixed'; readonly name: infer Name extends string }
+      ? [Qualify<Name, OwnNamespace<S, NS>>, S, NS]
+      : S extends { readonly type: 'array'; readonly items: infer Items }
+        ? NamedTypes<Items, NS>
+        : S extends { readonly type: 'map'; readonly values: infer Values }
+          ? NamedTypes<Values, NS>
+          : never;
