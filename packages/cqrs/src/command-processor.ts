@@ -1,4 +1,11 @@
-import { type CloseOptions, type CloseReport, ConfigIssues, type Router, type RunOptions } from '@bus/core';
+import {
+  type CloseOptions,
+  type CloseReport,
+  type DeadLetterQueue,
+  ConfigIssues,
+  type Router,
+  type RunOptions,
+} from '@bus/core';
 import type { CqrsContext } from './context.js';
 import type { CommandDefinition, Received } from './definition.js';
 import { CqrsError } from './errors.js';
@@ -87,6 +94,15 @@ export class CommandProcessor implements AsyncDisposable {
       routes: new Map([[definition.name, { definition: def, handle: handler as AnyHandler }]]),
     });
     return this;
+  }
+
+  /**
+   * The dead-letter queue of a type's topic (or of a topic), from the `deadLetter.queue` factory:
+   * list, count, replay and purge what failed there.
+   * @throws {ConfigError} when the processor has no `deadLetter.queue`.
+   */
+  deadLetterQueue<N extends string, T>(target: CommandDefinition<N, T> | string): DeadLetterQueue {
+    return this.#runtime.deadLetterQueue(target as unknown as CommandDefinition<string, unknown> | string);
   }
 
   /** What the handlers did so far. */

@@ -1,4 +1,11 @@
-import { ConfigIssues, type CloseOptions, type CloseReport, type Router, type RunOptions } from '@bus/core';
+import {
+  ConfigIssues,
+  type CloseOptions,
+  type CloseReport,
+  type DeadLetterQueue,
+  type Router,
+  type RunOptions,
+} from '@bus/core';
 import type { CqrsContext } from './context.js';
 import type { EventDefinition, Received } from './definition.js';
 import { type AnyHandler, ProcessorRuntime, type Route } from './internal/runtime.js';
@@ -95,6 +102,15 @@ export class EventProcessor implements AsyncDisposable {
     this.#checkNew(name, undefined, () => {}, 'group');
     this.#names.add(name);
     return new EventGroup(name, this.#runtime);
+  }
+
+  /**
+   * The dead-letter queue of a type's topic (or of a topic), from the `deadLetter.queue` factory:
+   * list, count, replay and purge what failed there.
+   * @throws {ConfigError} when the processor has no `deadLetter.queue`.
+   */
+  deadLetterQueue<N extends string, T>(target: EventDefinition<N, T> | string): DeadLetterQueue {
+    return this.#runtime.deadLetterQueue(target as unknown as EventDefinition<string, unknown> | string);
   }
 
   /** What the handlers did so far. */

@@ -1,4 +1,4 @@
-import type { Logger, Middleware, Publisher, RetryOptions, Router, Subscriber } from '@bus/core';
+import type { DeadLetterQueue, Logger, Middleware, Publisher, RetryOptions, Router, Subscriber } from '@bus/core';
 import type { CommandBus } from './command-bus.js';
 import type { EventBus } from './event-bus.js';
 import type { TopicStrategy } from './topics.js';
@@ -17,6 +17,11 @@ export interface DeadLetterConfig {
   publisher: Publisher;
   /** Dead-letter topic of a consumed topic. Default `<topic>.dlq`. */
   topicOf?: (topic: string) => string;
+  /**
+   * The queue of a dead-letter topic, for `processor.deadLetterQueue()`: pass your transport's
+   * (`(topic) => broker.deadLetterQueue(topic)`, `(topic) => new KafkaDeadLetterQueue({ brokers, topic })`).
+   */
+  queue?: (deadLetterTopic: string) => DeadLetterQueue;
 }
 
 /** Options of `new EventProcessor()` and `new CommandProcessor()`. */

@@ -187,6 +187,41 @@ describe('EventBus and EventProcessor on the in-memory broker', () => {
     expect(stats.lastError?.at).toBeInstanceOf(Date);
   });
 
+  it('replays a dead letter through the DeadLetterQueue the user passed in, and the healed handler takes it', async () => {
+    const { events } = setup();
+    let healed = false;
+    const handled: string[] = [];
+    await using processor = new EventProcessor({
+      subscriber: broker.subscriber(),
+      topics: events.topics,
+      retry: { maxRetries: 1, initialIntervalMs: 1 },
+      deadLetter: { publisher: broker.publisher(), queue: (topic) => broker.deadLetterQueue(topic) },
+    });
+    processor.on(OrderPlaced, (event) => {
+      if (!healed) throw new Error('billing is down');
+      handled.push(`${event.data.orderId} ${event.envelope.id}`);
+    });
+    expect(() =>
+      new EventProcessor({ subscriber: broker.subscriber(), topics: events.topics }).deadLetterQueue(OrderPlaced),
+    ).toThrow(ConfigError);
+    void processor.run();
+    const [published] = await events.publish(OrderPlaced.create({ orderId: 'o-1', total: 1 }, { aggregateId: 'o-1' }));
+    const queue = processor.deadLetterQueue(OrderPlaced);
+    expect(queue.topic).toBe('shop.stream.dlq');
+    expect(processor.deadLetterQueue('shop.stream')).toBe(queue);
+    await vi.waitFor(async () => expect(await queue.count()).toBe(1), { timeout: 5_000 });
+    const [letter] = await queue.list();
+    expect(letter?.failure).toMatchObject({
+      originalTopic: 'shop.stream',
+      errorMessage: 'billing is down',
+      attempts: 2,
+    });
+    healed = true;
+    const report = await queue.replay(() => true);
+    expect(report.replayed).toHaveLength(1);
+    await vi.waitFor(() => expect(handled).toEqual([`o-1 ${published?.id}`]), { timeout: 5_000 });
+  });
+
   it('unknown types: acked and logged by default, dead-lettered or nacked by policy', async () => {
     const { events } = setup();
     const warnings: string[] = [];

@@ -7,6 +7,7 @@ import {
   type Middleware,
   type ReceivedMessage,
   Router,
+  type DeadLetterQueue,
   deadLetter,
   retry,
 } from '@bus/core';
@@ -48,6 +49,7 @@ export class ProcessorRuntime {
   readonly known = new Map<string, Definition<DefinitionKind, string, unknown>>();
   readonly #options: ProcessorOptions;
   readonly #groupPrefix: string;
+  readonly #queues = new Map<string, DeadLetterQueue>();
 
   constructor(options: ProcessorOptions, subject: string) {
     const issues = new ConfigIssues(subject);
@@ -106,6 +108,28 @@ export class ProcessorRuntime {
     });
   }
 
+  /** The dead-letter topic of a consumed topic. */
+  deadLetterTopic(topic: string): string {
+    return this.#options.deadLetter?.topicOf?.(topic) ?? `${topic}.dlq`;
+  }
+
+  /** The user's queue of the dead-letter topic of `target` (a definition or a consumed topic), one per topic. */
+  deadLetterQueue(target: Definition<DefinitionKind, string, unknown> | string): DeadLetterQueue {
+    const factory = this.#options.deadLetter?.queue;
+    if (factory === undefined) {
+      throw new ConfigError('deadLetterQueue', [
+        { path: 'deadLetter.queue', message: "pass the transport's DeadLetterQueue factory to the processor" },
+      ]);
+    }
+    const topic = this.deadLetterTopic(typeof target === 'string' ? target : this.topicOf(target));
+    let queue = this.#queues.get(topic);
+    if (queue === undefined) {
+      queue = factory(topic);
+      this.#queues.set(topic, queue);
+    }
+    return queue;
+  }
+
   /** Adds the consumer to the router: its own group, ordered per aggregate. */
   addConsumer(spec: ConsumerSpec): void {
     const { concurrency = 16 } = this.#options;
@@ -131,7 +155,7 @@ export class ProcessorRuntime {
       chain.push(
         deadLetter({
           publisher: dead.publisher,
-          topic: dead.topicOf?.(topic) ?? `${topic}.dlq`,
+          topic: this.deadLetterTopic(topic),
           // The nack policy hands unknown types back to the group instead.
           filter: (error) => !(nackUnknown && CqrsError.isInstance(error) && error.code === 'UNKNOWN_TYPE'),
           onDeadLetter: () => {
