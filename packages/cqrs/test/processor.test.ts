@@ -11,7 +11,7 @@ import {
 } from '@bus/cqrs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CancelOrder, OrderPlaced, OrderShipped, PlaceOrder } from './fixtures.ts';
-import { readMessages } from './support.ts';
+import { readMessages } from './support/read.ts';
 
 let broker: MemoryBroker;
 afterEach(async () => {
