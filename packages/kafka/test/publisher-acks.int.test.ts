@@ -9,7 +9,7 @@ const brokers = () => testInfra().kafka.brokers;
 // The resend of partitions kafkajs leaves unacknowledged is proven where leadership can move (the
 // cluster project); here: the per-partition check never gets in the way of the normal path.
 describe('KafkaPublisher acknowledgements per partition (real broker)', () => {
-  it('acknowledges every partition of keyed and keyless batches once, with the idempotent producer by default', async () => {
+  it('acknowledges every partition of keyed and keyless batches once', async () => {
     const topic = await createTopic('pub-acks', 6);
     await using publisher = new KafkaPublisher({ brokers: brokers(), lingerMs: 20 });
     const keyed = Array.from({ length: 600 }, (_, i) =>
@@ -46,10 +46,10 @@ describe('KafkaPublisher acknowledgements per partition (real broker)', () => {
     expect(partitionOfKey.size).toBe(37);
   });
 
-  it('keeps working with acks 1 (not idempotent) and acks 0 (no results to check)', async () => {
+  it('keeps working with the idempotent producer, acks 1 and acks 0 (no results to check)', async () => {
     const topic = await createTopic('pub-acks-levels', 3);
-    for (const acks of [1, 0] as const) {
-      await using publisher = new KafkaPublisher({ brokers: brokers(), acks });
+    for (const acks of ['all', 1, 0] as const) {
+      await using publisher = new KafkaPublisher({ brokers: brokers(), acks, idempotent: acks === 'all' });
       await publisher.publish(
         topic,
         ...Array.from({ length: 30 }, (_, i) =>
@@ -58,6 +58,6 @@ describe('KafkaPublisher acknowledgements per partition (real broker)', () => {
       );
       expect(publisher.stats()).toMatchObject({ messagesPublished: 30, partitionResends: 0 });
     }
-    expect((await readBack(topic, 60)).length).toBe(60);
+    expect((await readBack(topic, 90)).length).toBe(90);
   });
 });

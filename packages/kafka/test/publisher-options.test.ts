@@ -3,25 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { resolvePublisherOptions, SKIP_ACKNOWLEDGEMENT_CHECK } from '../src/internal/publisher-options.ts';
 
 describe('publisher durability defaults', () => {
-  it('turns the idempotent producer on with acks all, at most 5 requests in flight, bounded kafkajs retries', () => {
-    const options = resolvePublisherOptions({ brokers: 'a:1' });
-    expect(options).toMatchObject({
+  it('acks all with every partition checked; kafkajs idempotence off unless asked for, with bounded retries', () => {
+    expect(resolvePublisherOptions({ brokers: 'a:1' })).toMatchObject({
       acks: -1,
+      idempotent: false,
+      maxInFlightRequests: undefined,
+      checkAcknowledgements: true,
+    });
+    expect(resolvePublisherOptions({ brokers: 'a:1', idempotent: true })).toMatchObject({
       idempotent: true,
       maxInFlightRequests: 5,
       producerRetry: { retries: 5 },
-      checkAcknowledgements: true,
     });
-  });
-
-  it('leaves it off when acks is not "all" or another option rules it out, unless asked for', () => {
-    expect(resolvePublisherOptions({ brokers: 'a:1', acks: 1 }).idempotent).toBe(false);
-    expect(resolvePublisherOptions({ brokers: 'a:1', maxInFlightBatches: 10 }).idempotent).toBe(false);
-    expect(resolvePublisherOptions({ brokers: 'a:1', maxInFlightRequests: 10 })).toMatchObject({
-      idempotent: false,
-      maxInFlightRequests: 10,
-    });
-    expect(resolvePublisherOptions({ brokers: 'a:1', retry: { retries: 0 } }).idempotent).toBe(false);
     expect(() => resolvePublisherOptions({ brokers: 'a:1', idempotent: true, maxInFlightBatches: 10 })).toThrow(
       ConfigError,
     );

@@ -15,10 +15,11 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
   /** Acknowledgement level. Default `'all'`. */
   acks?: KafkaAcks;
   /**
-   * Idempotent producer: the broker drops a retried batch it already wrote, so retries and resends
-   * add no duplicates or reordering within a producer session. Requires `acks: 'all'`. Default `true`
-   * when `acks` is `'all'` and no other option rules it out (`maxInFlightRequests` or
-   * `maxInFlightBatches` above 5, `retry.retries` 0); `false` otherwise.
+   * kafkajs's idempotent producer (sequence numbers per partition, so the broker drops a retried batch
+   * it already wrote). Requires `acks: 'all'`. Default `false`: on a cluster whose leaders move,
+   * kafkajs 2.2.4's sequence bookkeeping can end in `OUT_OF_ORDER_SEQUENCE_NUMBER`, after which every
+   * publish to that partition fails until the publisher is recreated, and it did not prevent
+   * duplicates in our failover runs (docs/kafka.md, "Publish durability when leadership moves").
    */
   idempotent?: boolean;
   /** Unacknowledged requests per broker connection (kafkajs). At most 5 when idempotent. Default 5 when idempotent, else unlimited. */
@@ -161,12 +162,7 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
   }
   validateConnectionOptions(options, issues);
   const acks = options.acks ?? 'all';
-  const idempotent =
-    options.idempotent ??
-    (acks === 'all' &&
-      (options.maxInFlightRequests === undefined || options.maxInFlightRequests <= 5) &&
-      (options.maxInFlightBatches === undefined || options.maxInFlightBatches <= 5) &&
-      options.retry?.retries !== 0);
+  const idempotent = options.idempotent ?? false;
   issues.oneOf(options.acks, 'acks', ['all', 1, 0]);
   if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
     issues.add('idempotent', 'must be a boolean');
