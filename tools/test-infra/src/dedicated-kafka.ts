@@ -46,6 +46,8 @@ export interface DedicatedKafka extends AsyncDisposable {
   readonly running: boolean;
   /** Stops the broker gracefully (SIGTERM, then SIGKILL after the deadline); data is kept. */
   stop(): Promise<void>;
+  /** Kills the broker process at once (SIGKILL, like a crashed host); data is kept. Resolves once it exited. */
+  kill(): Promise<void>;
   /** Starts the broker again on the same ports and data; resolves when it answers metadata requests. */
   start(): Promise<void>;
   /** Stops the broker and removes its data. */
@@ -261,6 +263,14 @@ export async function startDedicatedKafka(options: DedicatedKafkaOptions = {}): 
     await rm(pidFile, { force: true });
   };
 
+  const kill = async (): Promise<void> => {
+    const proc = child;
+    if (!proc || !isRunning()) return;
+    proc.kill('SIGKILL');
+    await waitForExit(proc, 10_000);
+    await rm(pidFile, { force: true });
+  };
+
   const close = async (): Promise<void> => {
     if (closed) return;
     await stop();
@@ -286,6 +296,7 @@ export async function startDedicatedKafka(options: DedicatedKafkaOptions = {}): 
     },
     start,
     stop,
+    kill,
     close,
     [Symbol.asyncDispose]: close,
   };
