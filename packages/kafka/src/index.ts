@@ -42,7 +42,7 @@ export { type KafkaConfigFromSource, kafkaConfigFromUrl, type KafkaSecurityProto
 export { kafkaConfigFromEnv, type KafkaEnvConfig, type KafkaEnvOptions } from './config-env.js';
 export { KafkaSubscriber, type KafkaSubscriberStats } from './subscriber.js';
 export { KafkaDeadLetterQueue, type KafkaDeadLetterQueueOptions } from './dead-letter-queue.js';
-export type { KafkaSubscriberEvents } from './subscriber-events.js';
+export type { KafkaSubscriberEvents, StallReason } from './subscriber-events.js';
 export {
   DEFAULT_PARTITION_ASSIGNORS,
   KAFKA_PARTITION_ASSIGNORS,

@@ -10,7 +10,7 @@ import {
   topicNameProblem,
 } from '@bus/core';
 import type { Kafka } from 'kafkajs';
-import { connectionSecrets, createKafkaClient } from './connection.js';
+import { connectionSecrets, createKafkaClient, type KafkaRetryOptions } from './connection.js';
 import { kafkajsPartitionAssigners } from './internal/assignors/kafkajs-assigner.js';
 import { ConsumerSession } from './internal/consumer-session.js';
 import { type ConsumerStats, createConsumerStats, type LastError } from './internal/consumer-stats.js';
@@ -22,6 +22,19 @@ import {
   type ResolvedSubscriberOptions,
   resolveSubscriberOptions,
 } from './subscriber-options.js';
+
+/**
+ * The default retry policy of a subscriber's connection. kafkajs gives up on a lost broker when its
+ * retries run out, then restarts the consumer as a new group member, and the group waits for the
+ * old member's session to expire before anyone consumes again (25-30 s by default). Retrying for
+ * two session timeouts, at most a second apart, rides out a broker restart as the same member
+ * (a restarted coordinator starts the members' session clocks afresh, so the group takes it back
+ * at once), and notices the broker within a second of its return.
+ */
+function subscriberRetry(sessionTimeoutMs: number): KafkaRetryOptions {
+  const maxRetryTimeMs = 1_000;
+  return { retries: Math.ceil((2 * sessionTimeoutMs) / maxRetryTimeMs), initialRetryTimeMs: 300, maxRetryTimeMs };
+}
 
 /** A snapshot of a {@link KafkaSubscriber}'s counters, totals over all its subscriptions. */
 export interface KafkaSubscriberStats {
@@ -72,6 +85,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
   readonly specVersion = SPEC_VERSION;
   readonly #options: ResolvedSubscriberOptions;
   readonly #kafka: Kafka;
+  readonly #retry: KafkaRetryOptions;
   readonly #logger: Logger;
   readonly #secrets: readonly string[];
   readonly #events: TypedEvents<KafkaSubscriberEvents>;
@@ -85,7 +99,8 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
     this.#logger = options.logger ?? noopLogger;
     this.#events = new TypedEvents(this.#logger);
     this.#secrets = connectionSecrets(options);
-    this.#kafka = createKafkaClient(options, 'KafkaSubscriber');
+    this.#retry = options.retry ?? subscriberRetry(this.#options.sessionTimeoutMs);
+    this.#kafka = createKafkaClient({ ...options, retry: this.#retry }, 'KafkaSubscriber');
   }
 
   /**
@@ -131,6 +146,12 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           readUncommitted: o.readUncommitted,
           allowAutoTopicCreation: o.allowAutoTopicCreation,
           partitionAssigners: kafkajsPartitionAssigners(o.partitionAssignors),
+          // The consumer's own loop retries as long as its connection does (kafkajs' default is 5).
+          retry: {
+            retries: this.#retry.retries ?? 5,
+            initialRetryTime: this.#retry.initialRetryTimeMs ?? 300,
+            maxRetryTime: this.#retry.maxRetryTimeMs ?? 30_000,
+          },
         },
         fromBeginning: o.fromBeginning,
         topicWaitMs: o.topicWaitMs,
@@ -140,6 +161,13 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
         maxInFlight: o.maxInFlight,
         maxInFlightBytes: o.maxInFlightBytes,
         closeTimeoutMs: o.closeTimeoutMs,
+        stall: {
+          // A correct rebalance ends within the rebalance timeout (the join waits for every member
+          // up to it) plus a sync; longer, and it is not coming.
+          rebalanceBoundMs: o.rebalanceTimeoutMs + o.heartbeatIntervalMs,
+          // Without a fetch or heartbeat for a session timeout, the member has lost the group anyway.
+          progressBoundMs: o.sessionTimeoutMs,
+        },
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
         logger: this.#logger,

@@ -18,6 +18,8 @@ class FakeConsumer {
     GROUP_JOIN: 'group_join',
     REBALANCING: 'rebalancing',
     CRASH: 'crash',
+    FETCH: 'fetch',
+    HEARTBEAT: 'heartbeat',
   };
   readonly listeners = new Map<string, Listener[]>();
   readonly commits: { partition: number; offset: string }[][] = [];
@@ -26,6 +28,10 @@ class FakeConsumer {
   disconnected = false;
   disconnects = 0;
   ran = false;
+  runs = 0;
+  stops = 0;
+  /** What the heartbeat passed to eachBatch does. */
+  heartbeat: () => Promise<void> = async () => {};
   connectGate: Promise<void> = Promise.resolve();
 
   on(name: string, listener: Listener): () => void {
@@ -41,6 +47,7 @@ class FakeConsumer {
   async subscribe(): Promise<void> {}
   async run(options: { eachBatch: EachBatch }): Promise<void> {
     this.ran = true;
+    this.runs++;
     this.eachBatch = options.eachBatch;
     this.join([0, 1]);
   }
@@ -54,6 +61,9 @@ class FakeConsumer {
     this.paused.push(...(topics[0]?.partitions ?? []));
   }
   resume(): void {}
+  async stop(): Promise<void> {
+    this.stops++;
+  }
   async disconnect(): Promise<void> {
     this.disconnected = true;
     this.disconnects++;
@@ -73,14 +83,21 @@ class FakeConsumer {
     return (this.eachBatch as EachBatch)({
       batch: { topic: 't', partition, messages },
       resolveOffset: (offset: string) => resolved.push(offset),
-      heartbeat: async () => {},
+      heartbeat: () => this.heartbeat(),
       isRunning: () => true,
       isStale: () => false,
     });
   }
 }
 
-function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: number; maxInFlightBytes?: number } = {}) {
+function setup(
+  overrides: {
+    maxInFlight?: number;
+    maxInFlightPerPartition?: number;
+    maxInFlightBytes?: number;
+    rebalanceBoundMs?: number;
+  } = {},
+) {
   const consumer = new FakeConsumer();
   const stats = createConsumerStats();
   const events = new TypedEvents<KafkaSubscriberEvents>();
@@ -98,6 +115,7 @@ function setup(overrides: { maxInFlight?: number; maxInFlightPerPartition?: numb
       maxInFlight: overrides.maxInFlight ?? 1_000,
       maxInFlightBytes: overrides.maxInFlightBytes ?? 1_000_000,
       closeTimeoutMs: 1_000,
+      stall: { rebalanceBoundMs: overrides.rebalanceBoundMs ?? 60_000, progressBoundMs: 60_000 },
       heartbeatIntervalMs: 50,
       decode: { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' },
       logger: { debug() {}, info() {}, warn() {}, error() {} },
@@ -187,6 +205,67 @@ describe('ConsumerSession (fake consumer)', () => {
     await expect(session.next()).rejects.toMatchObject({ code: 'KAFKA_AUTHENTICATION_FAILED', isRetryable: false });
     expect(crashes).toEqual([true, false]);
     expect(consumer.disconnected).toBe(true);
+  });
+
+  it('turns a heartbeat that cannot reach the coordinator into a rebalance, so kafkajs rejoins as the same member', async () => {
+    const { consumer, session } = setup();
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    consumer.heartbeat = async () => {
+      throw Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+    };
+    // kafkajs' runner rejoins (finding the coordinator again, keeping its member id) on these types.
+    await expect(consumer.batch(0, 0, 1)).rejects.toMatchObject({ type: 'NOT_COORDINATOR_FOR_GROUP' });
+    // What the batch queued is handed out all the same.
+    expect(((await pending).value as ReceivedMessage).offset).toBe(0);
+    consumer.heartbeat = async () => {
+      throw Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+    };
+    await expect(consumer.batch(0, 2, 2)).rejects.toMatchObject({ type: 'REBALANCE_IN_PROGRESS' });
+    await session.stop();
+  });
+
+  it('hands out again when a heartbeat of the current generation goes through after a failed join', async () => {
+    const { consumer, session, events } = setup();
+    const stalls: unknown[] = [];
+    events.on('stall', (event) => stalls.push(event));
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 3);
+    expect(((await pending).value as ReceivedMessage).offset).toBe(0);
+    consumer.emit(consumer.events.REBALANCING, {});
+    // The join fails (a coordinator that is loading, say) and kafkajs fetches on for the old generation.
+    const next = session.next();
+    await consumer.batch(0, 4, 5);
+    consumer.emit(consumer.events.HEARTBEAT, {});
+    expect(((await next).value as ReceivedMessage).offset).toBe(1);
+    expect((await take(session, 4)).map((m) => m.offset)).toEqual([2, 3, 4, 5]);
+    expect(stalls).toEqual([]);
+    await session.stop();
+  });
+
+  it('reports a rebalance that outlasts its bound as a stall and rejoins with a fresh consumer', async () => {
+    const { consumer, session, events } = setup({ rebalanceBoundMs: 50 });
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 3);
+    const first = (await pending).value as ReceivedMessage;
+    consumer.emit(consumer.events.REBALANCING, {});
+    const stall = await new Promise<KafkaSubscriberEvents['stall']>((resolve) => events.once('stall', resolve));
+    expect(stall).toMatchObject({ topic: 't', group: 'g', reason: 'rebalance', rejoining: true });
+    expect(stall.stalledMs).toBeGreaterThanOrEqual(50);
+    // The consumer was stopped (leaving the group) and run again, which joins anew.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(consumer.stops).toBe(1);
+    expect(consumer.runs).toBe(2);
+    // The old generation's message is not committed; the new member reads from the committed offset.
+    first.ack();
+    await consumer.batch(0, 0, 1);
+    expect((await take(session, 2)).map((m) => [m.offset, m.deliveryAttempt])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+    await session.stop();
   });
 
   it('holds a batch inside eachBatch while the subscription is full, then takes the rest as acks make room', async () => {

@@ -7,13 +7,14 @@ import {
   takeReady,
   toError,
 } from '@bus/core';
-import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
 import { CommitScheduler, type CommitSchedule } from './commit-scheduler.js';
 import { type DecodeOptions, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
-import type { KafkaSubscriberEvents } from '../subscriber-events.js';
+import type { KafkaSubscriberEvents, StallReason } from '../subscriber-events.js';
 import type { ConsumerStats } from './consumer-stats.js';
 import { PartitionState, type PendingRecord } from './partition-state.js';
+import { StallWatchdog } from './stall-watchdog.js';
 import type { TypedEvents } from './typed-events.js';
 
 /** Everything one subscription needs; resolved and validated by the subscriber. */
@@ -31,6 +32,8 @@ export interface SessionOptions {
   readonly maxInFlight: number;
   readonly maxInFlightBytes: number;
   readonly closeTimeoutMs: number;
+  /** When the subscription counts as stalled (see `StallWatchdog`). */
+  readonly stall: { readonly rebalanceBoundMs: number; readonly progressBoundMs: number };
   /** While waiting for room inside a batch, heartbeat this often so the member stays in the group. */
   readonly heartbeatIntervalMs: number;
   readonly decode: DecodeOptions;
@@ -52,6 +55,31 @@ function isTopicNotReady(error: unknown): boolean {
   return (
     type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE' || name === 'KafkaJSTopicMetadataNotLoaded'
   );
+}
+
+/**
+ * Whether a heartbeat failed because the group coordinator is gone or moving. kafkajs keeps
+ * heartbeating a dead coordinator until its retries run out, then restarts the consumer as a new
+ * group member, and the group waits for the old member's session to expire (30 s by default).
+ */
+function isCoordinatorLost(error: unknown): boolean {
+  const { type, name } = (error ?? {}) as { type?: unknown; name?: unknown };
+  return (
+    name === 'KafkaJSConnectionError' ||
+    name === 'KafkaJSConnectionClosedError' ||
+    name === 'KafkaJSRequestTimeoutError' ||
+    type === 'GROUP_COORDINATOR_NOT_AVAILABLE' ||
+    type === 'GROUP_LOAD_IN_PROGRESS'
+  );
+}
+
+/**
+ * An error kafkajs' runner treats as a rebalance: it then looks the coordinator up again and
+ * rejoins with the member id it has, so the group takes the member back at once.
+ */
+function coordinatorMoved(cause: unknown): Error {
+  const error = new Error(`group coordinator unreachable or moving; rejoining (${String(cause)})`, { cause });
+  return Object.assign(error, { name: 'KafkaJSError', type: 'NOT_COORDINATOR_FOR_GROUP', retriable: true });
 }
 
 /** Messages handed out back to back before yielding to the event loop (I/O). */
@@ -88,6 +116,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   #outstandingBytes = 0;
   #paused = 0;
   #rebalancing = false;
+  /** Set by a crash that kafkajs restarts: the member is new, only a join brings partitions back. */
+  #restarting = false;
+  #rejoining: Promise<void> | undefined;
+  readonly #watchdog: StallWatchdog;
   #fatal: BusError | undefined;
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
@@ -103,6 +135,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#consumer = options.kafka.consumer(options.consumerConfig);
     this.#scheduler =
       options.commit === undefined ? undefined : new CommitScheduler(options.commit, () => this.#commitPending());
+    this.#watchdog = new StallWatchdog({
+      ...options.stall,
+      onStall: (reason, stalledMs) => this.#onStall(reason, stalledMs),
+    });
     if (signal !== undefined) {
       const onAbort = () => void this.return();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -318,17 +354,22 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     consumer.on(events.GROUP_JOIN, (event) => this.#onJoin(event.payload.memberAssignment[topic] ?? []));
     consumer.on(events.REBALANCING, () => this.#onRebalancing());
     consumer.on(events.CRASH, (event) => this.#onCrash(event.payload.error, event.payload.restart));
+    consumer.on(events.FETCH, () => this.#watchdog.progress());
+    consumer.on(events.HEARTBEAT, () => this.#onHeartbeat());
     await consumer.connect();
     // A stop may have come while connecting: then never join the group.
     if (this.#phase !== 'starting') return;
     await this.#subscribe();
     if (this.#phase !== 'starting') return;
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.#onBatch(payload),
-    });
+    this.#watchdog.start();
+    await consumer.run(this.#runConfig);
   }
+
+  readonly #runConfig: ConsumerRunConfig = {
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: (payload) => this.#onBatch(payload),
+  };
 
   /**
    * Subscribes, waiting (with backoff, up to `topicWaitMs`) for a topic that does not exist yet: a
@@ -399,6 +440,24 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       this.#outstandingBytes += state.outstandingBytes - bytesBefore;
       if (accepted > 0) this.#wake();
     }
+    await this.#heartbeat(heartbeat);
+  }
+
+  /**
+   * Heartbeats through kafkajs (which sends one only when the interval has passed). A lost or
+   * moving coordinator is turned into a rebalance, so kafkajs finds the new coordinator and the
+   * group takes this member back at once (see {@link isCoordinatorLost}).
+   */
+  async #heartbeat(heartbeat: () => Promise<void>): Promise<void> {
+    try {
+      await heartbeat();
+    } catch (error) {
+      if (isCoordinatorLost(error)) {
+        this.#o.logger.debug({ topic: this.#o.topic, group: this.#o.group, err: error }, 'coordinator lost; rejoining');
+        throw coordinatorMoved(error);
+      }
+      throw error;
+    }
   }
 
   #pause(state: PartitionState): void {
@@ -421,7 +480,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     });
     clearTimeout(timer);
     this.#roomCheck = undefined;
-    if (this.#phase === 'running') await heartbeat();
+    if (this.#phase === 'running') await this.#heartbeat(heartbeat);
     return freed;
   }
 
@@ -476,6 +535,8 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       this.#order.push(state);
     }
     this.#rebalancing = false;
+    this.#restarting = false;
+    this.#watchdog.settled();
     // kafkajs keeps pause state across a rejoin; the records it guarded were dropped with the generation.
     try {
       this.#consumer.resume([{ topic: this.#o.topic }]);
@@ -493,8 +554,57 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     // The group is rejoining: hand nothing more out (it may move to another member) and commit
     // the acked prefixes now, while the old generation's commits are still accepted.
     this.#rebalancing = true;
+    this.#watchdog.rebalancing();
     this.#releaseRoomWaiters();
     void this.#scheduler?.flush();
+  }
+
+  #onHeartbeat(): void {
+    this.#watchdog.progress();
+    // A heartbeat of the current generation went through after a rebalance began: the join failed
+    // (a coordinator that was loading, ...) and the group kept this member's assignment. Hand out
+    // again instead of waiting for a join that is not coming.
+    if (this.#rebalancing && !this.#restarting && this.#phase === 'running') {
+      this.#rebalancing = false;
+      this.#watchdog.settled();
+      this.#o.logger.debug({ topic: this.#o.topic, group: this.#o.group }, 'rebalance ended without a new assignment');
+      this.#wake();
+    }
+  }
+
+  #onStall(reason: StallReason, stalledMs: number): void {
+    if (this.#phase !== 'running') return;
+    const { topic, group } = this.#o;
+    const rejoining = reason === 'rebalance' && this.#rejoining === undefined;
+    this.#o.logger.warn({ topic, group, reason, stalledMs, rejoining }, 'Kafka consumer stalled');
+    this.#o.events.emit('stall', { topic, group, reason, stalledMs, rejoining });
+    if (rejoining) {
+      this.#rejoining = this.#rejoin().finally(() => {
+        this.#rejoining = undefined;
+      });
+    }
+  }
+
+  /**
+   * Restarts the kafkajs consumer: it leaves the group (when the coordinator answers) and joins
+   * again as a new member from the committed offsets. What this member held is dropped, so its
+   * unsettled messages are redelivered.
+   */
+  async #rejoin(): Promise<void> {
+    const { topic, group } = this.#o;
+    for (const state of this.#order) this.#retire(state);
+    this.#rebalancing = true;
+    this.#restarting = true;
+    this.#releaseRoomWaiters();
+    try {
+      await this.#withDeadline(this.#consumer.stop(), 'stop before rejoining');
+      if (this.#phase !== 'running') return;
+      await this.#consumer.run(this.#runConfig);
+    } catch (error) {
+      const typed = toKafkaError(error, { operation: 'consume', topic, secrets: this.#o.secrets });
+      this.#recordError(typed);
+      this.#o.logger.warn({ topic, group, err: typed }, 'rejoining the group failed; trying again after the next bound');
+    }
   }
 
   #onCrash(error: unknown, restart: boolean): void {
@@ -519,10 +629,13 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       // The restarted consumer rejoins from the committed offsets; drop what this generation held.
       for (const state of this.#order) this.#retire(state);
       this.#rebalancing = true;
+      this.#restarting = true;
+      this.#watchdog.rebalancing();
       this.#releaseRoomWaiters();
       return;
     }
     this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer crashed and will not restart');
+    this.#watchdog.stop();
     this.#fatal = typed;
     this.#wake();
   }
@@ -582,14 +695,21 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#wake();
     this.#releaseRoomWaiters();
     this.#abort?.();
+    this.#watchdog.stop();
     if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
+    // One deadline for the whole shutdown: a coordinator that cannot be reached must not make each
+    // step wait its own full timeout.
+    const deadline = Date.now() + this.#o.closeTimeoutMs;
     try {
       if (wasStarted) {
         // kafkajs ignores a stop issued while the group join is in progress, so let the start
         // finish first, within the close deadline (a join that completes later leaves at once).
-        await this.#step(this.#started?.catch(() => undefined) ?? Promise.resolve(), 'start');
-        await this.#step(this.#finalCommit(), 'final commit');
-        await this.#step(this.#consumer.disconnect(), 'disconnect');
+        await this.#step(this.#started?.catch(() => undefined) ?? Promise.resolve(), 'start', deadline);
+        // The commit leaves a share of the deadline to leaving the group, so a member whose commit
+        // timed out still leaves when the coordinator answers after all.
+        const leaveShare = Math.min(1_000, this.#o.closeTimeoutMs / 4);
+        await this.#step(this.#finalCommit(), 'final commit', deadline - leaveShare);
+        await this.#step(this.#consumer.disconnect(), 'disconnect', deadline);
       }
     } finally {
       // kafkajs listeners stay: a late join or crash of this consumer must still be handled.
@@ -602,9 +722,9 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   }
 
   /** Runs one shutdown step within the close deadline; a failure is recorded and logged, never thrown. */
-  async #step(promise: Promise<void>, what: string): Promise<void> {
+  async #step(promise: Promise<void>, what: string, deadline: number): Promise<void> {
     try {
-      await this.#withDeadline(promise, what);
+      await this.#withDeadline(promise, what, deadline - Date.now());
     } catch (error) {
       const typed = toKafkaError(error, { operation: 'close', topic: this.#o.topic, secrets: this.#o.secrets });
       this.#recordError(typed);
@@ -622,19 +742,19 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     }
   }
 
-  async #withDeadline(promise: Promise<void>, what: string): Promise<void> {
+  async #withDeadline(promise: Promise<void>, what: string, timeoutMs = this.#o.closeTimeoutMs): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
           reject(
-            new KafkaTransportError(`Kafka consumer ${what} did not finish within ${this.#o.closeTimeoutMs} ms`, {
+            new KafkaTransportError(`Kafka consumer ${what} did not finish within the close deadline`, {
               code: KafkaErrorCode.TIMEOUT,
               isRetryable: true,
               topic: this.#o.topic,
             }),
           ),
-        this.#o.closeTimeoutMs,
+        Math.max(0, timeoutMs),
       );
     });
     try {
