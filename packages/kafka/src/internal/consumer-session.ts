@@ -603,7 +603,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     } catch (error) {
       const typed = toKafkaError(error, { operation: 'consume', topic, secrets: this.#o.secrets });
       this.#recordError(typed);
-      this.#o.logger.warn({ topic, group, err: typed }, 'rejoining the group failed; trying again after the next bound');
+      this.#o.logger.warn(
+        { topic, group, err: typed },
+        'rejoining the group failed; trying again after the next bound',
+      );
     }
   }
 
