@@ -2,10 +2,13 @@ import { createMarshaler } from '@bus/codecs';
 import { type AvroValue, avroSchemaFormat } from '@bus/codecs/avro';
 import { decodeHeader, registryCodec } from '@bus/codecs/registry';
 import { uniqueName } from '@bus/test-infra';
+import { SchemaRegistry as ConfluentClient } from '@kafkajs/confluent-schema-registry';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { realRegistry } from './support/registry.ts';
+import { realRegistry, registryUrl } from './support/registry.ts';
 
 const registry = realRegistry();
+// An independent Confluent-format implementation (avsc with its default union handling).
+const confluent = new ConfluentClient({ host: registryUrl() });
 afterAll(() => registry.close());
 
 const shipmentSchema = {
@@ -88,5 +91,38 @@ describe('avroSchemaFormat infers the value type from an as-const schema (real r
     await expect(shipments.marshal({ ...shipment, carrier: undefined, carier: 'DHL' }, { topic })).rejects.toThrow(
       expect.objectContaining({ code: 'ENCODE_FAILED' }),
     );
+  });
+
+  it('carries a union of two records as branch-wrapped values, read alike by a Confluent client', async () => {
+    const topic = uniqueName('codecs-avro-union');
+    const schema = {
+      type: 'record',
+      name: 'PaymentEvent',
+      namespace: 'shop.payments',
+      fields: [
+        { name: 'paymentId', type: 'string' },
+        {
+          name: 'outcome',
+          type: [
+            { type: 'record', name: 'Captured', fields: [{ name: 'cents', type: 'long' }] },
+            { type: 'record', name: 'Declined', fields: [{ name: 'reason', type: 'string' }] },
+          ],
+        },
+      ],
+    } as const;
+    const codec = registryCodec({ registry, format: avroSchemaFormat({ schema }) });
+    type PaymentEvent = AvroValue<typeof schema>;
+    expectTypeOf<PaymentEvent['outcome']>().toEqualTypeOf<
+      { 'shop.payments.Captured': { cents: number } } | { 'shop.payments.Declined': { reason: string } }
+    >();
+    const events: PaymentEvent[] = [
+      { paymentId: 'p-1', outcome: { 'shop.payments.Captured': { cents: 1250 } } },
+      { paymentId: 'p-2', outcome: { 'shop.payments.Declined': { reason: 'insufficient funds' } } },
+    ];
+    for (const event of events) {
+      const bytes = await codec.encode(event, { topic, role: 'value' });
+      expect(await codec.decode(bytes, { topic, role: 'value' })).toEqual(event);
+      expect(JSON.parse(JSON.stringify(await confluent.decode(Buffer.from(bytes))))).toEqual(event);
+    }
   });
 });

@@ -239,6 +239,66 @@ describe('AvroValue: the TypeScript type of an as-const Avro schema', () => {
     expect(roundTrip(codec, value)).toEqual(value);
   });
 
+  it('wraps a union whose branches share a JavaScript kind (two records) by branch name, and types it so', () => {
+    const schema = {
+      type: 'record',
+      name: 'OrderEvent',
+      namespace: 'shop',
+      fields: [
+        {
+          name: 'payload',
+          type: [
+            'null',
+            { type: 'record', name: 'Placed', fields: [{ name: 'total', type: 'int' }] },
+            { type: 'record', name: 'billing.Cancelled', fields: [{ name: 'reason', type: 'string' }] },
+          ],
+        },
+        { name: 'previous', type: ['Placed', 'billing.Cancelled', 'string'] },
+        { name: 'measure', type: ['int', 'double', { type: 'long', logicalType: 'timestamp-millis' }] },
+        { name: 'extra', type: ['null', { type: 'map', values: 'int' }, 'Placed'], default: null },
+        { name: 'plain', type: ['null', 'string', 'Placed'], default: null },
+      ],
+    } as const;
+    type Placed = { total: number };
+    type Cancelled = { reason: string };
+    type OrderEvent = AvroValue<typeof schema>;
+    expectTypeOf<OrderEvent>().toEqualTypeOf<{
+      payload: null | { 'shop.Placed': Placed } | { 'billing.Cancelled': Cancelled };
+      previous: { 'shop.Placed': Placed } | { 'billing.Cancelled': Cancelled } | { string: string };
+      measure: { int: number } | { double: number } | { long: Date };
+      extra: null | { map: Record<string, number> } | { 'shop.Placed': Placed };
+      plain: null | string | Placed; // one branch per kind: not wrapped
+    }>();
+
+    const codec = avroCodec({ schema });
+    const values: OrderEvent[] = [
+      {
+        payload: { 'shop.Placed': { total: 3 } },
+        previous: { string: 'none' },
+        measure: { int: 7 },
+        extra: null,
+        plain: { total: 1 },
+      },
+      {
+        payload: { 'billing.Cancelled': { reason: 'late' } },
+        previous: { 'shop.Placed': { total: 3 } },
+        measure: { double: 1.5 },
+        extra: { map: { a: 1 } },
+        plain: 'text',
+      },
+      {
+        payload: null,
+        previous: { 'billing.Cancelled': { reason: 'x' } },
+        measure: { long: new Date(5000) },
+        extra: { 'shop.Placed': { total: 9 } },
+        plain: null,
+      },
+    ];
+    for (const value of values) expect(roundTrip(codec, value)).toEqual(value);
+    // @ts-expect-error a wrapped branch must be named
+    expect(() => codec.encode({ ...values[0]!, payload: { total: 3 } }, ctx)).toThrow(/payload/);
+  });
+
   it('types recursive records', () => {
     const schema = {
       type: 'record',

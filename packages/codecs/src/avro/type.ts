@@ -86,7 +86,9 @@ export function buildType(
   try {
     return avsc.Type.forSchema(schema as Schema, {
       logicalTypes,
-      wrapUnions: false,
+      // Unions are unwrapped (the value is the branch's value) unless two branches share a
+      // JavaScript kind, e.g. two records: those are wrapped as `{ 'shop.A': value }`.
+      wrapUnions: 'auto',
       // avsc adds every named type to this registry, so each schema needs a fresh object.
       ...(options.longs === 'bigint'
         ? { registry: { long: bigintLong }, typeHook: (inner: unknown) => bigintLongFor(inner, logicalTypes) }

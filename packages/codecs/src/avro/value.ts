@@ -18,6 +18,7 @@ export type AvroLongs = 'number' | 'bigint';
  * | `array`, `map` | `T[]`, `Record<string, T>` |
  * | `record` | an object with one required property per field |
  * | union, e.g. `['null', 'string']` | `null \| string` |
+ * | union of two records (or of any two branches of one JS kind) | `null` or `{ 'shop.A': A } \| { 'shop.B': B }` |
  * | `timestamp-millis`, `timestamp-micros`, `date` | `Date` |
  * | `uuid`, `decimal` | `string` (`decimal` as a lossless decimal string) |
  * | another logical type | its underlying type |
@@ -80,10 +81,89 @@ type Value<S, Reg extends Named, NS extends string, Longs extends AvroLongs> = u
         ? PrimitiveValue<S, Longs>
         : Reference<Reg, Qualify<S, NS>, Longs>
     : S extends readonly unknown[]
-      ? Value<S[number], Reg, NS, Longs> // a union: one branch of each
+      ? UnionValue<S, Reg, NS, Longs>
       : S extends { readonly logicalType: infer Logical extends string }
         ? LogicalValue<S, Logical, Reg, NS, Longs>
         : Complex<S, Reg, NS, Longs>;
+
+/**
+ * avsc unwraps a union (the value is one branch's value) unless two branches fall in one
+ * JavaScript bucket, e.g. two records: then each value but `null` is wrapped as
+ * `{ [branch name]: value }`.
+ */
+type UnionValue<
+  S extends readonly unknown[],
+  Reg extends Named,
+  NS extends string,
+  Longs extends AvroLongs,
+> = Ambiguous<S, Reg, NS, Longs> extends true
+  ? WrappedBranch<S[number], Reg, NS, Longs>
+  : Value<S[number], Reg, NS, Longs>;
+
+type WrappedBranch<Branch, Reg extends Named, NS extends string, Longs extends AvroLongs> = Branch extends 'null'
+  ? null
+  : { [Name in BranchName<Branch, NS>]: Value<Branch, Reg, NS, Longs> };
+
+type Ambiguous<
+  Branches extends readonly unknown[],
+  Reg extends Named,
+  NS extends string,
+  Longs extends AvroLongs,
+  Seen extends string = never,
+> = Branches extends readonly [infer Head, ...infer Tail]
+  ? [Bucket<Head, Reg, NS, Longs>] extends [never]
+    ? Ambiguous<Tail, Reg, NS, Longs, Seen> // logical types and bigint longs are matched by value, not bucketed
+    : Bucket<Head, Reg, NS, Longs> extends Seen
+      ? true
+      : Ambiguous<Tail, Reg, NS, Longs, Seen | Bucket<Head, Reg, NS, Longs>>
+  : false;
+
+type Logicals = 'timestamp-millis' | 'timestamp-micros' | 'date' | 'uuid' | 'decimal';
+
+type PrimitiveBucket<P extends Primitive, Longs extends AvroLongs> = {
+  null: 'null';
+  boolean: 'boolean';
+  int: 'number';
+  long: Longs extends 'bigint' ? never : 'number';
+  float: 'number';
+  double: 'number';
+  bytes: 'buffer';
+  string: 'string';
+}[P];
+
+/** The JavaScript kind avsc files a union branch under (its `getTypeBucket`). */
+type Bucket<Branch, Reg extends Named, NS extends string, Longs extends AvroLongs> = Branch extends string
+  ? Branch extends Primitive
+    ? PrimitiveBucket<Branch, Longs>
+    : Extract<Reg, [Qualify<Branch, NS>, unknown, string]> extends [string, infer Schema, infer Own extends string]
+      ? Bucket<Schema, Reg, Own, Longs>
+      : never
+  : Branch extends { readonly logicalType: Logicals }
+    ? never
+    : Branch extends { readonly type: infer Kind }
+      ? Kind extends 'record' | 'error' | 'map'
+        ? 'object'
+        : Kind extends 'enum'
+          ? 'string'
+          : Kind extends 'fixed'
+            ? 'buffer'
+            : Kind extends 'array'
+              ? 'array'
+              : Bucket<Kind, Reg, NS, Longs>
+      : never;
+
+/** The key of a wrapped union value: a named type's full name, else the (underlying) type name. */
+type BranchName<Branch, NS extends string> = Branch extends string
+  ? Branch extends Primitive
+    ? Branch
+    : Qualify<Branch, NS>
+  : Branch extends { readonly type: 'record' | 'error' | 'enum' | 'fixed'; readonly name: infer Name extends string }
+    ? Qualify<Name, OwnNamespace<Branch, NS>>
+    : Branch extends { readonly type: infer Kind extends string }
+      ? Kind extends 'array' | 'map'
+        ? Kind
+        : BranchName<Kind, NS>
+      : never;
 
 type LogicalValue<S, Logical extends string, Reg extends Named, NS extends string, Longs extends AvroLongs> = [
   Logical,
