@@ -34,7 +34,11 @@ export type Settlement = 'pending' | 'acked' | 'nacked';
 
 /** Options of {@link ReceivedMessage.nack}. */
 export interface NackOptions {
-  /** Wait this long before redelivering: 0 (default) to 2^31−1 ms, else `nack` throws a `ConfigError`. */
+  /**
+   * Wait this long before redelivering: 0 (default) to 2^31−1 ms, else `nack` throws a `ConfigError`.
+   * Meanwhile later messages of its partition wait behind it (none overtakes it) and the other
+   * partitions keep flowing, so a consumer can defer a message that is not due yet.
+   */
   delayMs?: number;
   /** Why the message was refused, for logs and metrics. */
   reason?: string | Error;

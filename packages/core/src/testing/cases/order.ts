@@ -84,6 +84,59 @@ export function orderCases(ctx: SuiteContext): void {
     },
     ctx.testTimeout(),
   );
+
+  it(
+    'holds back the rest of a partition while a message nacked with a delay waits, and only that partition',
+    async () => {
+      // What non-blocking retry topics rely on: a consumer defers a message that is not due yet by
+      // nacking it with a delay; later messages of its partition must wait, the others flow.
+      const topic = await ctx.topic(2);
+      const publisher = await ctx.publisher();
+      const keys = Array.from({ length: 16 }, (_, i) => `hold-${i}`);
+      await publisher.publish(topic, ...keys.map((key, i) => numbered('probe', i, key)));
+      const reader = ctx.reader(await ctx.subscriber(), topic, ctx.group());
+      const probes = await reader.take(keys.length, ctx.waitMs);
+      const partitionOfKey = new Map(probes.map((m) => [textKey(m.key), m.partition]));
+      const heldKey = keys[0] as string;
+      const otherKey = keys.find((key) => partitionOfKey.get(key) !== partitionOfKey.get(heldKey));
+      const sameKey = keys.find((key) => key !== heldKey && partitionOfKey.get(key) === partitionOfKey.get(heldKey));
+      expect(otherKey, 'a key on the other partition').toBeDefined();
+
+      await publisher.publish(topic, numbered('held', 0, heldKey));
+      const held = await reader.next(ctx.waitMs, 'the message to defer');
+      expect(held.id).toBe('held-0');
+      const delayMs = 3_000;
+      const nackedAt = performance.now();
+      expect(held.nack({ delayMs })).toBe(true);
+      const behind = [
+        numbered('behind', 0, heldKey),
+        ...(sameKey === undefined ? [] : [numbered('behind', 1, sameKey)]),
+      ];
+      const flowing = Array.from({ length: 5 }, (_, i) => numbered('flowing', i, otherKey));
+      await publisher.publish(topic, ...behind, ...flowing);
+
+      const order: string[] = [];
+      let redeliveredAfterMs = Number.NaN;
+      await reader.until(
+        () => order.length === 1 + behind.length + flowing.length,
+        ctx.waitMs + delayMs,
+        'the other partition, then the deferred message, then what waited behind it',
+        (message) => {
+          if (message.id === 'held-0') redeliveredAfterMs = performance.now() - nackedAt;
+          order.push(message.id);
+          message.ack();
+        },
+      );
+      // Lower bound only (a little slack for timer granularity): the deferred message was not early.
+      expect(redeliveredAfterMs).toBeGreaterThanOrEqual(delayMs - 20);
+      const heldAt = order.indexOf('held-0');
+      // Nothing of its partition overtook it...
+      for (const message of behind) expect(order.indexOf(message.id), message.id).toBeGreaterThan(heldAt);
+      // ...while the other partition was delivered during the wait.
+      for (const message of flowing) expect(order.indexOf(message.id), message.id).toBeLessThan(heldAt);
+    },
+    ctx.testTimeout(),
+  );
 }
 
 /** A key as text whether the transport returns it as a string or as UTF-8 bytes. */
