@@ -105,6 +105,15 @@ export {
   resolveDeadLetterListOptions,
 } from './middleware/dead-letter-record.js';
 export {
+  RETRY_TOPIC_HEADER_PREFIX,
+  RetryTopicHeaders,
+  type RetryTopicsOptions,
+  retryTopicName,
+  retryTopics,
+  withRetryTopics,
+} from './middleware/retry-topics.js';
+export { RetryNotDueError } from './middleware/retry-not-due-error.js';
+export {
   CORRELATION_ID_HEADER,
   type CorrelationIdOptions,
   correlationId,

@@ -1,8 +1,7 @@
 import { ConfigIssues } from '../config.js';
 import { BusError, toError } from '../errors.js';
-import type { HandlerContext, Message, Middleware, Publisher, ReceivedMessage } from '../pubsub.js';
-import { createMessage } from '../message-helpers.js';
-import { firstFailureOf, retriesOf } from './internal/retry-count.js';
+import type { Message, Middleware, Publisher, ReceivedMessage } from '../pubsub.js';
+import { deadLetterMessage } from './internal/dead-letter-message.js';
 
 /** Prefix of every header the dead-letter middleware adds. */
 export const DEAD_LETTER_HEADER_PREFIX = 'bus-dlq-';
@@ -40,11 +39,6 @@ export const DeadLetterHeaders = Object.freeze({
   /** The last failure, when it was dead-lettered, ISO 8601. */
   failedAt: 'bus-dlq-failed-at',
 } as const);
-
-const MAX_ERROR_MESSAGE_LENGTH = 1_000;
-const MAX_CAUSES = 8;
-const MAX_CAUSE_MESSAGE_LENGTH = 500;
-const MAX_STACK_LENGTH = 4_000;
 
 /** Options of {@link deadLetter}. */
 export interface DeadLetterOptions {
@@ -95,8 +89,9 @@ export function deadLetter(options: DeadLetterOptions): Middleware {
       return await next(message, context);
     } catch (thrown) {
       const error = toError(thrown);
-      if (filter !== undefined && !filter(error, message)) throw error;
-      const letter = deadLetterOf(message, error, context, includeStack);
+      // A retry-topic message that is not due yet is deferred, not failed.
+      if (isRetryNotDue(error) || (filter !== undefined && !filter(error, message))) throw error;
+      const letter = deadLetterMessage(message, error, context, { includeStack });
       try {
         await publisher.publish(topic, letter);
       } catch (publishError) {
@@ -110,59 +105,6 @@ export function deadLetter(options: DeadLetterOptions): Middleware {
   };
 }
 
-function deadLetterOf(message: ReceivedMessage, error: Error, context: HandlerContext, includeStack: boolean): Message {
-  const now = Date.now();
-  const retries = Math.max(0, message.deliveryAttempt - 1) + retriesOf(message);
-  const headers: Record<string, string> = {
-    ...message.headers,
-    [DeadLetterHeaders.originalTopic]: message.topic,
-    [DeadLetterHeaders.originalPartition]: String(message.partition),
-    [DeadLetterHeaders.originalOffset]: String(message.offset),
-    [DeadLetterHeaders.handler]: context.handlerName,
-    [DeadLetterHeaders.errorMessage]: bounded(error.message, MAX_ERROR_MESSAGE_LENGTH),
-    [DeadLetterHeaders.errorClass]: error.name,
-    [DeadLetterHeaders.retryCount]: String(retries),
-    [DeadLetterHeaders.attempts]: String(retries + 1),
-    [DeadLetterHeaders.firstFailedAt]: new Date(firstFailureOf(message) ?? now).toISOString(),
-    [DeadLetterHeaders.failedAt]: new Date(now).toISOString(),
-  };
-  if (context.group !== undefined) headers[DeadLetterHeaders.originalConsumerGroup] = context.group;
-  const code = BusError.isInstance(error) ? error.code : (error as { code?: unknown }).code;
-  if (typeof code === 'string') headers[DeadLetterHeaders.errorCode] = code;
-  const causes = causeChain(error);
-  if (causes.length > 0) {
-    headers[DeadLetterHeaders.errorCauseClass] = causes[0]?.class ?? '';
-    headers[DeadLetterHeaders.errorCauses] = JSON.stringify(causes);
-  }
-  if (includeStack && typeof error.stack === 'string') {
-    headers[DeadLetterHeaders.errorStack] = bounded(error.stack, MAX_STACK_LENGTH);
-  }
-  return createMessage({
-    id: message.id,
-    payload: message.payload,
-    headers,
-    ...(message.key === undefined ? {} : { key: message.key }),
-    ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
-  });
-}
-
-function bounded(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-/** The `cause` chain below `error`, outermost first, bounded in length and safe against cycles. */
-function causeChain(error: Error): { class: string; message: string }[] {
-  const chain: { class: string; message: string }[] = [];
-  const seen = new Set<unknown>([error]);
-  for (let cause: unknown = error.cause; cause !== undefined && cause !== null; ) {
-    if (seen.has(cause) || chain.length === MAX_CAUSES) break;
-    seen.add(cause);
-    const asError = cause instanceof Error ? cause : undefined;
-    chain.push({
-      class: asError?.name ?? typeof cause,
-      message: bounded(asError?.message ?? String(cause), MAX_CAUSE_MESSAGE_LENGTH),
-    });
-    cause = asError?.cause;
-  }
-  return chain;
+function isRetryNotDue(error: Error): boolean {
+  return (error as { code?: unknown }).code === 'RETRY_NOT_DUE' && BusError.isInstance(error);
 }
