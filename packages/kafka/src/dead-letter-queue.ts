@@ -4,6 +4,7 @@ import {
   ClosedError,
   ConfigIssues,
   type DeadLetter,
+  type DeadLetterFailure,
   type DeadLetterListOptions,
   DeadLetterNotFoundError,
   type DeadLetterPosition,
@@ -44,6 +45,9 @@ export interface KafkaDeadLetterQueueOptions extends KafkaConnectionOptions {
   /** Reading letters fails with a `TimeoutError` after this long. Default 30,000 ms. */
   readTimeoutMs?: number;
 }
+
+/** Most letters replayed in one publish. */
+const REPLAY_BATCH = 500;
 
 /** Offsets of one partition: the first held and the next to be written. */
 interface PartitionBounds {
@@ -139,29 +143,39 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
       const replayed: DeadLetterPosition[] = [];
       const skipped: DeadLetterPosition[] = [];
       const publisher = this.#publisher();
-      const replay = async (letter: DeadLetter) => {
-        const position = { partition: letter.partition, offset: letter.offset };
-        if (letter.original === undefined || letter.failure === undefined) {
-          skipped.push(position);
+      // Chosen letters are published in batches (one publish per original topic), in the order read.
+      let batch: { letter: DeadLetter & { original: Message; failure: DeadLetterFailure } }[] = [];
+      const flush = async () => {
+        const byTopic = new Map<string, Message[]>();
+        for (const { letter } of batch) {
+          const messages = byTopic.get(letter.failure.originalTopic) ?? [];
+          messages.push(replayMessageOf(this.topic, letter));
+          byTopic.set(letter.failure.originalTopic, messages);
+        }
+        for (const [topic, messages] of byTopic) await publisher.publish(topic, ...messages);
+        for (const { letter } of batch) replayed.push({ partition: letter.partition, offset: letter.offset });
+        batch = [];
+      };
+      const choose = async (letter: DeadLetter) => {
+        const { original, failure } = letter;
+        if (original === undefined || failure === undefined) {
+          skipped.push({ partition: letter.partition, offset: letter.offset });
           return;
         }
         signal?.throwIfAborted();
-        await publisher.publish(
-          letter.failure.originalTopic,
-          replayMessageOf(this.topic, { ...letter, original: letter.original }),
-        );
-        replayed.push(position);
+        batch.push({ letter: { ...letter, original, failure } });
+        if (batch.length >= REPLAY_BATCH) await flush();
       };
       if (typeof selector === 'function') {
         const ranges = bounds.map(({ partition, low, high }) => ({ partition, from: low, to: high }));
         await this.#read(ranges, signal, async ({ partition, offset, message }) => {
           const letter = readDeadLetter(message, { partition, offset });
-          if (selector(letter)) await replay(letter);
+          if (selector(letter)) await choose(letter);
         });
       } else {
-        const letter = await this.#letterAt(bounds, selector, signal);
-        await replay(letter);
+        await choose(await this.#letterAt(bounds, selector, signal));
       }
+      await flush();
       return { replayed, skipped };
     });
   }
