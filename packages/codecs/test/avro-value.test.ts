@@ -1,5 +1,6 @@
 import type { Codec, SchemaFormat } from '@bus/codecs';
 import { type AvroCodec, type AvroValue, avroCodec, avroSchemaFormat } from '@bus/codecs/avro';
+import avsc from 'avsc';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { type OrderPlaced, orderSchemaV1, type orderSchemaV2, sampleOrder } from './fixtures.ts';
 
@@ -297,6 +298,40 @@ describe('AvroValue: the TypeScript type of an as-const Avro schema', () => {
     for (const value of values) expect(roundTrip(codec, value)).toEqual(value);
     // @ts-expect-error a wrapped branch must be named
     expect(() => codec.encode({ ...values[0]!, payload: { total: 3 } }, ctx)).toThrow(/payload/);
+  });
+
+  it("types the caller's own logical types as unknown, and overridden built-ins too", () => {
+    // Cents in a long, as a { cents } object.
+    class Money extends avsc.types.LogicalType {
+      protected override _fromValue(value: number): { cents: number } {
+        return { cents: value };
+      }
+      protected override _toValue(value: { cents: number }): number {
+        return value.cents;
+      }
+    }
+    const schema = {
+      type: 'record',
+      name: 'Priced',
+      fields: [
+        { name: 'price', type: { type: 'long', logicalType: 'money' } },
+        { name: 'id', type: { type: 'string', logicalType: 'uuid' } },
+        { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+      ],
+    } as const;
+    expectTypeOf<AvroValue<typeof schema>>().toEqualTypeOf<{ price: number; id: string; at: Date }>();
+    const codec = avroCodec({ schema, logicalTypes: { money: Money } });
+    expectTypeOf(codec).toEqualTypeOf<AvroCodec<{ price: unknown; id: string; at: Date }>>();
+    const value = { price: { cents: 1999 }, id: '123e4567-e89b-12d3-a456-426614174000', at: new Date(0) };
+    expect(roundTrip(codec, value)).toEqual(value);
+
+    const typed = avroCodec<{ price: { cents: number }; id: string; at: Date }>({
+      schema,
+      logicalTypes: { money: Money },
+    });
+    expect(roundTrip(typed, value).price.cents).toBe(1999);
+    const overridden = avroCodec({ schema, logicalTypes: { money: Money, uuid: Money } });
+    expectTypeOf(overridden).toEqualTypeOf<AvroCodec<{ price: unknown; id: unknown; at: Date }>>();
   });
 
   it('types recursive records', () => {

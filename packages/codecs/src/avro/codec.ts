@@ -12,9 +12,13 @@ import type { AvroLongs, AvroValue } from './value.js';
  *
  * @typeParam S - The reader schema's type, inferred to type the codec (see {@link AvroValue}).
  * @typeParam Longs - The `longs` option.
+ * @typeParam CustomLogicalTypes - Names in the `logicalTypes` option.
  */
-export interface AvroCodecOptions<S extends AvroSchemaInput = AvroSchemaInput, Longs extends AvroLongs = AvroLongs>
-  extends AvroTypeOptions<Longs> {
+export interface AvroCodecOptions<
+  S extends AvroSchemaInput = AvroSchemaInput,
+  Longs extends AvroLongs = AvroLongs,
+  CustomLogicalTypes extends string = string,
+> extends AvroTypeOptions<Longs, CustomLogicalTypes> {
   /**
    * The schema values are encoded with, and read as (the reader schema). Written inline or
    * `as const`, it types the codec.
@@ -141,8 +145,11 @@ export function avroCodec<
   T = never,
   const S extends AvroSchemaInput = AvroSchemaInput,
   const Longs extends AvroLongs = [T] extends [never] ? 'number' : AvroLongs,
->(options: AvroCodecOptions<S, Longs>): AvroCodec<[T] extends [never] ? AvroValue<S, Longs> : T> {
-  type Value = [T] extends [never] ? AvroValue<S, Longs> : T;
+  CustomLogicalTypes extends string = [T] extends [never] ? never : string,
+>(
+  options: AvroCodecOptions<S, Longs, CustomLogicalTypes>,
+): AvroCodec<[T] extends [never] ? AvroValue<S, Longs, CustomLogicalTypes> : T> {
+  type Value = [T] extends [never] ? AvroValue<S, Longs, CustomLogicalTypes> : T;
   const issues = new ConfigIssues('avroCodec');
   const type = buildType(options.schema, options, issues, 'schema');
   const writerType =

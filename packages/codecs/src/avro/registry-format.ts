@@ -14,11 +14,13 @@ import type { AvroLongs, AvroValue } from './value.js';
  *
  * @typeParam S - The schema's type, inferred to type the format (see {@link AvroValue}).
  * @typeParam Longs - The `longs` option.
+ * @typeParam CustomLogicalTypes - Names in the `logicalTypes` option.
  */
 export interface AvroSchemaFormatOptions<
   S extends AvroSchemaInput = AvroSchemaInput,
   Longs extends AvroLongs = AvroLongs,
-> extends AvroTypeOptions<Longs> {
+  CustomLogicalTypes extends string = string,
+> extends AvroTypeOptions<Longs, CustomLogicalTypes> {
   /** The schema this service writes with and reads as. Written inline or `as const`, it types the format. */
   schema: S;
 }
@@ -35,8 +37,11 @@ export function avroSchemaFormat<
   T = never,
   const S extends AvroSchemaInput = AvroSchemaInput,
   const Longs extends AvroLongs = [T] extends [never] ? 'number' : AvroLongs,
->(options: AvroSchemaFormatOptions<S, Longs>): SchemaFormat<[T] extends [never] ? AvroValue<S, Longs> : T> {
-  type Value = [T] extends [never] ? AvroValue<S, Longs> : T;
+  CustomLogicalTypes extends string = [T] extends [never] ? never : string,
+>(
+  options: AvroSchemaFormatOptions<S, Longs, CustomLogicalTypes>,
+): SchemaFormat<[T] extends [never] ? AvroValue<S, Longs, CustomLogicalTypes> : T> {
+  type Value = [T] extends [never] ? AvroValue<S, Longs, CustomLogicalTypes> : T;
   const issues = new ConfigIssues('avroSchemaFormat');
   const built = buildType(options.schema, options, issues, 'schema');
   issues.throwIfAny();

@@ -15,13 +15,14 @@ export type AvroSchemaInput = Schema | string | Type | { readonly [key: string]:
  * Options that shape how avsc builds types.
  *
  * @typeParam Longs - The `longs` option, inferred by the codecs to type `long` values.
+ * @typeParam CustomLogicalTypes - Names in `logicalTypes`, inferred by the codecs.
  */
-export interface AvroTypeOptions<Longs extends AvroLongs = AvroLongs> {
+export interface AvroTypeOptions<Longs extends AvroLongs = AvroLongs, CustomLogicalTypes extends string = string> {
   /**
    * Logical type implementations by name; merged over {@link avroLogicalTypes}. Add your own
    * (e.g. a money type) by name.
    */
-  logicalTypes?: Record<string, AvroLogicalTypeConstructor>;
+  logicalTypes?: { [Name in CustomLogicalTypes]: AvroLogicalTypeConstructor };
   /**
    * How Avro `long` values are represented. `'number'` (default) refuses values beyond
    * ±2^53 with a typed error instead of rounding them; `'bigint'` decodes every `long` as a
