@@ -31,7 +31,10 @@ describe('retryTopics', () => {
     const delaysMs = [300, 600];
     const handled: Handled[] = [];
     const failures: Handled[] = [];
-    const router = new Router();
+    const logged: { level: string; msg: string }[] = [];
+    const log = (level: string) => (_fields: unknown, msg?: string) => logged.push({ level, msg: msg ?? '' });
+    const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+    const router = new Router({ logger });
     const handlers = withRetryTopics(
       {
         name: 'billing',
@@ -100,6 +103,10 @@ describe('retryTopics', () => {
     expect(letter?.failure?.firstFailedAt.getTime()).toBe(first);
     expect(letter?.original?.headers).toEqual({ trace: 't' });
     expect(Object.keys(letter?.message.headers ?? {}).some((h) => h.startsWith('bus-retry-'))).toBe(false);
+
+    // Deferrals until due are logged at debug, never as handler failures.
+    expect(logged.filter((l) => l.msg === 'message not due yet; deferred').length).toBeGreaterThan(0);
+    expect(logged.filter((l) => l.msg === 'handler failed; nacked')).toEqual([]);
 
     // A replay from the DLQ starts again on the main topic.
     await dlq.replay({ partition: letter?.partition ?? 0, offset: letter?.offset ?? 0 });

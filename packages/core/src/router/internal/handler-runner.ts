@@ -410,11 +410,16 @@ export class HandlerRunner {
 
   #failed(message: ReceivedMessage, lane: string | undefined, thrown: unknown): void {
     const err = toError(thrown);
-    this.#spec.logger.warn(
-      { err, messageId: message.id, deliveryAttempt: message.deliveryAttempt },
-      'handler failed; nacked',
-    );
     const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+    // A retry-topic message that is not due yet is deferred, not failed: no warning for it.
+    if ((err as { code?: unknown }).code === 'RETRY_NOT_DUE') {
+      this.#spec.logger.debug({ messageId: message.id, retryAfterMs }, 'message not due yet; deferred');
+    } else {
+      this.#spec.logger.warn(
+        { err, messageId: message.id, deliveryAttempt: message.deliveryAttempt },
+        'handler failed; nacked',
+      );
+    }
     // Hooks run first so that state they reset (a dedup key, say) is gone before the redelivery.
     settled(message, message.settlement === 'acked' ? 'acked' : 'nacked');
     const nacked = message.nack(
