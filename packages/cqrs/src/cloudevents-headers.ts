@@ -11,10 +11,10 @@ export const CloudEventHeaders = Object.freeze({
   type: 'ce_type',
   source: 'ce_source',
   time: 'ce_time',
-  subject: 'ce_subject',
+  /** The aggregate id: what the event is about. */
+  aggregateId: 'ce_subject',
   contentType: 'content-type',
   version: 'ce_typeversion',
-  aggregateId: 'ce_aggregateid',
   aggregateType: 'ce_aggregatetype',
   aggregateVersion: 'ce_aggregateversion',
   correlationId: 'ce_correlationid',
@@ -29,28 +29,25 @@ export const CLOUDEVENTS_SPEC_VERSION = '1.0';
 
 /** The CloudEvents headers of `envelope`. */
 export function envelopeHeaders(envelope: Envelope): Record<string, string> {
-  const h = CloudEventHeaders;
+  // Written field by field: this runs for every published message.
   const headers: Record<string, string> = {
-    [h.specVersion]: CLOUDEVENTS_SPEC_VERSION,
-    [h.id]: envelope.id,
-    [h.type]: envelope.type,
-    [h.source]: envelope.source,
-    [h.time]: envelope.time.toISOString(),
-    [h.version]: String(envelope.version),
+    ce_specversion: CLOUDEVENTS_SPEC_VERSION,
+    ce_id: envelope.id,
+    ce_type: envelope.type,
+    ce_source: envelope.source,
+    ce_time: envelope.time.toISOString(),
   };
-  const optional: [string, string | number | undefined][] = [
-    [h.subject, envelope.subject],
-    [h.contentType, envelope.contentType],
-    [h.aggregateId, envelope.aggregateId],
-    [h.aggregateType, envelope.aggregateType],
-    [h.aggregateVersion, envelope.aggregateVersion],
-    [h.correlationId, envelope.correlationId],
-    [h.causationId, envelope.causationId],
-    [h.tenant, envelope.tenant],
-    [h.actor, envelope.actor],
-  ];
-  for (const [name, value] of optional) if (value !== undefined) headers[name] = String(value);
-  if (envelope.metadata !== undefined) headers[h.metadata] = JSON.stringify(envelope.metadata);
+  // Absent means 1: the first version of a type costs no header.
+  if (envelope.version !== 1) headers.ce_typeversion = String(envelope.version);
+  if (envelope.aggregateId !== undefined) headers.ce_subject = envelope.aggregateId;
+  if (envelope.contentType !== undefined) headers['content-type'] = envelope.contentType;
+  if (envelope.aggregateType !== undefined) headers.ce_aggregatetype = envelope.aggregateType;
+  if (envelope.aggregateVersion !== undefined) headers.ce_aggregateversion = String(envelope.aggregateVersion);
+  if (envelope.correlationId !== undefined) headers.ce_correlationid = envelope.correlationId;
+  if (envelope.causationId !== undefined) headers.ce_causationid = envelope.causationId;
+  if (envelope.tenant !== undefined) headers.ce_tenant = envelope.tenant;
+  if (envelope.actor !== undefined) headers.ce_actor = envelope.actor;
+  if (envelope.metadata !== undefined) headers.ce_metadata = JSON.stringify(envelope.metadata);
   return headers;
 }
 
@@ -59,73 +56,94 @@ export function cloudEventType(headers: Readonly<Record<string, string>>): strin
   return headers[CloudEventHeaders.type];
 }
 
+/** Options of {@link envelopeFromHeaders}. */
+export interface EnvelopeReadOptions {
+  /**
+   * The id when `ce_id` is absent: the transport's message id. A transport told to carry message ids
+   * in `ce_id` (`messageIdHeader: 'ce_id'` in `@bus/kafka`) hands that header over as the id.
+   */
+  id?: string | undefined;
+}
+
 /**
  * Reads the envelope from CloudEvents binary-mode headers, as written by bus or any CloudEvents SDK.
  * @throws {CqrsError} `INVALID_ENVELOPE` naming every missing or malformed attribute.
  */
-export function envelopeFromHeaders(headers: Readonly<Record<string, string>>): Envelope {
-  const h = CloudEventHeaders;
-  const problems: string[] = [];
-  const required = (name: string): string => {
-    const value = headers[name];
-    if (value === undefined || value === '') problems.push(`${name} is missing`);
-    return value ?? '';
-  };
-  const specVersion = required(h.specVersion);
-  if (specVersion !== '' && specVersion !== CLOUDEVENTS_SPEC_VERSION) problems.push(`${h.specVersion} is not 1.0`);
-  const id = required(h.id);
-  const type = required(h.type);
-  const source = required(h.source);
-  const timeText = headers[h.time];
-  const time = timeText === undefined ? new Date(Number.NaN) : new Date(timeText);
-  if (timeText !== undefined && Number.isNaN(time.getTime())) problems.push(`${h.time} is not an RFC 3339 time`);
-  const version = integerHeader(headers, h.version, problems) ?? 1;
-  const aggregateVersion = integerHeader(headers, h.aggregateVersion, problems);
-  let metadata: Record<string, string> | undefined;
-  const metadataText = headers[h.metadata];
-  if (metadataText !== undefined) {
-    metadata = parseMetadata(metadataText);
-    if (metadata === undefined) problems.push(`${h.metadata} is not a JSON object of strings`);
+export function envelopeFromHeaders(
+  headers: Readonly<Record<string, string>>,
+  options: EnvelopeReadOptions = {},
+): Envelope {
+  const { ce_specversion: specVersion, ce_type: type, ce_source: source, ce_time: timeText } = headers;
+  const id = headers.ce_id ?? options.id;
+  const time = timeText === undefined ? new Date() : new Date(timeText);
+  const versionText = headers.ce_typeversion;
+  const aggregateVersionText = headers.ce_aggregateversion;
+  const metadataText = headers.ce_metadata;
+  const metadata = metadataText === undefined ? undefined : parseMetadata(metadataText);
+  const version = versionText === undefined ? 1 : integer(versionText);
+  const aggregateVersion = aggregateVersionText === undefined ? undefined : integer(aggregateVersionText);
+  if (
+    specVersion !== CLOUDEVENTS_SPEC_VERSION ||
+    !id ||
+    !type ||
+    !source ||
+    Number.isNaN(time.getTime()) ||
+    version === undefined ||
+    (aggregateVersionText !== undefined && aggregateVersion === undefined) ||
+    (metadataText !== undefined && metadata === undefined)
+  ) {
+    throw invalidEnvelope(headers, options);
   }
-  if (problems.length > 0) {
-    throw new CqrsError(`Not a valid CloudEvents envelope: ${problems.join('; ')}`, {
-      code: 'INVALID_ENVELOPE',
-      type: type === '' ? undefined : type,
-    });
-  }
+  // ce_time is optional in CloudEvents; an event without it is dated when read.
   return {
     id,
     type,
     version,
     source,
-    // ce_time is optional in CloudEvents; an event without it is dated when read.
-    time: timeText === undefined ? new Date() : time,
-    subject: headers[h.subject],
-    aggregateId: headers[h.aggregateId],
-    aggregateType: headers[h.aggregateType],
+    time,
+    aggregateId: headers.ce_subject,
+    aggregateType: headers.ce_aggregatetype,
     aggregateVersion,
-    correlationId: headers[h.correlationId],
-    causationId: headers[h.causationId],
-    tenant: headers[h.tenant],
-    actor: headers[h.actor],
+    correlationId: headers.ce_correlationid,
+    causationId: headers.ce_causationid,
+    tenant: headers.ce_tenant,
+    actor: headers.ce_actor,
     metadata,
-    contentType: headers[h.contentType],
+    contentType: headers['content-type'],
   };
 }
 
-function integerHeader(
-  headers: Readonly<Record<string, string>>,
-  name: string,
-  problems: string[],
-): number | undefined {
-  const text = headers[name];
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    problems.push(`${name} is not an integer`);
-    return undefined;
+/** The error naming every missing or malformed attribute; only built when something is wrong. */
+function invalidEnvelope(headers: Readonly<Record<string, string>>, options: EnvelopeReadOptions): CqrsError {
+  const h = CloudEventHeaders;
+  const problems: string[] = [];
+  const specVersion = headers[h.specVersion];
+  if (!specVersion) problems.push(`${h.specVersion} is missing`);
+  else if (specVersion !== CLOUDEVENTS_SPEC_VERSION) problems.push(`${h.specVersion} is not 1.0`);
+  if (!headers[h.id] && !options.id) problems.push(`${h.id} is missing`);
+  for (const name of [h.type, h.source]) if (!headers[name]) problems.push(`${name} is missing`);
+  const timeText = headers[h.time];
+  if (timeText !== undefined && Number.isNaN(new Date(timeText).getTime())) {
+    problems.push(`${h.time} is not an RFC 3339 time`);
   }
-  return value;
+  for (const name of [h.version, h.aggregateVersion]) {
+    const text = headers[name];
+    if (text !== undefined && integer(text) === undefined) problems.push(`${name} is not an integer`);
+  }
+  const metadataText = headers[h.metadata];
+  if (metadataText !== undefined && parseMetadata(metadataText) === undefined) {
+    problems.push(`${h.metadata} is not a JSON object of strings`);
+  }
+  const type = headers[h.type];
+  return new CqrsError(`Not a valid CloudEvents envelope: ${problems.join('; ')}`, {
+    code: 'INVALID_ENVELOPE',
+    type: type ? type : undefined,
+  });
+}
+
+function integer(text: string): number | undefined {
+  const value = Number(text);
+  return /^-?\d+$/.test(text) && Number.isSafeInteger(value) ? value : undefined;
 }
 
 function parseMetadata(text: string): Record<string, string> | undefined {

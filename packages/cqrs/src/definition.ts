@@ -25,7 +25,7 @@ export interface MessageMeta {
   id?: string;
   /** When it happened; now by default. */
   time?: Date;
-  /** Id of the aggregate it concerns; the default message key and `ce_subject`. */
+  /** Id of the aggregate it concerns: `ce_subject`, and the default message key. */
   aggregateId?: string;
   /** Aggregate type; the definition's by default. */
   aggregateType?: string;

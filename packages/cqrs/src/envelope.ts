@@ -7,15 +7,13 @@ export interface Envelope {
   readonly id: string;
   /** Type name (`ce_type`). */
   readonly type: string;
-  /** Schema version of the type (`ce_typeversion`). */
+  /** Schema version of the type (`ce_typeversion`; absent means 1). */
   readonly version: number;
   /** Who produced it, a URI reference (`ce_source`). */
   readonly source: string;
   /** When it happened (`ce_time`). */
   readonly time: Date;
-  /** What it is about (`ce_subject`); the aggregate id by default. */
-  readonly subject?: string | undefined;
-  /** Aggregate id (`ce_aggregateid`). */
+  /** Id of the aggregate it is about: the CloudEvents subject (`ce_subject`). */
   readonly aggregateId?: string | undefined;
   /** Aggregate type (`ce_aggregatetype`). */
   readonly aggregateType?: string | undefined;

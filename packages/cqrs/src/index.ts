@@ -27,6 +27,7 @@ export {
   CloudEventHeaders,
   cloudEventType,
   envelopeFromHeaders,
+  type EnvelopeReadOptions,
   envelopeHeaders,
 } from './cloudevents-headers.js';
 export { CqrsError, type CqrsErrorCode, type CqrsErrorOptions } from './errors.js';

@@ -8,7 +8,6 @@ const envelope: Envelope = {
   version: 2,
   source: 'urn:shop:orders',
   time: new Date('2026-01-02T03:04:05.000Z'),
-  subject: 'o-1',
   aggregateId: 'o-1',
   aggregateType: 'order',
   aggregateVersion: 3,
@@ -31,7 +30,6 @@ describe('the CloudEvents envelope', () => {
       ce_time: '2026-01-02T03:04:05.000Z',
       ce_subject: 'o-1',
       ce_typeversion: '2',
-      ce_aggregateid: 'o-1',
       ce_aggregatetype: 'order',
       ce_aggregateversion: '3',
       ce_correlationid: 'c-1',
@@ -61,7 +59,6 @@ describe('the CloudEvents envelope', () => {
     expect(event.source).toBe('urn:shop:orders');
     expect(event.subject).toBe('o-1');
     expect(new Date(event.time as string).toISOString()).toBe('2026-01-02T03:04:05.000Z');
-    expect(event.aggregateid).toBe('o-1');
     expect(event.correlationid).toBe('c-1');
     expect(event.data).toEqual({ orderId: 'o-1', total: 9.5 });
 
@@ -72,9 +69,7 @@ describe('the CloudEvents envelope', () => {
       subject: 'o-2',
       time: '2026-03-04T05:06:07.000Z',
       datacontenttype: 'application/json',
-      aggregateid: 'o-2',
       correlationid: 'c-9',
-      typeversion: '1',
       data: { orderId: 'o-2', total: 1 },
     });
     const message = Kafka.binary(sdkEvent);
@@ -83,13 +78,24 @@ describe('the CloudEvents envelope', () => {
       id: 'sdk-1',
       type: 'shop.OrderPlaced',
       source: 'urn:other',
-      subject: 'o-2',
       aggregateId: 'o-2',
       correlationId: 'c-9',
       version: 1,
       contentType: 'application/json',
     });
     expect(read.time.toISOString()).toBe('2026-03-04T05:06:07.000Z');
+  });
+
+  it('leaves out the type version when it is 1, and takes the transport message id when ce_id is absent', () => {
+    const { ce_id, ce_typeversion, ...headers } = envelopeHeaders({ ...envelope, version: 1 });
+    expect(ce_typeversion).toBeUndefined();
+    expect(ce_id).toBe('e-1');
+    expect(envelopeFromHeaders(headers, { id: 'from-transport' })).toEqual({
+      ...envelope,
+      version: 1,
+      id: 'from-transport',
+    });
+    expect(() => envelopeFromHeaders(headers)).toThrow('ce_id is missing');
   });
 
   it('refuses headers that are not a CloudEvent, naming every problem', () => {

@@ -249,7 +249,7 @@ describe('@bus/cqrs on the real Kafka broker and registry', () => {
     expect(letter?.message.headers).toMatchObject({
       ce_id: poison?.id,
       ce_type: 'OrderPlaced',
-      ce_aggregateid: 'poison',
+      ce_subject: 'poison',
       [DeadLetterHeaders.originalTopic]: topic,
       [DeadLetterHeaders.originalConsumerGroup]: `${prefix}.OrderPlaced`,
       [DeadLetterHeaders.errorClass]: 'RangeError',

@@ -48,7 +48,6 @@ describe('EventBus and EventProcessor on the in-memory broker', () => {
       type: 'shop.OrderPlaced',
       version: 1,
       source: 'urn:shop:test',
-      subject: 'o-1',
       aggregateId: 'o-1',
       aggregateType: 'order',
       tenant: 't-1',
@@ -174,7 +173,7 @@ describe('EventBus and EventProcessor on the in-memory broker', () => {
     const [letter] = await readMessages(broker.subscriber(), 'shop.stream.dlq', 1);
     expect(letter?.headers).toMatchObject({
       ce_type: 'shop.OrderPlaced',
-      ce_aggregateid: 'poison',
+      ce_subject: 'poison',
       [DeadLetterHeaders.originalTopic]: 'shop.stream',
       [DeadLetterHeaders.errorClass]: 'TypeError',
       [DeadLetterHeaders.errorMessage]: 'cannot bill poison',

@@ -49,7 +49,6 @@ export async function outgoing(
     version: definition.version,
     source,
     time: meta.time ?? new Date(),
-    subject: meta.aggregateId,
     aggregateId: meta.aggregateId,
     aggregateType: meta.aggregateType ?? definition.aggregateType,
     aggregateVersion: meta.aggregateVersion,

@@ -194,7 +194,7 @@ export class ProcessorRuntime {
         this.#unknown(message, type, context);
         return;
       }
-      const envelope = envelopeFromHeaders(message.headers);
+      const envelope = envelopeFromHeaders(message.headers, { id: message.id });
       const definition = route?.definition ?? this.known.get(envelope.type);
       const data =
         definition === undefined
