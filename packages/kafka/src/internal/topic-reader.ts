@@ -78,7 +78,12 @@ export async function readRanges(
       autoCommit: false,
       eachBatch: async ({ batch, isStale }) => {
         const range = pending.get(batch.partition);
-        if (range === undefined || finished) return;
+        if (finished) return;
+        if (range === undefined) {
+          // A partition outside the ranges (or already read): stop fetching it.
+          consumer.pause([{ topic, partitions: [batch.partition] }]);
+          return;
+        }
         for (const raw of batch.messages) {
           if (isStale() || finished) return;
           const offset = Number(raw.offset);
