@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { NackOptions, ReceivedMessage, Settlement } from '@bus/core';
+import { type NackOptions, nackDelayMs, type ReceivedMessage, type Settlement } from '@bus/core';
 import type { PartitionState, PendingRecord } from './partition-state.js';
 
 /** How a fetched record is read into a {@link ReceivedMessage}. */
@@ -66,6 +66,8 @@ export class KafkaReceivedMessage implements ReceivedMessage {
   readonly offset: number;
   readonly deliveryAttempt: number;
   #settlement: Settlement = 'pending';
+  /** Settled after its partition was revoked: the settlement did not take effect, and stays `pending`. */
+  #tooLate = false;
   readonly #record: PendingRecord;
   readonly #state: PartitionState;
   readonly #sink: SettlementSink;
@@ -107,17 +109,26 @@ export class KafkaReceivedMessage implements ReceivedMessage {
     return this.#settlement;
   }
 
+  /** Returns `false`, as on every transport, once settled or once its partition was revoked. */
   ack(): boolean {
-    if (this.#settlement !== 'pending') return false;
-    this.#settlement = 'acked';
+    if (this.#settlement !== 'pending' || this.#tooLate) return false;
+    // The sink still hears of it (it counts what is in flight) but commits nothing for a revoked partition.
+    if (this.#state.retired) this.#tooLate = true;
+    else this.#settlement = 'acked';
     this.#sink.acked(this.#record, this.#state);
-    return true;
+    return !this.#tooLate;
   }
 
+  /**
+   * Returns `false` once settled or once its partition was revoked.
+   * @throws {ConfigError} for a `delayMs` outside 0..2^31−1 (core's rule); the message stays unsettled.
+   */
   nack(options: NackOptions = {}): boolean {
-    if (this.#settlement !== 'pending') return false;
-    this.#settlement = 'nacked';
+    nackDelayMs(options);
+    if (this.#settlement !== 'pending' || this.#tooLate) return false;
+    if (this.#state.retired) this.#tooLate = true;
+    else this.#settlement = 'nacked';
     this.#sink.nacked(this.#record, this.#state, options);
-    return true;
+    return !this.#tooLate;
   }
 }
