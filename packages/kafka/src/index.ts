@@ -23,7 +23,7 @@ export {
   toKafkaError,
 } from './errors.js';
 export { UnacknowledgedPartitionsError } from './unacknowledged-partitions-error.js';
-export type { EventSource, Listener, Unsubscribe } from './internal/typed-events.js';
+export type { EventSource, Listener, Unsubscribe } from './events.js';
 export {
   type KafkaAcks,
   type KafkaCompression,
@@ -40,7 +40,7 @@ export type {
 } from './transaction.js';
 export { type KafkaConfigFromSource, kafkaConfigFromUrl, type KafkaSecurityProtocol } from './config-url.js';
 export { kafkaConfigFromEnv, type KafkaEnvConfig, type KafkaEnvOptions } from './config-env.js';
-export { KafkaSubscriber, type KafkaSubscriberStats } from './subscriber.js';
+export { KafkaSubscriber } from './subscriber.js';
 export { KafkaDeadLetterQueue, type KafkaDeadLetterQueueOptions } from './dead-letter-queue.js';
 export type { KafkaSubscriberEvents, StallReason } from './subscriber-events.js';
 export {
@@ -53,7 +53,7 @@ export {
   type KafkaCommitOptions,
   type KafkaSubscriberOptions,
 } from './subscriber-options.js';
-export type { LastError } from './internal/consumer-stats.js';
+export type { KafkaSubscriberStats, LastError } from './subscriber-stats.js';
 export {
   type ConsumerGroupInfo,
   type ConsumerGroupLag,

@@ -13,9 +13,11 @@ import type { Kafka } from 'kafkajs';
 import { connectionSecrets, createKafkaClient, type KafkaRetryOptions } from './connection.js';
 import { kafkajsPartitionAssigners } from './internal/assignors/kafkajs-assigner.js';
 import { ConsumerSession } from './internal/consumer-session.js';
-import { type ConsumerStats, createConsumerStats, type LastError } from './internal/consumer-stats.js';
+import { type ConsumerStats, createConsumerStats } from './internal/consumer-stats.js';
 import type { KafkaSubscriberEvents } from './subscriber-events.js';
-import { type EventSource, type Listener, TypedEvents, type Unsubscribe } from './internal/typed-events.js';
+import type { KafkaSubscriberStats } from './subscriber-stats.js';
+import type { EventSource, Listener, Unsubscribe } from './events.js';
+import { TypedEvents } from './internal/typed-events.js';
 import {
   BINARY_KEY_HEADER,
   type KafkaSubscriberOptions,
@@ -34,34 +36,6 @@ import {
 function subscriberRetry(sessionTimeoutMs: number): KafkaRetryOptions {
   const maxRetryTimeMs = 1_000;
   return { retries: Math.ceil((2 * sessionTimeoutMs) / maxRetryTimeMs), initialRetryTimeMs: 300, maxRetryTimeMs };
-}
-
-/** A snapshot of a {@link KafkaSubscriber}'s counters, totals over all its subscriptions. */
-export interface KafkaSubscriberStats {
-  /** Subscriptions currently running. */
-  readonly subscriptions: number;
-  /** Messages handed to consumers, redeliveries included. */
-  readonly consumed: number;
-  /** Of `consumed`, redeliveries after a nack. */
-  readonly redelivered: number;
-  /** Messages acked. */
-  readonly acked: number;
-  /** Messages nacked. */
-  readonly nacked: number;
-  /** Messages handed out and not settled yet. */
-  readonly inFlight: number;
-  /** Messages fetched and waiting in memory to be handed out (or redelivered). */
-  readonly buffered: number;
-  /** Successful offset commit requests. */
-  readonly commits: number;
-  /** Failed offset commit requests (retried with the next commit). */
-  readonly commitFailures: number;
-  /** Partition assignments received, the first one included. */
-  readonly rebalances: number;
-  /** Consumer restarts after a crash (lost broker, ...). */
-  readonly reconnections: number;
-  /** The last error seen, if any. */
-  readonly lastError: LastError | undefined;
 }
 
 /**

@@ -1,12 +1,4 @@
-/** The last error a subscriber saw, without the error object (stats are plain data). */
-export interface LastError {
-  /** The error's message (credentials redacted). */
-  readonly message: string;
-  /** The error's stable code. */
-  readonly code: string;
-  /** When it happened, in milliseconds since the epoch. */
-  readonly at: number;
-}
+import type { LastError } from '../subscriber-stats.js';
 
 /** Counters a subscriber's sessions update in place; the subscriber snapshots them. */
 export interface ConsumerStats {
