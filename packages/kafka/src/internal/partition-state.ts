@@ -1,6 +1,61 @@
 import type { KafkaMessage } from 'kafkajs';
 import { CommitTracker, type TrackedOffset } from './commit-tracker.js';
 
+/**
+ * Memory a held record takes besides its key, value and header text: the record, message and
+ * header objects and the buffer views. Counted against `maxInFlightBytes`, so the byte budget
+ * bounds what is retained, not just the payloads.
+ */
+export const RECORD_OVERHEAD_BYTES = 256;
+
+type RawHeaders = NonNullable<KafkaMessage['headers']>;
+
+/**
+ * A copy of a fetched record that owns its bytes, and its size as held in memory.
+ *
+ * kafkajs hands out keys, values and headers as views of the whole fetch response (up to
+ * `fetchMaxBytesPerPartition` per partition). One record kept while later ones are processed would
+ * keep that whole response alive, and once the record lives long enough to be promoted to V8's old
+ * space, until the next full collection: a subscription holding a few thousand records pinned
+ * hundreds of MB of responses. Key and value are copied into one small buffer (from Node's pool for
+ * small records), header values become strings (which is how they are read).
+ */
+export function detach(raw: KafkaMessage): { message: KafkaMessage; size: number } {
+  const key = raw.key ?? null;
+  const value = raw.value ?? null;
+  const keyLength = key === null ? 0 : key.byteLength;
+  const valueLength = value === null ? 0 : value.byteLength;
+  let own: Buffer | undefined;
+  if (keyLength + valueLength > 0) {
+    own = Buffer.allocUnsafe(keyLength + valueLength);
+    if (key !== null) key.copy(own, 0);
+    if (value !== null) value.copy(own, keyLength);
+  }
+  let headers: RawHeaders | undefined;
+  let headerBytes = 0;
+  const rawHeaders = raw.headers;
+  if (rawHeaders !== undefined) {
+    headers = {};
+    for (const name in rawHeaders) {
+      const header = rawHeaders[name];
+      if (header === undefined) continue;
+      const text = Array.isArray(header) ? header.map((h) => h.toString()) : header.toString();
+      headers[name] = text;
+      headerBytes += name.length + (Array.isArray(text) ? text.reduce((n, t) => n + t.length, 0) : text.length);
+    }
+  }
+  const message: KafkaMessage = {
+    offset: raw.offset,
+    timestamp: raw.timestamp,
+    attributes: raw.attributes,
+    size: raw.size,
+    key: key === null ? null : (own as Buffer).subarray(0, keyLength),
+    value: value === null ? null : (own as Buffer).subarray(keyLength, keyLength + valueLength),
+    headers,
+  } as KafkaMessage;
+  return { message, size: keyLength + valueLength + headerBytes + RECORD_OVERHEAD_BYTES };
+}
+
 /** A fetched record, from fetch until commit; it is also its own commit-tracker entry. */
 export interface PendingRecord extends TrackedOffset {
   readonly raw: KafkaMessage;
@@ -36,9 +91,12 @@ export class PartitionState {
     this.partition = partition;
   }
 
-  /** Registers and queues a fetched record; returns `false` for one already registered. */
-  enqueue(raw: KafkaMessage, offset: number): boolean {
-    const size = (raw.value?.byteLength ?? 0) + (raw.key?.byteLength ?? 0);
+  /**
+   * Registers and queues a fetched record, as a copy that owns its bytes (see {@link detach});
+   * returns `false` for one already registered.
+   */
+  enqueue(fetched: KafkaMessage, offset: number): boolean {
+    const { message: raw, size } = detach(fetched);
     const record: PendingRecord = { offset, size, acked: false, raw, attempts: 0, dueAt: 0 };
     if (!this.tracker.add(record)) return false;
     this.#queue.push(record);
