@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ConsumerSession } from '../src/internal/consumer-session.js';
 import { createConsumerStats } from '../src/internal/consumer-stats.js';
+import { RECORD_OVERHEAD_BYTES } from '../src/internal/partition-state.js';
 import { TypedEvents } from '../src/internal/typed-events.js';
 import type { KafkaSubscriberEvents } from '../src/subscriber-events.js';
 
@@ -316,13 +317,15 @@ describe('ConsumerSession (fake consumer)', () => {
   });
 
   it('bounds held bytes as well, yet lets a record larger than the budget through', async () => {
-    const { consumer, session } = setup({ maxInFlightBytes: 10 });
+    // Each record counts its value (3 bytes: "0:0".."0:9") plus the memory of its objects.
+    const recordBytes = 3 + RECORD_OVERHEAD_BYTES;
+    const { consumer, session } = setup({ maxInFlightBytes: 3 * recordBytes + 1 });
     const pending = session.next();
     await new Promise((resolve) => setImmediate(resolve));
     const resolved: string[] = [];
-    const batch = consumer.batch(0, 0, 9, resolved); // values "0:0".."0:9", 3 bytes each
+    const batch = consumer.batch(0, 0, 9, resolved);
     const held = [(await pending).value as ReceivedMessage, ...(await take(session, 3))];
-    expect(resolved).toEqual(['3']); // 4 records = 12 bytes reach the 10-byte budget
+    expect(resolved).toEqual(['3']); // 4 records reach the budget
     for (const message of held) message.ack();
     const rest: ReceivedMessage[] = [];
     for (let i = 0; i < 6; i++) {
@@ -365,6 +368,45 @@ describe('ConsumerSession (fake consumer)', () => {
     late.consumer.join([0]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(late.consumer.disconnects).toBe(before + 1);
+  });
+
+  it('holds copies of fetched records, never views of the fetch response', async () => {
+    const { consumer, session } = setup();
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    // A fetch response, and a record whose key, value and header are views of it, as kafkajs decodes them.
+    const response = Buffer.alloc(30); // not from Node's shared pool, like a large response
+    response.write('....key.value.header-value....');
+    void (consumer.eachBatch as EachBatch)({
+      batch: {
+        topic: 't',
+        partition: 0,
+        messages: [
+          {
+            offset: '0',
+            timestamp: '1',
+            key: response.subarray(4, 7),
+            value: response.subarray(8, 13),
+            headers: { h: response.subarray(14, 26) },
+          },
+        ],
+      },
+      resolveOffset: () => {},
+      heartbeat: async () => {},
+      isRunning: () => true,
+      isStale: () => false,
+    });
+    const message = (await pending).value as ReceivedMessage;
+    expect([message.key, Buffer.from(message.payload).toString(), message.headers]).toEqual([
+      'key',
+      'value',
+      { h: 'header-value' },
+    ]);
+    // The payload's memory is not the response's: holding the message does not keep the response alive.
+    expect(message.payload.buffer).not.toBe(response.buffer);
+    response.fill(0);
+    expect(Buffer.from(message.payload).toString()).toBe('value');
+    await session.stop();
   });
 
   it('takeReady hands out ready records synchronously, in order, and nothing before the start or after a stop', async () => {

@@ -7,12 +7,14 @@ import {
   takeReady,
   toError,
 } from '@bus/core';
-import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
 import { CommitScheduler, type CommitSchedule } from './commit-scheduler.js';
 import { type DecodeOptions, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
 import type { KafkaSubscriberEvents, StallReason } from '../subscriber-events.js';
 import type { ConsumerStats } from './consumer-stats.js';
+import { FetchGate } from './fetch-gate.js';
+import { HandOut } from './hand-out.js';
 import { PartitionState, type PendingRecord } from './partition-state.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import type { TypedEvents } from './typed-events.js';
@@ -85,21 +87,14 @@ function coordinatorMoved(cause: unknown): Error {
 /** Messages handed out back to back before yielding to the event loop (I/O). */
 const YIELD_EVERY = 2_048;
 
-/** Messages handed out from one partition before the next partition's turn. */
-const BURST = 32;
-
-/** How long a batch waits for room in a full partition before that partition is paused instead. */
-const PARTITION_STALL_MS = 250;
-
 /**
  * One subscription: one kafkajs consumer (one group member) bridged to a pull-based async iterator.
  *
- * kafkajs pushes batches into `eachBatch`, which queues records per partition and resolves their
- * offsets (the fetch position). When the subscription holds `maxInFlight` records, `eachBatch`
- * waits (heartbeating) for acks to make room, which holds kafkajs' next fetch back; a partition
- * whose consumer is stuck on it is paused instead, so it cannot hold the others back. `next()`
- * hands records out round-robin over partitions. Commits are separate from the fetch position:
- * only each partition's contiguous acked prefix is committed, by the scheduler.
+ * The session owns the lifecycle: start, group joins and rebalances, crashes and stalls, commits
+ * and shutdown. kafkajs pushes batches into `eachBatch`, where the {@link FetchGate} queues them and
+ * holds fetching back while the subscription is full; `next()` takes records through the
+ * {@link HandOut} scheduler. Commits are separate from the fetch position: only each partition's
+ * contiguous acked prefix is committed, by the commit scheduler.
  */
 export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTaker, SettlementSink {
   readonly #o: SessionOptions;
@@ -108,13 +103,9 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   readonly #onStopped: () => void;
   #phase: Phase = 'idle';
   #partitions = new Map<number, PartitionState>();
-  #order: PartitionState[] = [];
-  #cursor = 0;
-  #burst = 0;
+  readonly #gate: FetchGate;
+  readonly #handOut: HandOut<ReceivedMessage>;
   #sinceYield = 0;
-  #outstanding = 0;
-  #outstandingBytes = 0;
-  #paused = 0;
   #rebalancing = false;
   /** Set by a crash that kafkajs restarts: the member is new, only a join brings partitions back. */
   #restarting = false;
@@ -124,17 +115,28 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
   #waiter: { promise: Promise<void>; resolve: () => void } | undefined;
-  #roomWaiters: (() => void)[] = [];
-  #roomCheck: (() => boolean) | undefined;
-  #dueTimer: NodeJS.Timeout | undefined;
   #abort: (() => void) | undefined;
 
   constructor(options: SessionOptions, signal: AbortSignal | undefined, onStopped: () => void) {
     this.#o = options;
     this.#onStopped = onStopped;
+    const session = this;
     this.#consumer = options.kafka.consumer(options.consumerConfig);
     this.#scheduler =
       options.commit === undefined ? undefined : new CommitScheduler(options.commit, () => this.#commitPending());
+    this.#gate = new FetchGate(options, {
+      get accepting() {
+        return session.#phase === 'running';
+      },
+      wake: () => this.#wake(),
+      heartbeat: (heartbeat) => this.#heartbeat(heartbeat),
+      pause: (state) => this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]),
+      resume: (partitions) => this.#resume(partitions),
+    });
+    this.#handOut = new HandOut(
+      (record, state) => this.#deliver(record, state),
+      () => this.#wake(),
+    );
     this.#watchdog = new StallWatchdog({
       ...options.stall,
       onStall: (reason, stalledMs) => this.#onStall(reason, stalledMs),
@@ -148,9 +150,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
 
   /** Records fetched (or nacked) and waiting in memory to be handed out. */
   get waiting(): number {
-    let waiting = 0;
-    for (const state of this.#order) waiting += state.waiting;
-    return waiting;
+    return this.#handOut.waiting;
   }
 
   next(): Promise<IteratorResult<ReceivedMessage>> {
@@ -218,16 +218,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     // An ack from an earlier generation (or after the partition was revoked) is not committed: the
     // record is redelivered to the partition's current owner, which at-least-once allows.
     if (state.retired) return;
-    const before = state.outstanding;
-    const beforeBytes = state.outstandingBytes;
-    if (!state.tracker.ack(record)) return;
-    this.#outstanding -= before - state.outstanding;
-    this.#outstandingBytes -= beforeBytes - state.outstandingBytes;
-    if (this.#roomCheck?.() === true) this.#releaseRoomWaiters();
+    if (!this.#gate.acked(state, () => state.tracker.ack(record), this.#handOut.partitions)) return;
     // An ack racing with shutdown joins the final commit instead of being dropped.
     if (this.#phase === 'stopping') void this.#scheduler?.flush();
     else this.#scheduler?.noteAck();
-    if (this.#paused > 0) this.#resumeIfRoom();
   }
 
   nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void {
@@ -236,7 +230,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     if (state.retired) return;
     const delayMs = options.delayMs !== undefined && options.delayMs > 0 ? options.delayMs : 0;
     state.redeliver(record, delayMs > 0 ? Date.now() + delayMs : 0);
-    if (delayMs > 0) this.#armDueTimer();
+    if (delayMs > 0) this.#handOut.armDueTimer();
     else this.#wake();
   }
 
@@ -252,32 +246,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   }
 
   #take(): ReceivedMessage | undefined {
-    if (this.#rebalancing) return undefined;
-    const order = this.#order;
-    const count = order.length;
-    if (count === 0) return undefined;
-    // Serve a partition for a burst before moving on: fair across partitions, cheap per message.
-    if (this.#burst > 0) {
-      const state = order[this.#cursor] as PartitionState;
-      const record = state.take();
-      if (record !== undefined) {
-        this.#burst--;
-        return this.#handOut(record, state);
-      }
-    }
-    for (let i = 1; i <= count; i++) {
-      const index = (this.#cursor + i) % count;
-      const state = order[index] as PartitionState;
-      const record = state.take();
-      if (record === undefined) continue;
-      this.#cursor = index;
-      this.#burst = BURST - 1;
-      return this.#handOut(record, state);
-    }
-    return undefined;
+    return this.#rebalancing ? undefined : this.#handOut.take();
   }
 
-  #handOut(record: PendingRecord, state: PartitionState): ReceivedMessage {
+  #deliver(record: PendingRecord, state: PartitionState): ReceivedMessage {
     record.attempts++;
     const message = new KafkaReceivedMessage(record, state, this, this.#o.decode);
     const stats = this.#o.stats;
@@ -305,25 +277,6 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       this.#waiter = undefined;
       waiter.resolve();
     }
-  }
-
-  #armDueTimer(): void {
-    let earliest: number | undefined;
-    for (const state of this.#order) {
-      const due = state.dueAt();
-      if (due !== undefined && (earliest === undefined || due < earliest)) earliest = due;
-    }
-    if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
-    this.#dueTimer = undefined;
-    if (earliest === undefined) return;
-    this.#dueTimer = setTimeout(
-      () => {
-        this.#dueTimer = undefined;
-        this.#wake();
-        this.#armDueTimer();
-      },
-      Math.max(0, earliest - Date.now()),
-    );
   }
 
   async #start(): Promise<void> {
@@ -389,58 +342,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     }
   }
 
-  async #onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const state = this.#partitions.get(batch.partition);
-    if (state === undefined || batch.topic !== this.#o.topic) return;
-    const accepting = () => this.#phase === 'running' && !state.retired && isRunning() && !isStale();
-    if (!accepting()) return;
-    const { maxInFlightPerPartition, maxInFlight, maxInFlightBytes } = this.#o;
-    const messages = batch.messages;
-    let index = 0;
-    while (index < messages.length) {
-      const partitionRoom = maxInFlightPerPartition - state.outstanding;
-      let room = Math.min(partitionRoom, maxInFlight - this.#outstanding);
-      if (room <= 0 || this.#outstandingBytes >= maxInFlightBytes) {
-        // Full: wait here (heartbeating) rather than pausing, so kafkajs fetches again the moment
-        // acks make room; a fully paused kafkajs consumer sleeps a whole fetch wait.
-        const freed = await this.#waitForRoom(
-          heartbeat,
-          () =>
-            state.outstanding <= maxInFlightPerPartition * 0.75 &&
-            this.#outstanding <= maxInFlight * 0.75 &&
-            this.#outstandingBytes <= maxInFlightBytes * 0.75,
-          partitionRoom <= 0 ? PARTITION_STALL_MS : this.#o.heartbeatIntervalMs,
-        );
-        if (!accepting()) return;
-        if (!freed && state.outstanding >= maxInFlightPerPartition) {
-          // This partition's consumer is stuck on it (an unsettled or delayed message at its head):
-          // pause just this partition so the others keep flowing; the rest of the batch is
-          // fetched again after the resume.
-          this.#pause(state);
-          return;
-        }
-        continue;
-      }
-      let accepted = 0;
-      let last: string | undefined;
-      const bytesBefore = state.outstandingBytes;
-      // The byte budget is checked per record, so one record larger than it still gets through.
-      for (; index < messages.length && room > 0; index++) {
-        const message = messages[index] as KafkaMessage;
-        if (this.#outstandingBytes + state.outstandingBytes - bytesBefore >= maxInFlightBytes) break;
-        if (state.enqueue(message, Number(message.offset))) {
-          accepted++;
-          room--;
-        }
-        last = message.offset;
-      }
-      // The fetch position moves over what was queued.
-      if (last !== undefined) resolveOffset(last);
-      this.#outstanding += accepted;
-      this.#outstandingBytes += state.outstandingBytes - bytesBefore;
-      if (accepted > 0) this.#wake();
-    }
-    await this.#heartbeat(heartbeat);
+  #onBatch(payload: EachBatchPayload): Promise<void> {
+    const state = this.#partitions.get(payload.batch.partition);
+    if (state === undefined || payload.batch.topic !== this.#o.topic) return Promise.resolve();
+    return this.#gate.accept(state, payload);
   }
 
   /**
@@ -460,60 +365,18 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     }
   }
 
-  #pause(state: PartitionState): void {
-    if (state.paused) return;
-    state.paused = true;
-    this.#paused++;
-    this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]);
-  }
-
-  /**
-   * Waits until `hasRoom()` holds after an ack (true), or `timeoutMs` passed (false). Heartbeats
-   * afterwards, which throws when the group is rebalancing, as kafkajs expects from `eachBatch`.
-   */
-  async #waitForRoom(heartbeat: () => Promise<void>, hasRoom: () => boolean, timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const freed = await new Promise<boolean>((resolve) => {
-      this.#roomCheck = hasRoom;
-      this.#roomWaiters.push(() => resolve(true));
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    clearTimeout(timer);
-    this.#roomCheck = undefined;
-    if (this.#phase === 'running') await this.#heartbeat(heartbeat);
-    return freed;
-  }
-
-  #releaseRoomWaiters(): void {
-    const waiters = this.#roomWaiters;
-    if (waiters.length === 0) return;
-    this.#roomWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  #resumeIfRoom(): void {
-    // Resume at half the limit, so a partition is not paused and resumed on every ack.
-    const limit = this.#o.maxInFlightPerPartition / 2;
-    const resume: number[] = [];
-    for (const state of this.#order) {
-      if (state.paused && !state.retired && state.outstanding <= limit) {
-        state.paused = false;
-        this.#paused--;
-        resume.push(state.partition);
-      }
-    }
-    if (resume.length > 0 && this.#phase === 'running') {
-      try {
-        this.#consumer.resume([{ topic: this.#o.topic, partitions: resume }]);
-      } catch (error) {
-        // Between a crash and its restart kafkajs has no consumer group; the restart resumes all.
-        this.#o.logger.debug({ err: error }, 'resume skipped: consumer is restarting');
-      }
+  #resume(partitions: number[]): void {
+    if (this.#phase !== 'running') return;
+    try {
+      this.#consumer.resume([{ topic: this.#o.topic, partitions }]);
+    } catch (error) {
+      // Between a crash and its restart kafkajs has no consumer group; the restart resumes all.
+      this.#o.logger.debug({ err: error }, 'resume skipped: consumer is restarting');
     }
   }
 
   #onJoin(assigned: number[]): void {
-    this.#releaseRoomWaiters();
+    this.#gate.release();
     if (this.#phase === 'stopping' || this.#phase === 'stopped') {
       // Joined after a stop gave up waiting for the start (kafkajs ignores a stop during a join):
       // leave again once kafkajs marks the consumer running, so no zombie member holds partitions.
@@ -521,19 +384,11 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       return;
     }
     const previous = [...this.#partitions.keys()];
-    for (const state of this.#order) this.#retire(state);
+    this.#retireAll();
     this.#partitions = new Map();
-    this.#order = [];
-    this.#cursor = 0;
-    this.#burst = 0;
-    this.#outstanding = 0;
-    this.#outstandingBytes = 0;
-    this.#paused = 0;
-    for (const partition of [...assigned].sort((a, b) => a - b)) {
-      const state = new PartitionState(this.#o.topic, partition);
-      this.#partitions.set(partition, state);
-      this.#order.push(state);
-    }
+    this.#gate.reset();
+    for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
+    this.#handOut.assign([...this.#partitions.values()]);
     this.#rebalancing = false;
     this.#restarting = false;
     this.#watchdog.settled();
@@ -555,7 +410,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     // the acked prefixes now, while the old generation's commits are still accepted.
     this.#rebalancing = true;
     this.#watchdog.rebalancing();
-    this.#releaseRoomWaiters();
+    this.#gate.release();
     void this.#scheduler?.flush();
   }
 
@@ -592,10 +447,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
    */
   async #rejoin(): Promise<void> {
     const { topic, group } = this.#o;
-    for (const state of this.#order) this.#retire(state);
+    this.#retireAll();
     this.#rebalancing = true;
     this.#restarting = true;
-    this.#releaseRoomWaiters();
+    this.#gate.release();
     try {
       await this.#withDeadline(this.#consumer.stop(), 'stop before rejoining');
       if (this.#phase !== 'running') return;
@@ -630,11 +485,11 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       this.#o.stats.reconnections++;
       this.#o.logger.warn({ topic, group, err: typed }, 'Kafka consumer crashed; kafkajs restarts it');
       // The restarted consumer rejoins from the committed offsets; drop what this generation held.
-      for (const state of this.#order) this.#retire(state);
+      this.#retireAll();
       this.#rebalancing = true;
       this.#restarting = true;
       this.#watchdog.rebalancing();
-      this.#releaseRoomWaiters();
+      this.#gate.release();
       return;
     }
     this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer crashed and will not restart');
@@ -643,21 +498,15 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#wake();
   }
 
-  #retire(state: PartitionState): void {
-    if (state.retired) return;
-    this.#outstanding -= state.outstanding;
-    this.#outstandingBytes -= state.outstandingBytes;
-    if (state.paused) {
-      state.paused = false;
-      this.#paused--;
-    }
-    state.retire();
+  /** Drops what this member holds of every partition: it stays uncommitted, so it is fetched again. */
+  #retireAll(): void {
+    for (const state of this.#handOut.partitions) this.#gate.retire(state);
   }
 
   async #commitPending(): Promise<void> {
     const offsets: { topic: string; partition: number; offset: string }[] = [];
     const committed: { state: PartitionState; offset: number }[] = [];
-    for (const state of this.#order) {
+    for (const state of this.#handOut.partitions) {
       if (state.retired) continue;
       const offset = state.tracker.pendingCommit();
       if (offset === undefined) continue;
@@ -696,10 +545,10 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     const wasStarted = this.#phase !== 'idle' && this.#phase !== 'stopped';
     this.#phase = 'stopping';
     this.#wake();
-    this.#releaseRoomWaiters();
+    this.#gate.release();
     this.#abort?.();
     this.#watchdog.stop();
-    if (this.#dueTimer !== undefined) clearTimeout(this.#dueTimer);
+    this.#handOut.stop();
     // One deadline for the whole shutdown: a coordinator that cannot be reached must not make each
     // step wait its own full timeout.
     const deadline = Date.now() + this.#o.closeTimeoutMs;
@@ -716,7 +565,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       }
     } finally {
       // kafkajs listeners stay: a late join or crash of this consumer must still be handled.
-      for (const state of this.#order) this.#retire(state);
+      this.#retireAll();
       this.#phase = 'stopped';
       this.#o.stats.inFlight -= this.#inFlight;
       this.#inFlight = 0;
@@ -740,7 +589,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#scheduler.stop();
     await this.#scheduler.flush();
     // Acks that landed while that commit was on the wire get one more.
-    if (this.#order.some((state) => !state.retired && state.tracker.pendingCommit() !== undefined)) {
+    if (this.#handOut.partitions.some((state) => !state.retired && state.tracker.pendingCommit() !== undefined)) {
       await this.#scheduler.flush();
     }
   }

@@ -1,0 +1,188 @@
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { PartitionState } from './partition-state.js';
+
+/** How much one subscription may hold; see the subscriber options of the same names. */
+export interface FetchGateLimits {
+  readonly maxInFlightPerPartition: number;
+  readonly maxInFlight: number;
+  readonly maxInFlightBytes: number;
+  /** While waiting for room inside a batch, heartbeat this often so the member stays in the group. */
+  readonly heartbeatIntervalMs: number;
+}
+
+/** What the gate needs from its session. */
+export interface FetchGateHost {
+  /** Whether the session takes batches at all (it is running). */
+  readonly accepting: boolean;
+  /** Records were queued: a waiting consumer may take them. */
+  wake(): void;
+  /** Heartbeats through kafkajs; throws what kafkajs must see (a rebalance). */
+  heartbeat(heartbeat: () => Promise<void>): Promise<void>;
+  /** Pauses fetching of one partition. */
+  pause(state: PartitionState): void;
+  /** Resumes fetching of partitions paused before. */
+  resume(partitions: number[]): void;
+}
+
+/** How long a batch waits for room in a full partition before that partition is paused instead. */
+const PARTITION_STALL_MS = 250;
+
+/**
+ * The fetch gate: how many records (and bytes) a subscription holds, and how kafkajs' fetching is
+ * held back when that is too much.
+ *
+ * `accept` queues a batch's records into its partition and resolves their offsets (the fetch
+ * position). When the subscription is full it waits inside `eachBatch` (heartbeating) for acks to
+ * make room, which holds kafkajs' next fetch back; a partition whose consumer is stuck on it is
+ * paused instead, so it cannot hold the others back, and resumed once it drained to half.
+ */
+export class FetchGate {
+  readonly #limits: FetchGateLimits;
+  readonly #host: FetchGateHost;
+  #outstanding = 0;
+  #outstandingBytes = 0;
+  #paused = 0;
+  #roomWaiters: (() => void)[] = [];
+  #roomCheck: (() => boolean) | undefined;
+
+  constructor(limits: FetchGateLimits, host: FetchGateHost) {
+    this.#limits = limits;
+    this.#host = host;
+  }
+
+  /** Queues the records of one kafkajs batch into `state`, waiting for room as needed. */
+  async accept(
+    state: PartitionState,
+    { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
+  ): Promise<void> {
+    const accepting = () => this.#host.accepting && !state.retired && isRunning() && !isStale();
+    if (!accepting()) return;
+    const { maxInFlightPerPartition, maxInFlight, maxInFlightBytes } = this.#limits;
+    const messages = batch.messages;
+    let index = 0;
+    while (index < messages.length) {
+      const partitionRoom = maxInFlightPerPartition - state.outstanding;
+      let room = Math.min(partitionRoom, maxInFlight - this.#outstanding);
+      if (room <= 0 || this.#outstandingBytes >= maxInFlightBytes) {
+        // Full: wait here (heartbeating) rather than pausing, so kafkajs fetches again the moment
+        // acks make room; a fully paused kafkajs consumer sleeps a whole fetch wait.
+        const freed = await this.#waitForRoom(
+          heartbeat,
+          () =>
+            state.outstanding <= maxInFlightPerPartition * 0.75 &&
+            this.#outstanding <= maxInFlight * 0.75 &&
+            this.#outstandingBytes <= maxInFlightBytes * 0.75,
+          partitionRoom <= 0 ? PARTITION_STALL_MS : this.#limits.heartbeatIntervalMs,
+        );
+        if (!accepting()) return;
+        if (!freed && state.outstanding >= maxInFlightPerPartition) {
+          // This partition's consumer is stuck on it (an unsettled or delayed message at its head):
+          // pause just this partition so the others keep flowing; the rest of the batch is
+          // fetched again after the resume.
+          this.#pause(state);
+          return;
+        }
+        continue;
+      }
+      let accepted = 0;
+      let last: string | undefined;
+      const bytesBefore = state.outstandingBytes;
+      // The byte budget is checked per record, so one record larger than it still gets through.
+      for (; index < messages.length && room > 0; index++) {
+        const message = messages[index] as KafkaMessage;
+        if (this.#outstandingBytes + state.outstandingBytes - bytesBefore >= maxInFlightBytes) break;
+        if (state.enqueue(message, Number(message.offset))) {
+          accepted++;
+          room--;
+        }
+        last = message.offset;
+      }
+      // The fetch position moves over what was queued.
+      if (last !== undefined) resolveOffset(last);
+      this.#outstanding += accepted;
+      this.#outstandingBytes += state.outstandingBytes - bytesBefore;
+      if (accepted > 0) this.#host.wake();
+    }
+    await this.#host.heartbeat(heartbeat);
+  }
+
+  /**
+   * Books an ack of `state`'s records: `ack()` advances its tracker and says whether its
+   * committable prefix moved. Frees room (and resumes paused partitions of `partitions`) when it did.
+   */
+  acked(state: PartitionState, ack: () => boolean, partitions: readonly PartitionState[]): boolean {
+    const before = state.outstanding;
+    const beforeBytes = state.outstandingBytes;
+    if (!ack()) return false;
+    this.#outstanding -= before - state.outstanding;
+    this.#outstandingBytes -= beforeBytes - state.outstandingBytes;
+    if (this.#roomCheck?.() === true) this.release();
+    if (this.#paused > 0) this.#resumeIfRoom(partitions);
+    return true;
+  }
+
+  /** Releases every batch waiting for room (they check again whether they are still wanted). */
+  release(): void {
+    const waiters = this.#roomWaiters;
+    if (waiters.length === 0) return;
+    this.#roomWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Starts from nothing held (a new generation; every old partition was retired). */
+  reset(): void {
+    this.#outstanding = 0;
+    this.#outstandingBytes = 0;
+    this.#paused = 0;
+  }
+
+  /** Stops counting what `state` holds (it was revoked, or the member stops). */
+  retire(state: PartitionState): void {
+    if (state.retired) return;
+    this.#outstanding -= state.outstanding;
+    this.#outstandingBytes -= state.outstandingBytes;
+    if (state.paused) {
+      state.paused = false;
+      this.#paused--;
+    }
+    state.retire();
+  }
+
+  #pause(state: PartitionState): void {
+    if (state.paused) return;
+    state.paused = true;
+    this.#paused++;
+    this.#host.pause(state);
+  }
+
+  /**
+   * Waits until `hasRoom()` holds after an ack (true), or `timeoutMs` passed (false). Heartbeats
+   * afterwards, which throws when the group is rebalancing, as kafkajs expects from `eachBatch`.
+   */
+  async #waitForRoom(heartbeat: () => Promise<void>, hasRoom: () => boolean, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const freed = await new Promise<boolean>((resolve) => {
+      this.#roomCheck = hasRoom;
+      this.#roomWaiters.push(() => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    clearTimeout(timer);
+    this.#roomCheck = undefined;
+    if (this.#host.accepting) await this.#host.heartbeat(heartbeat);
+    return freed;
+  }
+
+  #resumeIfRoom(partitions: readonly PartitionState[]): void {
+    // Resume at half the limit, so a partition is not paused and resumed on every ack.
+    const limit = this.#limits.maxInFlightPerPartition / 2;
+    const resume: number[] = [];
+    for (const state of partitions) {
+      if (state.paused && !state.retired && state.outstanding <= limit) {
+        state.paused = false;
+        this.#paused--;
+        resume.push(state.partition);
+      }
+    }
+    if (resume.length > 0) this.#host.resume(resume);
+  }
+}
