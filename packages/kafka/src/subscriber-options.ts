@@ -47,8 +47,10 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
    */
   maxInFlight?: number;
   /**
-   * Most bytes (keys and values) held by one subscription, like `maxInFlight` but for memory with
-   * large messages. A single record larger than this still gets through. Default 64 MiB.
+   * Most bytes held by one subscription, like `maxInFlight` but for memory with large messages:
+   * keys, values and header text (copied out of kafkajs' fetch responses, so a held record pins
+   * nothing else) plus 256 bytes per record for its objects. A single record larger than this still
+   * gets through. Default 64 MiB.
    */
   maxInFlightBytes?: number;
   /** When offsets are committed. Default `{ mode: 'on-ack' }`. */
