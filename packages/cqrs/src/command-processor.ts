@@ -49,6 +49,12 @@ export class CommandProcessor implements AsyncDisposable {
       'expects',
       'must be an array of command definitions (defineCommand)',
     );
+    // The check runs when the router starts; on a router already running it would run at once, before any `on`.
+    issues.require(
+      expects.length === 0 || this.#runtime.router.state === 'idle',
+      'expects',
+      'needs a router that has not started yet',
+    );
     issues.throwIfAny();
     this.#runtime.router.addPlugin(() => {
       const missing = expects.filter((definition) => !this.#runtime.known.has(definition.name)).map((d) => d.name);

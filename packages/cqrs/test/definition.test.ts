@@ -1,4 +1,5 @@
 import { ConfigError } from '@bus/core';
+import { avroCodec } from '@bus/codecs/avro';
 import { jsonCodec } from '@bus/codecs/json';
 import { type CommandOf, defineEvent, type EventOf, type NewEvent } from '@bus/cqrs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
@@ -16,6 +17,26 @@ describe('defineEvent and defineCommand', () => {
     OrderPlaced.create({ orderID: 'o-1', total: 9.5 });
     // A command definition is not an event definition.
     expectTypeOf<EventOf<typeof PlaceOrder>>().toBeNever();
+  });
+
+  it('infer the data type from an Avro schema written as const, so a misspelled field fails to compile', () => {
+    const AvroPlaced = defineEvent({
+      name: 'AvroPlaced',
+      schema: avroCodec({
+        schema: {
+          type: 'record',
+          name: 'AvroPlaced',
+          fields: [
+            { name: 'orderId', type: 'string' },
+            { name: 'note', type: ['null', 'string'], default: null },
+          ],
+        } as const,
+      }),
+    });
+    expectTypeOf<EventOf<typeof AvroPlaced>['data']>().toEqualTypeOf<{ orderId: string; note: string | null }>();
+    // @ts-expect-error a misspelled field does not compile
+    AvroPlaced.create({ orderID: 'o-1', note: null });
+    expect(AvroPlaced.create({ orderId: 'o-1', note: null }).data.orderId).toBe('o-1');
   });
 
   it('key the message by aggregate id unless a key function is given', () => {

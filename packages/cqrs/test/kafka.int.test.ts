@@ -1,6 +1,6 @@
 import { CodecError } from '@bus/codecs';
 import { avroSchemaFormat } from '@bus/codecs/avro';
-import { jsonCodec } from '@bus/codecs/json';
+import { jsonCodec, jsonSchemaFormat } from '@bus/codecs/json';
 import { protobufSchemaFormat } from '@bus/codecs/protobuf';
 import { registryCodec } from '@bus/codecs/registry';
 import { DEAD_LETTER_REPLAY_HEADERS, DeadLetterHeaders } from '@bus/core';
@@ -16,7 +16,7 @@ import {
   topics,
 } from '@bus/cqrs';
 import { KafkaDeadLetterQueue, KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { z } from 'zod';
 import { brokers, createTopics, realRegistry, uniquePrefix } from './support/kafka.ts';
 
@@ -36,7 +36,7 @@ const orderAvro = {
     { name: 'orderId', type: 'string' },
     { name: 'total', type: 'double' },
   ],
-};
+} as const;
 
 const orderProto = `
 syntax = "proto3";
@@ -55,9 +55,13 @@ function kafka(prefix: string) {
 }
 
 describe('@bus/cqrs on the real Kafka broker and registry', () => {
+  const zodOrder = z.object({ orderId: z.string(), total: z.number() });
   const codecs = {
-    json: () => jsonCodec({ schema: z.object({ orderId: z.string(), total: z.number() }) }),
-    avro: () => registryCodec({ registry, format: avroSchemaFormat<Order>({ schema: orderAvro }) }),
+    json: () => jsonCodec({ schema: zodOrder }),
+    'registry JSON Schema': () =>
+      registryCodec({ registry, format: jsonSchemaFormat({ jsonSchema: z.toJSONSchema(zodOrder), schema: zodOrder }) }),
+    // The data type is inferred from the `as const` Avro schema.
+    avro: () => registryCodec({ registry, format: avroSchemaFormat({ schema: orderAvro }) }),
     protobuf: () =>
       registryCodec({
         registry,
@@ -67,7 +71,7 @@ describe('@bus/cqrs on the real Kafka broker and registry', () => {
 
   for (const [name, codec] of Object.entries(codecs)) {
     it(`a typed event round-trips through Kafka with ${name}`, async () => {
-      const prefix = uniquePrefix(`rt-${name}`);
+      const prefix = uniquePrefix(`rt-${name.replaceAll(' ', '-')}`);
       const OrderPlaced = defineEvent({ name: 'OrderPlaced', aggregateType: 'order', schema: codec() });
       await createTopics([`${prefix}.OrderPlaced`], 3);
       const { publisher, strategy, events, subscriber } = kafka(prefix);
@@ -84,6 +88,7 @@ describe('@bus/cqrs on the real Kafka broker and registry', () => {
       await vi.waitFor(() => expect(seen).toHaveLength(1), { timeout: 30_000, interval: 50 });
       expect(seen[0]?.data).toEqual({ orderId: 'o-1', total: 19.5 });
       expect(seen[0]?.envelope).toEqual(envelope);
+      expectTypeOf(seen[0]?.data).toEqualTypeOf<Order | undefined>();
       if (name !== 'json') {
         expect(await registry.versions(`${prefix}.OrderPlaced-value`)).toEqual([1]);
         expect(envelope?.contentType).toBe(OrderPlaced.schema.contentType);

@@ -386,4 +386,30 @@ describe('CommandBus and CommandProcessor', () => {
     expect(error).toMatchObject({ code: 'NO_HANDLER', type: 'shop.CancelOrder' });
     expect(processor.router.state).toBe('closed');
   });
+
+  it('expects is refused on a router that already runs, since the startup check would come too early', async () => {
+    const { commands } = setup();
+    const router = new Router();
+    router.addConsumerHandler({
+      name: 'other',
+      subscribeTopic: 'other',
+      subscriber: broker.subscriber(),
+      handle: () => {},
+    });
+    void router.run();
+    await router.running;
+    expect(
+      () =>
+        new CommandProcessor({
+          subscriber: broker.subscriber(),
+          topics: commands.topics,
+          router,
+          expects: [PlaceOrder],
+        }),
+    ).toThrow(/needs a router that has not started yet/);
+    const late = new CommandProcessor({ subscriber: broker.subscriber(), topics: commands.topics, router });
+    late.on(PlaceOrder, () => {});
+    expect(router.state).toBe('running');
+    await router.close();
+  });
 });
