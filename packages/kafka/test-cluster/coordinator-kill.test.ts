@@ -17,7 +17,11 @@ describe('cluster: group coordinator kill -9', () => {
       extra.killedNode = coordinator;
       stream.mark(`kill -9 coordinator node ${coordinator}`);
       await cluster.kill9(coordinator);
-      await until(async () => (await groupCoordinator(group)) !== coordinator, 'the group coordinator to move');
+      await until(
+        async () => (await groupCoordinator(group)) !== coordinator,
+        'the group coordinator to move',
+        180_000,
+      );
       extra.newCoordinator = await groupCoordinator(group);
       stream.mark('coordinator moved');
       await stream.untilMoreAcked(5_000);

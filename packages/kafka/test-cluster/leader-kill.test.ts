@@ -22,6 +22,7 @@ describe('cluster: leader kill -9 mid-stream, with the restart', () => {
       await until(
         async () => (await partitionStates(topic)).every((p) => p.leader !== leader && p.leader >= 0),
         `leadership to move off node ${leader}`,
+        180_000,
       );
       stream.mark('leaders moved');
       await cluster.start(leader);
