@@ -1,0 +1,209 @@
+import { jsonCodec } from '@bus/codecs/json';
+import { ClosedError, ConfigError, MemoryBroker } from '@bus/core';
+import {
+  AbortError,
+  defineRoute,
+  RemoteError,
+  readCorrelationId,
+  RpcClient,
+  RpcHeaders,
+  RpcServer,
+  RpcTimeoutError,
+} from '@bus/rpc';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { deferred, OutOfStock, Quote } from './fixtures.ts';
+
+let broker: MemoryBroker;
+afterEach(async () => {
+  await broker?.close();
+});
+
+function setup() {
+  broker = new MemoryBroker();
+  const client = new RpcClient({ publisher: broker.publisher(), subscriber: broker.subscriber(), timeoutMs: 5_000 });
+  const server = new RpcServer({ publisher: broker.publisher(), subscriber: broker.subscriber(), group: 'billing' });
+  return { client, server };
+}
+
+describe('defineRoute', () => {
+  it('lists every problem at once', () => {
+    const error = (() => {
+      try {
+        defineRoute({ name: 'bad name!', request: {} as never, reply: undefined as never });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect((error as ConfigError).issues.map((i) => i.path)).toEqual(['name', 'request', 'reply']);
+  });
+});
+
+describe('RpcClient and RpcServer on the in-memory broker', () => {
+  it('round-trips a typed request and reply', async () => {
+    const { client, server } = setup();
+    await using _c = client;
+    await using _s = server;
+    server.handle(Quote, ({ sku, qty }) => ({ sku, total: qty * 2.5 }));
+    await expect(client.request(Quote, { sku: 'a', qty: 4 })).resolves.toEqual({ sku: 'a', total: 10 });
+    expect(server.stats.replied).toBe(1);
+  });
+
+  it('turns a thrown error into a RemoteError with its code and isRetryable', async () => {
+    const { client, server } = setup();
+    await using _c = client;
+    await using _s = server;
+    server.handle(Quote, () => {
+      throw new OutOfStock('sku a is out of stock');
+    });
+    const error = await client.request(Quote, { sku: 'a', qty: 1 }).catch((e: unknown) => e);
+    expect(RemoteError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'OUT_OF_STOCK', isRetryable: true, message: 'sku a is out of stock' });
+    expect(server.stats.failed).toBe(1);
+  });
+
+  it('an invalid request becomes an error reply with the codec error code', async () => {
+    const { client, server } = setup();
+    await using _c = client;
+    await using _s = server;
+    const Loose = defineRoute({ name: Quote.name, request: jsonCodec<unknown>(), reply: Quote.reply });
+    server.handle(Quote, ({ sku }) => ({ sku, total: 1 }));
+    const error = await client.request(Loose, { nope: true }).catch((e: unknown) => e);
+    expect(RemoteError.isInstance(error)).toBe(true);
+    expect((error as RemoteError).code).toMatch(/^[A-Z_]+$/);
+    expect((error as RemoteError).code).not.toBe('HANDLER_ERROR');
+  });
+
+  it('times out with RpcTimeoutError when nobody answers, and the late request is dropped by the server', async () => {
+    const { client, server } = setup();
+    await using _c = client;
+    await using _s = server;
+    const error = await client.request(Quote, { sku: 'a', qty: 1 }, { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(RpcTimeoutError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'RPC_TIMEOUT', isRetryable: true, route: 'billing.quote' });
+    const handler = vi.fn(() => ({ sku: 'a', total: 1 }));
+    server.handle(Quote, handler);
+    await vi.waitFor(() => expect(server.stats.expired).toBe(1), { timeout: 5_000 });
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it('an abort rejects with AbortError and fails nothing else', async () => {
+    const { client, server } = setup();
+    await using _c = client;
+    await using _s = server;
+    const entered = deferred();
+    server.handle(Quote, async (_req, ctx) => {
+      entered.resolve();
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      return { sku: 'x', total: 0 };
+    });
+    const controller = new AbortController();
+    const call = client.request(Quote, { sku: 'a', qty: 1 }, { signal: controller.signal }).catch((e: unknown) => e);
+    await entered.promise;
+    controller.abort(new Error('user left'));
+    const error = await call;
+    expect(AbortError.isInstance(error)).toBe(true);
+    expect((error as AbortError).cause).toEqual(new Error('user left'));
+    expect(client.pending).toBe(0);
+  });
+
+  it('close fails every pending request at once with ClosedError', async () => {
+    const { client, server } = setup();
+    await using _s = server;
+    const entered = deferred();
+    server.handle(Quote, async (_req, ctx) => {
+      entered.resolve();
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      return { sku: 'x', total: 0 };
+    });
+    const calls = [1, 2, 3].map((qty) => client.request(Quote, { sku: 'a', qty }).catch((e: unknown) => e));
+    await entered.promise;
+    await client.close();
+    for (const error of await Promise.all(calls)) expect(ClosedError.isInstance(error)).toBe(true);
+    await expect(client.request(Quote, { sku: 'a', qty: 1 })).rejects.toSatisfy(ClosedError.isInstance);
+  });
+
+  it('replies to every reply-to topic and another client drops replies that are not its own, undecoded', async () => {
+    const { client, server } = setup();
+    await using _c = client;
+    await using _s = server;
+    await using other = new RpcClient({ publisher: broker.publisher(), subscriber: broker.subscriber() });
+    await other.start();
+    server.handle(Quote, ({ sku }) => ({ sku, total: 1 }));
+    await expect(client.request(Quote, { sku: 'a', qty: 1 }, { alsoReplyTo: [other.replyTopic] })).resolves.toEqual({
+      sku: 'a',
+      total: 1,
+    });
+    await vi.waitFor(() => expect(other.stats.dropped).toBe(1));
+    expect(client.replyTopic).not.toBe(other.replyTopic);
+    expect(client.group).not.toBe(other.group);
+  });
+
+  it('propagates the deadline to the handler', async () => {
+    const { client, server } = setup();
+    await using _c = client;
+    await using _s = server;
+    let seen: number | undefined;
+    server.handle(Quote, ({ sku }, ctx) => {
+      seen = ctx.deadline;
+      return { sku, total: 1 };
+    });
+    const before = Date.now();
+    await client.request(Quote, { sku: 'a', qty: 1 }, { timeoutMs: 2_000 });
+    expect(seen).toBeGreaterThanOrEqual(before + 2_000);
+    expect(seen).toBeLessThanOrEqual(Date.now() + 2_000);
+  });
+
+  it('servers of one group share requests, each answered once', async () => {
+    broker = new MemoryBroker({ defaultPartitions: 6 });
+    await using client = new RpcClient({ publisher: broker.publisher(), subscriber: broker.subscriber() });
+    const servers = [0, 1, 2].map(
+      () => new RpcServer({ publisher: broker.publisher(), subscriber: broker.subscriber() }),
+    );
+    const counts = [0, 0, 0];
+    for (const [i, server] of servers.entries()) {
+      server.handle(Quote, ({ sku }) => {
+        counts[i] = (counts[i] ?? 0) + 1;
+        return { sku, total: i };
+      });
+    }
+    const replies = await Promise.all(
+      Array.from({ length: 300 }, (_, n) => client.request(Quote, { sku: `s${n}`, qty: 1 }, { key: `k${n}` })),
+    );
+    expect(replies.map((r) => r.sku)).toEqual(Array.from({ length: 300 }, (_, n) => `s${n}`));
+    expect(counts.reduce((a, b) => a + b)).toBe(300);
+    expect(counts.filter((c) => c > 0).length).toBeGreaterThan(1);
+    await Promise.all(servers.map((s) => s.close()));
+  });
+});
+
+describe('readCorrelationId', () => {
+  it('reads our header, then request_id, correlation_id, x-correlation-id, then the key', () => {
+    expect(readCorrelationId({ headers: { [RpcHeaders.correlationId]: 'a', request_id: 'b' } })).toBe('a');
+    expect(readCorrelationId({ headers: { request_id: 'b', correlation_id: 'c' } })).toBe('b');
+    expect(readCorrelationId({ headers: { correlation_id: 'c', 'x-correlation-id': 'd' } })).toBe('c');
+    expect(readCorrelationId({ headers: { 'x-correlation-id': 'd' }, key: 'k' })).toBe('d');
+    expect(readCorrelationId({ headers: {}, key: new TextEncoder().encode('k') })).toBe('k');
+    expect(readCorrelationId({ headers: {}, key: 'k' }, { fromKey: false })).toBeUndefined();
+    expect(readCorrelationId({ headers: { mine: 'm', request_id: 'b' } }, { headers: ['mine'] })).toBe('m');
+  });
+});
+
+describe('options', () => {
+  it('RpcClient lists every problem at once', () => {
+    expect(
+      () => new RpcClient({ publisher: {} as never, subscriber: {} as never, replyTopic: 'a b', timeoutMs: 0 }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', issues: expect.arrayContaining([expect.anything()]) }));
+    try {
+      new RpcClient({ publisher: {} as never, subscriber: {} as never, replyTopic: 'a b', timeoutMs: 0 });
+    } catch (e) {
+      expect((e as ConfigError).issues.map((i) => i.path)).toEqual([
+        'publisher',
+        'subscriber',
+        'replyTopic',
+        'timeoutMs',
+      ]);
+    }
+  });
+});
