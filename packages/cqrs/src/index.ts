@@ -36,7 +36,12 @@ export type { BusOptions, PublishOptions } from './bus-options.js';
 export { EventBus } from './event-bus.js';
 export { CommandBus } from './command-bus.js';
 export type { CqrsContext } from './context.js';
-export type { DeadLetterConfig, ProcessorOptions, UnknownTypePolicy } from './processor-options.js';
+export type {
+  DeadLetterConfig,
+  ProcessorOptions,
+  RetryTopicsConfig,
+  UnknownTypePolicy,
+} from './processor-options.js';
 export type { LastError, ProcessorStats } from './stats.js';
 export {
   type AnyEventHandler,

@@ -24,6 +24,12 @@ export interface DeadLetterConfig {
   queue?: (deadLetterTopic: string) => DeadLetterQueue;
 }
 
+/** Delays of the retry topics; see {@link ProcessorOptions.retryTopics}. */
+export interface RetryTopicsConfig {
+  /** The wait in each retry topic, in order, in milliseconds (usually growing), e.g. `[1_000, 10_000, 60_000]`. */
+  delaysMs: readonly number[];
+}
+
 /** Options of `new EventProcessor()` and `new CommandProcessor()`. */
 export interface ProcessorOptions {
   /** Where messages are read from. The router closes it unless it was created with `closeTransports: false`. */
@@ -51,6 +57,13 @@ export interface ProcessorOptions {
   retry?: RetryOptions | false;
   /** Dead-letter topic after retries (core's `deadLetter`). Default: none, so a failed message is nacked and redelivered. */
   deadLetter?: DeadLetterConfig;
+  /**
+   * Non-blocking retries (core's `retryTopics`, Spring's retry topics): a message that still fails after
+   * the in-process `retry` moves to `<topic>.retry.1`, waits `delaysMs[0]` there without blocking its
+   * main partition, is handled again, then `.retry.2`..., then goes to the dead-letter topic. Every
+   * handler also consumes its retry topics, in the same group. Needs `deadLetter` (its publisher).
+   */
+  retryTopics?: RetryTopicsConfig;
   /** Middleware of every handler of this processor, inside retry and dead-lettering. */
   middleware?: readonly Middleware[];
   /** Logger of the processor's own router. Ignored when `router` is given. */

@@ -16,7 +16,7 @@ export interface ProcessorStats {
   readonly handled: number;
   /** Handler attempts that threw (each retry counts). */
   readonly failed: number;
-  /** In-process retries. */
+  /** In-process retries, plus moves to a retry topic. */
   readonly retried: number;
   /** Messages moved to a dead-letter topic. */
   readonly deadLettered: number;

@@ -271,6 +271,54 @@ describe('@bus/cqrs on the real Kafka broker and registry', () => {
     for (const q of queues) await q.close();
   });
 
+  it('retry topics: a failing event waits at least each delay in <topic>.retry.<n>, the main topic flows meanwhile, then the DLQ', async () => {
+    const prefix = uniquePrefix('retry-topics');
+    const OrderPlaced = defineEvent({ name: 'OrderPlaced', schema: codecs.json() });
+    const topic = `${prefix}.OrderPlaced`;
+    await createTopics([topic, `${topic}.retry.1`, `${topic}.retry.2`], 2);
+    await createTopics([`${topic}.dlq`], 1);
+    const { publisher, strategy, events, subscriber } = kafka(prefix);
+    await using _publisher = publisher;
+    await using queue = new KafkaDeadLetterQueue({ brokers: brokers(), topic: `${topic}.dlq`, publisher });
+    await using processor = new EventProcessor({
+      subscriber: subscriber(),
+      topics: strategy,
+      groupPrefix: prefix,
+      retry: false,
+      retryTopics: { delaysMs: [300, 600] },
+      deadLetter: { publisher, queue: () => queue },
+    });
+    const attempts: { topic: string; at: number }[] = [];
+    const handled: string[] = [];
+    processor.on(OrderPlaced, (event, ctx) => {
+      if (event.data.orderId === 'poison') {
+        attempts.push({ topic: ctx.message.topic, at: Date.now() });
+        throw new Error('still down');
+      }
+      handled.push(event.data.orderId);
+    });
+    void processor.run();
+    await events.publish(OrderPlaced.create({ orderId: 'poison', total: 1 }, { aggregateId: 'poison' }));
+    await events.publish(
+      Array.from({ length: 30 }, (_, i) =>
+        OrderPlaced.create({ orderId: `ok-${i}`, total: 1 }, { aggregateId: `a-${i % 5}` }),
+      ),
+    );
+    await vi.waitFor(() => expect(handled).toHaveLength(30), { timeout: 30_000, interval: 50 });
+    await vi.waitFor(async () => expect(await queue.count()).toBe(1), { timeout: 60_000, interval: 200 });
+    expect(attempts.map((a) => a.topic)).toEqual([topic, `${topic}.retry.1`, `${topic}.retry.2`]);
+    const [first, second, third] = attempts.map((a) => a.at) as [number, number, number];
+    expect(second - first).toBeGreaterThanOrEqual(300);
+    expect(third - second).toBeGreaterThanOrEqual(600);
+    const [letter] = await queue.list();
+    expect(letter?.failure).toMatchObject({
+      originalTopic: topic,
+      attempts: 3,
+      consumerGroup: `${prefix}.OrderPlaced`,
+    });
+    expect(processor.stats()).toMatchObject({ handled: 30, failed: 3, retried: 2, deadLettered: 1 });
+  });
+
   it('commands: one handler per type on Kafka; no handler and a duplicate handler are typed errors', async () => {
     const prefix = uniquePrefix('cmd');
     const PlaceOrder = defineCommand({ name: 'PlaceOrder', schema: codecs.json() });

@@ -7,9 +7,12 @@ import {
   type Middleware,
   type ReceivedMessage,
   Router,
+  type ConsumerHandlerConfig,
   type DeadLetterQueue,
   deadLetter,
+  type Publisher,
   retry,
+  withRetryTopics,
 } from '@bus/core';
 import type { CqrsContext } from '../context.js';
 import type { Definition, DefinitionKind, Received } from '../definition.js';
@@ -82,6 +85,21 @@ export class ProcessorRuntime {
         'must be a function',
       );
     }
+    const hops = options?.retryTopics;
+    if (hops !== undefined) {
+      issues.require(
+        dead !== undefined,
+        'retryTopics',
+        'needs the deadLetter option (its publisher moves messages along)',
+      );
+      issues.require(
+        Array.isArray(hops?.delaysMs) &&
+          hops.delaysMs.length > 0 &&
+          hops.delaysMs.every((d) => Number.isInteger(d) && d >= 0 && d <= 2 ** 31 - 1),
+        'retryTopics.delaysMs',
+        'must be 1 or more delays, integers from 0 to 2147483647 ms',
+      );
+    }
     issues.require(
       options?.unknownType !== 'dead-letter' || dead !== undefined,
       'unknownType',
@@ -132,8 +150,8 @@ export class ProcessorRuntime {
 
   /** Adds the consumer to the router: its own group, ordered per aggregate. */
   addConsumer(spec: ConsumerSpec): void {
-    const { concurrency = 16 } = this.#options;
-    this.router.addConsumerHandler({
+    const { concurrency = 16, retryTopics: hops, deadLetter: dead } = this.#options;
+    const config: ConsumerHandlerConfig = {
       name: `cqrs:${spec.name}`,
       subscribeTopic: spec.topic,
       subscriber: this.#options.subscriber,
@@ -142,22 +160,38 @@ export class ProcessorRuntime {
       orderBy: aggregateOf,
       middleware: this.#middleware(spec.topic),
       handle: this.#dispatcher(spec),
+    };
+    if (hops === undefined || dead === undefined) {
+      this.router.addConsumerHandler(config);
+      return;
+    }
+    // The same handler on <topic>.retry.<n>, same group; core's retryTopics moves failures along and dead-letters.
+    const deadLetterTopic = this.deadLetterTopic(spec.topic);
+    const configs = withRetryTopics(config, {
+      publisher: countingPublisher(dead.publisher, deadLetterTopic, this.stats),
+      delaysMs: hops.delaysMs,
+      deadLetterTopic,
+      filter: this.#deadLetterFilter,
     });
+    for (const each of configs) this.router.addConsumerHandler(each);
   }
+
+  /** The nack policy hands unknown types back to the group instead of dead-lettering them. */
+  readonly #deadLetterFilter = (error: Error): boolean =>
+    !(this.#options.unknownType === 'nack' && CqrsError.isInstance(error) && error.code === 'UNKNOWN_TYPE');
 
   #middleware(topic: string): Middleware[] {
     const { stats } = this;
     const options = this.#options;
     const chain: Middleware[] = [stats.outer];
     const dead = options.deadLetter;
-    if (dead !== undefined) {
-      const nackUnknown = options.unknownType === 'nack';
+    // With retry topics, core's retryTopics dead-letters after the last hop.
+    if (dead !== undefined && options.retryTopics === undefined) {
       chain.push(
         deadLetter({
           publisher: dead.publisher,
           topic: this.deadLetterTopic(topic),
-          // The nack policy hands unknown types back to the group instead.
-          filter: (error) => !(nackUnknown && CqrsError.isInstance(error) && error.code === 'UNKNOWN_TYPE'),
+          filter: this.#deadLetterFilter,
           onDeadLetter: () => {
             stats.deadLettered++;
           },
@@ -249,6 +283,20 @@ export class ProcessorRuntime {
 function missingBus(option: 'events' | 'commands'): ConfigError {
   const what = option === 'events' ? 'an EventBus to publish' : 'a CommandBus to send';
   return new ConfigError('cqrs handler context', [{ path: option, message: `pass ${what} from handlers` }]);
+}
+
+/** Counts what core's retryTopics publishes: a hop to a retry topic, or a dead letter. */
+function countingPublisher(publisher: Publisher, deadLetterTopic: string, stats: StatsRecorder): Publisher {
+  return {
+    specVersion: publisher.specVersion,
+    async publish(topic, ...messages) {
+      await publisher.publish(topic, ...messages);
+      if (topic === deadLetterTopic) stats.deadLettered += messages.length;
+      else stats.retried += messages.length;
+    },
+    close: () => publisher.close(),
+    [Symbol.asyncDispose]: () => publisher.close(),
+  };
 }
 
 /** Messages of one aggregate are handled one at a time, in order; others run in parallel. */
