@@ -12,8 +12,8 @@ import {
   topicNameProblem,
 } from '@bus/core';
 import { AbortError, RpcError, RpcTimeoutError } from './errors.js';
-import { remoteErrorFrom } from './error-reply.js';
-import { RpcHeaders } from './headers.js';
+import { remoteErrorFrom, textOf } from './error-reply.js';
+import { type RpcProfile, readReplyHeaders, requestHeaders } from './profiles.js';
 import type { Route } from './route.js';
 
 /** Options of {@link RpcClient}. */
@@ -33,6 +33,11 @@ export interface RpcClientOptions {
   createReplyTopic?: (topic: string) => Promise<void>;
   /** Default timeout of a request, in ms. Default 30000. */
   timeoutMs?: number;
+  /**
+   * Wire format of requests: `bus` (default), or `nest` to call NestJS `@MessagePattern` handlers
+   * (the route's topic is the pattern). Replies of either format are understood.
+   */
+  profile?: RpcProfile;
   /** Logger; default a no-op. */
   logger?: Logger;
 }
@@ -84,6 +89,7 @@ export class RpcClient implements AsyncDisposable {
   readonly #createReplyTopic: ((topic: string) => Promise<void>) | undefined;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
+  readonly #profile: RpcProfile;
   readonly #pending = new Map<string, Pending>();
   readonly #stop = new AbortController();
   readonly #stats: RpcClientStats = { sent: 0, matched: 0, dropped: 0, timedOut: 0 };
@@ -102,6 +108,7 @@ export class RpcClient implements AsyncDisposable {
       issues.add(options?.replyTopic === undefined ? 'replyTopicPrefix' : 'replyTopic', problem);
     if (replyTopic.includes(',')) issues.add('replyTopic', 'must not contain a comma');
     issues.integer(options?.timeoutMs, 'timeoutMs', { min: 1, max: 2 ** 31 - 1 });
+    issues.oneOf(options?.profile, 'profile', ['bus', 'nest']);
     if (options?.createReplyTopic !== undefined && typeof options.createReplyTopic !== 'function') {
       issues.add('createReplyTopic', 'must be a function');
     }
@@ -112,6 +119,7 @@ export class RpcClient implements AsyncDisposable {
     this.#subscriber = options.subscriber;
     this.#createReplyTopic = options.createReplyTopic;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#profile = options.profile ?? 'bus';
     this.replyTopic = replyTopic;
     this.group = `rpc-client.${instance}`;
     this.#logger = childLogger(options.logger ?? noopLogger, { component: 'RpcClient', replyTopic });
@@ -171,9 +179,7 @@ export class RpcClient implements AsyncDisposable {
         ...(options.key === undefined ? {} : { key: options.key }),
         headers: {
           ...options.headers,
-          [RpcHeaders.correlationId]: correlationId,
-          [RpcHeaders.replyTo]: [this.replyTopic, ...(options.alsoReplyTo ?? [])].join(','),
-          [RpcHeaders.deadline]: String(deadline),
+          ...requestHeaders(this.#profile, correlationId, [this.replyTopic, ...(options.alsoReplyTo ?? [])], deadline),
         },
       });
       this.#stats.sent++;
@@ -237,19 +243,18 @@ export class RpcClient implements AsyncDisposable {
   }
 
   async #onReply(message: ReceivedMessage): Promise<void> {
-    const correlationId = message.headers[RpcHeaders.correlationId];
+    const reply = readReplyHeaders(message.headers);
     // Checked before decoding: a reply for another request costs no decode.
-    const pending = correlationId === undefined ? undefined : this.#settle(correlationId);
+    const pending = reply.correlationId === undefined ? undefined : this.#settle(reply.correlationId);
     if (pending === undefined) {
       this.#stats.dropped++;
       return;
     }
     this.#stats.matched++;
     const { route } = pending;
-    if (message.headers[RpcHeaders.status] === 'error') {
-      pending.reject(
-        remoteErrorFrom(message.payload, message.headers[RpcHeaders.errorCode], route.name, pending.correlationId),
-      );
+    if (reply.error !== undefined) {
+      const text = reply.error.text ?? textOf(message.payload);
+      pending.reject(remoteErrorFrom(text, reply.error.code, route.name, pending.correlationId));
       return;
     }
     try {

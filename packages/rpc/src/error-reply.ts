@@ -28,20 +28,29 @@ export function encodeErrorBody(body: ErrorBody): Uint8Array {
   return encoder.encode(JSON.stringify(body));
 }
 
-/** Turns an error reply's payload into a {@link RemoteError}; a malformed one still becomes one. */
+/** UTF-8 text of a payload. */
+export function textOf(payload: Uint8Array): string {
+  return decoder.decode(payload);
+}
+
+/**
+ * Turns an error reply's body (JSON `{ code, message, isRetryable }`, or Nest's error header: such an
+ * object or a bare string) into a {@link RemoteError}; a malformed one still becomes one.
+ */
 export function remoteErrorFrom(
-  payload: Uint8Array,
+  text: string | undefined,
   fallbackCode: string | undefined,
   route: string,
   correlationId: string,
 ): RemoteError {
   let parsed: Partial<ErrorBody> = {};
   try {
-    const value = JSON.parse(decoder.decode(payload)) as unknown;
+    const value = JSON.parse(text ?? '') as unknown;
     if (typeof value === 'object' && value !== null) parsed = value as Partial<ErrorBody>;
+    else if (typeof value === 'string') parsed = { message: value };
   } catch {
     // A server that is not bus may send a bare message: keep it as the message.
-    parsed = { message: decoder.decode(payload) };
+    if (text) parsed = { message: text };
   }
   return new RemoteError(typeof parsed.message === 'string' ? parsed.message : 'Remote handler failed', {
     code: typeof parsed.code === 'string' ? parsed.code : (fallbackCode ?? HANDLER_ERROR_CODE),

@@ -16,3 +16,4 @@ export {
   RpcTimeoutError,
 } from './errors.js';
 export { type ErrorBody, HANDLER_ERROR_CODE } from './error-reply.js';
+export { NestKafkaHeaders, nestReplyTopic, type RpcProfile } from './profiles.js';

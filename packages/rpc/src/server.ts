@@ -10,10 +10,12 @@ import {
   type Publisher,
   type ReceivedMessage,
   type Subscriber,
+  kafkaPartitionForKey,
 } from '@bus/core';
-import { encodeErrorBody, errorBody } from './error-reply.js';
+import { errorBody } from './error-reply.js';
 import { RpcError } from './errors.js';
-import { type CorrelationOptions, RpcHeaders, readCorrelationId } from './headers.js';
+import { type CorrelationOptions, DEFAULT_CORRELATION_HEADERS, RpcHeaders, readCorrelationId } from './headers.js';
+import { errorReply, NestKafkaHeaders, okReply, replyAddress } from './profiles.js';
 import type { Route } from './route.js';
 
 /** What a handler gets besides the request. */
@@ -45,6 +47,12 @@ export interface RpcServerOptions {
   concurrency?: number;
   /** How the correlation id of a request is found. */
   correlation?: CorrelationOptions;
+  /**
+   * Partition count of a reply topic, for requests that name a reply partition (Nest's clients read
+   * only their assigned partitions): the reply gets a key that lands on that partition. Without it,
+   * such replies are keyed by correlation id, which is right only for single-partition reply topics.
+   */
+  replyTopicPartitions?: (topic: string) => Promise<number>;
   /** Logger; default a no-op. */
   logger?: Logger;
 }
@@ -61,6 +69,15 @@ export interface RpcServerStats {
   invalid: number;
 }
 
+/** A key the Kafka default partitioner maps to `partition` of a `partitions`-partition topic. */
+function keyForPartition(base: string, partition: number, partitions: number): string {
+  if (partitions <= 1 || partition >= partitions) return base;
+  for (let i = 0; ; i++) {
+    const key = `${base}.${i}`;
+    if (kafkaPartitionForKey(key, partitions) === partition) return key;
+  }
+}
+
 /**
  * Serves routes: reads each route's request topic as a member of `group`, runs the handler, and
  * publishes the reply to every reply-to topic of the request before committing it. A request the
@@ -74,6 +91,8 @@ export class RpcServer implements AsyncDisposable {
   readonly #concurrency: number;
   readonly #correlation: CorrelationOptions;
   readonly #logger: Logger;
+  readonly #replyTopicPartitions: ((topic: string) => Promise<number>) | undefined;
+  readonly #partitionCounts = new Map<string, Promise<number>>();
   readonly #stop = new AbortController();
   readonly #loops: Promise<void>[] = [];
   readonly #routes = new Set<string>();
@@ -99,7 +118,10 @@ export class RpcServer implements AsyncDisposable {
     this.#subscriber = options.subscriber;
     this.#group = options.group ?? 'rpc-server';
     this.#concurrency = options.concurrency ?? 64;
-    this.#correlation = options.correlation ?? {};
+    // Nest's correlation header is always understood, after the configured ones.
+    const correlationHeaders = options.correlation?.headers ?? DEFAULT_CORRELATION_HEADERS;
+    this.#correlation = { ...options.correlation, headers: [...correlationHeaders, NestKafkaHeaders.correlationId] };
+    this.#replyTopicPartitions = options.replyTopicPartitions;
     this.#logger = childLogger(options.logger ?? noopLogger, { component: 'RpcServer', group: this.#group });
   }
 
@@ -136,7 +158,8 @@ export class RpcServer implements AsyncDisposable {
 
   async #answer(route: Route<unknown, unknown>, handler: RpcHandler<unknown, unknown>, message: ReceivedMessage) {
     const correlationId = readCorrelationId(message, this.#correlation);
-    const replyTo = (message.headers[RpcHeaders.replyTo] ?? '').split(',').filter((t) => t !== '');
+    const address = replyAddress(message.headers);
+    const replyTo = address.topics;
     if (correlationId === undefined || replyTo.length === 0) {
       this.#stats.invalid++;
       this.#logger.warn({ route: route.name, offset: message.offset }, 'request without correlation id or reply-to');
@@ -173,7 +196,12 @@ export class RpcServer implements AsyncDisposable {
         return;
       }
       const payload = await encodeWith(route.reply, value, { topic: replyTo[0], role: 'value' });
-      reply = this.#reply(correlationId, payload, { [RpcHeaders.status]: 'ok' });
+      reply = await this.#reply(
+        correlationId,
+        okReply(address.profile, correlationId, payload),
+        address.partition,
+        replyTo,
+      );
       this.#stats.replied++;
     } catch (error) {
       // Closing mid-request means no answer: another member gets the request after the rebalance.
@@ -182,10 +210,12 @@ export class RpcServer implements AsyncDisposable {
         return;
       }
       const body = errorBody(error);
-      reply = this.#reply(correlationId, encodeErrorBody(body), {
-        [RpcHeaders.status]: 'error',
-        [RpcHeaders.errorCode]: body.code,
-      });
+      reply = await this.#reply(
+        correlationId,
+        errorReply(address.profile, correlationId, body),
+        address.partition,
+        replyTo,
+      );
       this.#stats.failed++;
     }
     try {
@@ -200,13 +230,27 @@ export class RpcServer implements AsyncDisposable {
     }
   }
 
-  #reply(correlationId: string, payload: Uint8Array, headers: Record<string, string>): Message {
-    return {
-      id: crypto.randomUUID(),
-      payload,
-      key: correlationId,
-      headers: { ...headers, [RpcHeaders.correlationId]: correlationId },
-    };
+  async #reply(
+    correlationId: string,
+    reply: { headers: Record<string, string>; payload: Uint8Array },
+    partition: number | undefined,
+    topics: readonly string[],
+  ): Promise<Message> {
+    let key = correlationId;
+    if (partition !== undefined && this.#replyTopicPartitions !== undefined && topics[0] !== undefined) {
+      key = keyForPartition(correlationId, partition, await this.#partitionsOf(topics[0]));
+    }
+    return { id: crypto.randomUUID(), payload: reply.payload, key, headers: reply.headers };
+  }
+
+  #partitionsOf(topic: string): Promise<number> {
+    let count = this.#partitionCounts.get(topic);
+    if (count === undefined) {
+      count = (this.#replyTopicPartitions as (topic: string) => Promise<number>)(topic);
+      count.catch(() => this.#partitionCounts.delete(topic));
+      this.#partitionCounts.set(topic, count);
+    }
+    return count;
   }
 
   /**

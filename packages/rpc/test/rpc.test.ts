@@ -6,6 +6,7 @@ import {
   RemoteError,
   readCorrelationId,
   RpcClient,
+  NestKafkaHeaders,
   RpcHeaders,
   RpcServer,
   RpcTimeoutError,
@@ -205,5 +206,65 @@ describe('options', () => {
         'timeoutMs',
       ]);
     }
+  });
+});
+
+describe('the nest profile on the in-memory broker', () => {
+  it('a nest-profile client talks to our server with Nest headers, errors included', async () => {
+    broker = new MemoryBroker();
+    await using client = new RpcClient({
+      publisher: broker.publisher(),
+      subscriber: broker.subscriber(),
+      profile: 'nest',
+    });
+    await using server = new RpcServer({ publisher: broker.publisher(), subscriber: broker.subscriber() });
+    let headers: Readonly<Record<string, string>> = {};
+    server.handle(Quote, ({ sku }, ctx) => {
+      headers = ctx.headers;
+      if (sku === 'gone') throw new OutOfStock('gone');
+      return { sku, total: 1 };
+    });
+    await expect(client.request(Quote, { sku: 'a', qty: 1 })).resolves.toEqual({ sku: 'a', total: 1 });
+    expect(headers[NestKafkaHeaders.replyTopic]).toBe(client.replyTopic);
+    expect(headers[NestKafkaHeaders.replyPartition]).toBe('0');
+    expect(headers[RpcHeaders.correlationId]).toBeUndefined();
+    const error = await client.request(Quote, { sku: 'gone', qty: 1 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'RemoteError', code: 'OUT_OF_STOCK', isRetryable: true, message: 'gone' });
+  });
+
+  it('replies to the partition a Nest client named, given the reply topic’s partition count', async () => {
+    broker = new MemoryBroker();
+    broker.createTopic('quote.reply', { partitions: 4 });
+    await using server = new RpcServer({
+      publisher: broker.publisher(),
+      subscriber: broker.subscriber(),
+      replyTopicPartitions: async () => 4,
+    });
+    server.handle(Quote, ({ sku }) => ({ sku, total: 1 }));
+    const publisher = broker.publisher();
+    for (const [n, partition] of [3, 1, 2].entries()) {
+      await publisher.publish(Quote.topic, {
+        id: `r${n}`,
+        payload: new TextEncoder().encode(JSON.stringify({ sku: `s${n}`, qty: 1 })),
+        headers: {
+          [NestKafkaHeaders.correlationId]: `c${n}`,
+          [NestKafkaHeaders.replyTopic]: 'quote.reply',
+          [NestKafkaHeaders.replyPartition]: String(partition),
+        },
+      });
+    }
+    const replies = broker.subscriber().subscribe('quote.reply', { group: 'nest-client' });
+    const seen: [string | undefined, number][] = [];
+    for await (const reply of replies) {
+      seen.push([reply.headers[NestKafkaHeaders.correlationId], reply.partition]);
+      expect(reply.headers[NestKafkaHeaders.isDisposed]).toBeDefined();
+      reply.ack();
+      if (seen.length === 3) break;
+    }
+    expect(seen.sort()).toEqual([
+      ['c0', 3],
+      ['c1', 1],
+      ['c2', 2],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { SchemaRegistry } from '@bus/codecs/registry';
 import { KafkaAdmin, KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
-import { RpcClient, RpcServer, type RpcServerOptions } from '@bus/rpc';
+import { RpcClient, type RpcProfile, RpcServer, type RpcServerOptions } from '@bus/rpc';
 import { testInfra, uniqueName } from '@bus/test-infra';
 
 /** Bootstrap servers of the real broker of this test run. */
@@ -25,7 +25,7 @@ export async function createTopics(names: readonly string[], partitions: number)
 }
 
 /** An RpcClient on the real broker with its own publisher, subscriber and a created reply topic. */
-export function kafkaClient(prefix: string, timeoutMs = 20_000) {
+export function kafkaClient(prefix: string, timeoutMs = 20_000, profile: RpcProfile = 'bus') {
   const publisher = new KafkaPublisher({ brokers: brokers() });
   const subscriber = new KafkaSubscriber({ brokers: brokers(), fetchMaxWaitMs: 20 });
   const client = new RpcClient({
@@ -34,6 +34,7 @@ export function kafkaClient(prefix: string, timeoutMs = 20_000) {
     replyTopicPrefix: `${prefix}.replies`,
     createReplyTopic: (topic) => createTopics([topic], 1),
     timeoutMs,
+    profile,
   });
   return {
     client,
