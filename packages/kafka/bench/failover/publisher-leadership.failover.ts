@@ -9,7 +9,14 @@ import { createMessage } from '@bus/core';
 import { KafkaPublisher, type KafkaPublisherOptions } from '@bus/kafka';
 import { testCluster, uniqueName } from '@bus/test-infra';
 import { describe, expect, it } from 'vitest';
-import { busiestLeader, clusterKafka, healCluster, waitFor, waitForFullIsr, withAdmin } from './cluster-helpers.ts';
+import {
+  busiestLeader,
+  clusterKafka,
+  healCluster,
+  waitFor,
+  waitForFullIsr,
+  withAdmin,
+} from '../../test-cluster/cluster-helpers.ts';
 
 const cluster = testCluster();
 const SKIP_ACKNOWLEDGEMENT_CHECK = Symbol.for('bus.kafka.publisher.skipAcknowledgementCheck');
