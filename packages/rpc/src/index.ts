@@ -17,3 +17,11 @@ export {
 } from './errors.js';
 export { type ErrorBody, HANDLER_ERROR_CODE } from './error-reply.js';
 export { NestKafkaHeaders, nestReplyTopic, type RpcProfile } from './profiles.js';
+export {
+  subscribeTyped,
+  type TypedParser,
+  type TypedStream,
+  TypedStreamError,
+  type TypedStreamOptions,
+  type TypedStreamStats,
+} from './typed-stream.js';
