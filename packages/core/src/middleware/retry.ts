@@ -1,6 +1,6 @@
 import { ConfigIssues } from '../config.js';
 import { BusError, HandlerError, toError } from '../errors.js';
-import type { HandlerContext, Middleware, ReceivedMessage } from '../pubsub.js';
+import type { Handler, HandlerContext, Middleware, ReceivedMessage } from '../pubsub.js';
 import { abortableSleep } from './internal/abortable-sleep.js';
 import { recordFailure, recordRetries } from './internal/retry-count.js';
 
@@ -79,30 +79,64 @@ export function retry(options: RetryOptions = {}): Middleware {
     return Math.round(base * (1 - jitter + 2 * jitter * random()));
   };
 
-  return (next) => async (message, context: HandlerContext) => {
-    const startedAt = Date.now();
+  // The first attempt is called directly: a handler that succeeds synchronously stays synchronous
+  // (the router then settles it without a promise), and one that succeeds asynchronously costs one
+  // continuation. Only a failure enters the async retry loop.
+  const retryAfter = async (
+    thrown: unknown,
+    next: Handler,
+    message: ReceivedMessage,
+    context: HandlerContext,
+    startedAt: number,
+  ): Promise<HandlerOutput> => {
+    let failure = thrown;
     for (let attempt = 0; ; attempt++) {
+      const error = toError(failure);
+      if (attempt === 0) recordFailure(message, Date.now());
+      const retryNumber = attempt + 1;
+      if (retryNumber > maxRetries || context.signal.aborted) throw error;
+      if (!(shouldRetry ?? retryableByDefault)(error, message)) throw error;
+      const delayMs = delayFor(retryNumber);
+      if (maxElapsedMs !== undefined && Date.now() + delayMs - startedAt > maxElapsedMs) throw error;
+      onRetry?.({ error, retry: retryNumber, delayMs, message });
+      context.logger.debug({ err: error, retry: retryNumber, delayMs }, 'retrying handler');
+      try {
+        await abortableSleep(delayMs, context.signal);
+      } catch {
+        throw error;
+      }
+      recordRetries(message, retryNumber);
       try {
         return await next(message, context);
-      } catch (thrown) {
-        const error = toError(thrown);
-        if (attempt === 0) recordFailure(message, Date.now());
-        const retryNumber = attempt + 1;
-        if (retryNumber > maxRetries || context.signal.aborted) throw error;
-        if (!(shouldRetry ?? retryableByDefault)(error, message)) throw error;
-        const delayMs = delayFor(retryNumber);
-        if (maxElapsedMs !== undefined && Date.now() + delayMs - startedAt > maxElapsedMs) throw error;
-        onRetry?.({ error, retry: retryNumber, delayMs, message });
-        context.logger.debug({ err: error, retry: retryNumber, delayMs }, 'retrying handler');
-        try {
-          await abortableSleep(delayMs, context.signal);
-        } catch {
-          throw error;
-        }
-        recordRetries(message, retryNumber);
+      } catch (again) {
+        failure = again;
       }
     }
   };
+
+  return (next) => (message, context: HandlerContext) => {
+    const startedAt = Date.now();
+    let output: HandlerOutput | PromiseLike<HandlerOutput>;
+    try {
+      output = next(message, context);
+    } catch (thrown) {
+      return retryAfter(thrown, next, message, context, startedAt);
+    }
+    if (!isThenable(output)) return output;
+    return Promise.resolve(output).then(undefined, (thrown: unknown) =>
+      retryAfter(thrown, next, message, context, startedAt),
+    );
+  };
+}
+
+type HandlerOutput = Awaited<ReturnType<Handler>>;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** Bus errors say whether retrying can help; a wrapped non-Error throw says nothing, so it is retried. */

@@ -35,6 +35,25 @@ describe('retry', () => {
     ]);
   });
 
+  it('returns a synchronous success as it is, without a promise, and an async one resolved', async () => {
+    const output = [] as const;
+    expect(retry()(() => output)(received(), context())).toBe(output);
+    expect(retry()(() => undefined)(received(), context())).toBeUndefined();
+    await expect(retry()(async () => output)(received(), context())).resolves.toBe(output);
+  });
+
+  it('retries an asynchronous failure of the first attempt', async () => {
+    let calls = 0;
+    const handler = retry({ initialIntervalMs: 10, randomizationFactor: 0 })(async () => {
+      if (++calls === 1) throw new Error('first');
+      return [];
+    });
+    const result = handler(received(), context());
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(result).resolves.toEqual([]);
+    expect(calls).toBe(2);
+  });
+
   it('caps each wait at maxIntervalMs and spreads it by the randomization factor', async () => {
     const delays: number[] = [];
     const low = retry({
