@@ -186,6 +186,34 @@ describe('EventBus and EventProcessor on the in-memory broker', () => {
     expect(stats.lastError?.at).toBeInstanceOf(Date);
   });
 
+  it('counts asynchronous handlers as synchronous ones: handled, failed and retried, nothing left in flight', async () => {
+    const { events } = setup();
+    await using processor = new EventProcessor({
+      subscriber: broker.subscriber(),
+      topics: events.topics,
+      retry: { maxRetries: 1, initialIntervalMs: 1 },
+      deadLetter: { publisher: broker.publisher() },
+    });
+    const handled: string[] = [];
+    processor.on(OrderPlaced, async (event) => {
+      await Promise.resolve();
+      if (event.data.orderId === 'poison') throw new RangeError('async poison');
+      handled.push(event.data.orderId);
+    });
+    void processor.run();
+    await events.publish([
+      OrderPlaced.create({ orderId: 'poison', total: 1 }, { aggregateId: 'poison' }),
+      OrderPlaced.create({ orderId: 'ok', total: 1 }, { aggregateId: 'ok' }),
+    ]);
+    const [letter] = await readMessages(broker.subscriber(), 'shop.stream.dlq', 1);
+    expect(letter?.headers).toMatchObject({ [DeadLetterHeaders.errorClass]: 'RangeError' });
+    await vi.waitFor(() => expect(processor.stats()).toMatchObject({ handled: 1, deadLettered: 1, inFlight: 0 }), {
+      timeout: 5_000,
+    });
+    expect(processor.stats()).toMatchObject({ failed: 2, retried: 1, lastError: { message: 'async poison' } });
+    expect(handled).toEqual(['ok']);
+  });
+
   it('replays a dead letter through the DeadLetterQueue the user passed in, and the healed handler takes it', async () => {
     const { events } = setup();
     let healed = false;

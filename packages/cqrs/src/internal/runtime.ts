@@ -21,6 +21,7 @@ import { CloudEventHeaders, cloudEventType, envelopeFromHeaders } from '../cloud
 import { CqrsError } from '../errors.js';
 import type { ProcessorOptions } from '../processor-options.js';
 import { StatsRecorder } from './stats-recorder.js';
+import { isThenable } from './thenable.js';
 
 const UNKNOWN_TYPE_POLICIES = ['ack', 'nack', 'dead-letter'] as const;
 const DEFAULT_NACK_DELAY_MS = 5_000;
@@ -216,8 +217,12 @@ export class ProcessorRuntime {
     return chain;
   }
 
+  /**
+   * Decodes, then calls the route's handler. Not an async function: with a synchronous codec and
+   * handler nothing here allocates a promise, and the router settles the message synchronously.
+   */
   #dispatcher(spec: ConsumerSpec): Handler {
-    return async (message, context) => {
+    return (message, context) => {
       const type = cloudEventType(message.headers);
       const route = type === undefined ? undefined : spec.routes.get(type);
       if (route === undefined && spec.any === undefined) {
@@ -230,20 +235,41 @@ export class ProcessorRuntime {
       }
       const envelope = envelopeFromHeaders(message.headers, { id: message.id });
       const definition = route?.definition ?? this.known.get(envelope.type);
+      const handle = (route?.handle ?? spec.any) as AnyHandler;
       const data =
         definition === undefined
           ? message.payload
-          : await definition.schema.decode(message.payload, {
+          : definition.schema.decode(message.payload, {
               topic: message.topic,
               role: 'value',
               headers: message.headers,
               partition: message.partition,
               offset: message.offset,
             });
-      const handle = (route?.handle ?? spec.any) as AnyHandler;
-      await handle({ type: envelope.type, data, envelope }, this.#context(envelope, message, context));
-      this.stats.handled++;
+      if (isThenable(data)) {
+        return Promise.resolve(data).then((decoded) => this.#handle(handle, envelope, decoded, message, context));
+      }
+      return this.#handle(handle, envelope, data, message, context);
     };
+  }
+
+  /** Calls the handler; counts it handled once it returned (or its promise resolved). */
+  #handle(
+    handle: AnyHandler,
+    envelope: Envelope,
+    data: unknown,
+    message: ReceivedMessage,
+    context: HandlerContext,
+  ): Promise<undefined> | undefined {
+    const output = handle({ type: envelope.type, data, envelope }, this.#context(envelope, message, context));
+    if (!isThenable(output)) {
+      this.stats.handled++;
+      return undefined;
+    }
+    return Promise.resolve(output).then(() => {
+      this.stats.handled++;
+      return undefined;
+    });
   }
 
   #unknown(message: ReceivedMessage, type: string | undefined, context: HandlerContext): void {

@@ -1,5 +1,6 @@
 import { BusError, type Middleware, toError } from '@bus/core';
 import type { LastError, ProcessorStats } from '../stats.js';
+import { isThenable } from './thenable.js';
 
 /** Counts what a processor's handlers do; its middleware wrap them. */
 export class StatsRecorder {
@@ -11,24 +12,49 @@ export class StatsRecorder {
   inFlight = 0;
   lastError: LastError | undefined;
 
-  /** Outermost: counts messages in flight. */
-  readonly outer: Middleware = (next) => async (message, context) => {
+  /**
+   * Outermost: counts messages in flight. Neither this nor {@link inner} is an async function: a
+   * handler that finishes synchronously stays synchronous, so the router settles it without a promise.
+   */
+  readonly outer: Middleware = (next) => (message, context) => {
     this.inFlight++;
+    let output: ReturnType<typeof next>;
     try {
-      return await next(message, context);
-    } finally {
+      output = next(message, context);
+    } catch (thrown) {
       this.inFlight--;
+      throw thrown;
     }
+    if (!isThenable(output)) {
+      this.inFlight--;
+      return output;
+    }
+    return Promise.resolve(output).then(
+      (result) => {
+        this.inFlight--;
+        return result;
+      },
+      (thrown: unknown) => {
+        this.inFlight--;
+        throw thrown;
+      },
+    );
   };
 
   /** Innermost: counts each attempt's outcome. */
-  readonly inner: Middleware = (next) => async (message, context) => {
+  readonly inner: Middleware = (next) => (message, context) => {
+    let output: ReturnType<typeof next>;
     try {
-      return await next(message, context);
+      output = next(message, context);
     } catch (thrown) {
       this.failure(thrown);
       throw thrown;
     }
+    if (!isThenable(output)) return output;
+    return Promise.resolve(output).then(undefined, (thrown: unknown) => {
+      this.failure(thrown);
+      throw thrown;
+    });
   };
 
   failure(thrown: unknown): void {
