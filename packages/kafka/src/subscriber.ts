@@ -9,9 +9,9 @@ import {
   type Subscriber,
   topicNameProblem,
 } from '@bus/core';
-import type { Kafka } from 'kafkajs';
-import { connectionSecrets, createKafkaClient, type KafkaRetryOptions } from './connection.js';
+import { connectionSecrets, type KafkaRetryOptions, toKafkaJsConfig } from './connection.js';
 import { kafkajsPartitionAssigners } from './internal/assignors/kafkajs-assigner.js';
+import { Kafka } from './internal/kafkajs.js';
 import { ConsumerSession } from './internal/consumer-session.js';
 import { type ConsumerStats, createConsumerStats } from './internal/consumer-stats.js';
 import type { KafkaSubscriberEvents } from './subscriber-events.js';
@@ -58,8 +58,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
   /** The bus contract version this transport implements. */
   readonly specVersion = SPEC_VERSION;
   readonly #options: ResolvedSubscriberOptions;
-  readonly #kafka: Kafka;
-  readonly #retry: KafkaRetryOptions;
+  readonly #kafka: InstanceType<typeof Kafka>;
   readonly #logger: Logger;
   readonly #secrets: readonly string[];
   readonly #events: TypedEvents<KafkaSubscriberEvents>;
@@ -73,8 +72,24 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
     this.#logger = options.logger ?? noopLogger;
     this.#events = new TypedEvents(this.#logger);
     this.#secrets = connectionSecrets(options);
-    this.#retry = options.retry ?? subscriberRetry(this.#options.sessionTimeoutMs);
-    this.#kafka = createKafkaClient({ ...options, retry: this.#retry }, 'KafkaSubscriber');
+    const config = toKafkaJsConfig({
+      ...options,
+      retry: options.retry ?? subscriberRetry(this.#options.sessionTimeoutMs),
+    });
+    const retry = config.retry ?? {};
+    const closed = () => this.#closed !== undefined;
+    // kafkajs reads its retry settings each time an operation starts. Once the subscriber is
+    // closed, a new operation gives up at once, so no retry loop of a consumer whose brokers are
+    // unreachable keeps the process alive long after close().
+    const retries = retry.retries ?? 5;
+    config.retry = {
+      ...(retry.initialRetryTime === undefined ? {} : { initialRetryTime: retry.initialRetryTime }),
+      ...(retry.maxRetryTime === undefined ? {} : { maxRetryTime: retry.maxRetryTime }),
+      get retries() {
+        return closed() ? 0 : retries;
+      },
+    };
+    this.#kafka = new Kafka(config);
   }
 
   /**
@@ -120,12 +135,6 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           readUncommitted: o.readUncommitted,
           allowAutoTopicCreation: o.allowAutoTopicCreation,
           partitionAssigners: kafkajsPartitionAssigners(o.partitionAssignors),
-          // The consumer's own loop retries as long as its connection does (kafkajs' default is 5).
-          retry: {
-            retries: this.#retry.retries ?? 5,
-            initialRetryTime: this.#retry.initialRetryTimeMs ?? 300,
-            maxRetryTime: this.#retry.maxRetryTimeMs ?? 30_000,
-          },
         },
         fromBeginning: o.fromBeginning,
         topicWaitMs: o.topicWaitMs,
