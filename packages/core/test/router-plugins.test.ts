@@ -29,7 +29,8 @@ describe('signalsPlugin', () => {
   it('closes the router gracefully on a signal and removes its listeners afterwards', async () => {
     const before = process.listenerCount('SIGUSR2');
     const { bus, router, release, run } = await routerWithMessageInFlight(
-      signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 1_000 }),
+      // The test process outlives the router: it must not be signalled for real afterwards.
+      signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 1_000, exitAfterCloseMs: false }),
     );
     expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
 
@@ -48,7 +49,7 @@ describe('signalsPlugin', () => {
     const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
     try {
       const { router, release, run } = await routerWithMessageInFlight(
-        signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000 }),
+        signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000, exitAfterCloseMs: false }),
       );
       process.emit('SIGUSR2', 'SIGUSR2');
       await until(() => router.state === 'closing', 'closing after the first signal');
@@ -64,12 +65,43 @@ describe('signalsPlugin', () => {
     }
   });
 
+  it('raises the signal again when the process is still alive exitAfterCloseMs after the router closed', async () => {
+    const before = process.listenerCount('SIGUSR2');
+    // Raising the signal for real would end the test process: record the call instead.
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    try {
+      const { router, release, run } = await routerWithMessageInFlight(
+        signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000, exitAfterCloseMs: 50 }),
+      );
+      process.emit('SIGUSR2', 'SIGUSR2');
+      await until(() => router.state === 'closing', 'closing after the signal');
+      release.resolve();
+      await run;
+      // The drain finished first: nothing is raised before the router closed.
+      expect(kill).not.toHaveBeenCalled();
+      // This process stays alive (as one whose client retries an unreachable broker would), so the
+      // signal is raised again with the listeners gone: the default action, exit.
+      await until(() => kill.mock.calls.length > 0, 'signal raised again after the close');
+      expect(kill).toHaveBeenCalledWith(process.pid, 'SIGUSR2');
+      expect(process.listenerCount('SIGUSR2')).toBe(before);
+    } finally {
+      kill.mockRestore();
+    }
+  });
+
   it('with exitOnSecondSignal: false, further signals only wait for the drain', async () => {
     const bus = new TestPubSub();
     const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
     try {
       const router = new Router({
-        plugins: [signalsPlugin({ signals: ['SIGUSR2'], closeTimeoutMs: 60_000, exitOnSecondSignal: false })],
+        plugins: [
+          signalsPlugin({
+            signals: ['SIGUSR2'],
+            closeTimeoutMs: 60_000,
+            exitOnSecondSignal: false,
+            exitAfterCloseMs: false,
+          }),
+        ],
       });
       router.addConsumerHandler({ name: 'h', subscribeTopic: 'in', subscriber: bus, handle: () => {} });
       const run = router.run();
@@ -85,6 +117,9 @@ describe('signalsPlugin', () => {
 
   it('rejects an empty or malformed signal list', () => {
     expect(() => signalsPlugin({ signals: [] })).toThrow(ConfigError);
+    expect(() => signalsPlugin({ exitAfterCloseMs: -1 })).toThrow(
+      expect.objectContaining({ issues: [expect.objectContaining({ path: 'exitAfterCloseMs' })] }),
+    );
     expect(() => signalsPlugin({ signals: ['TERM' as NodeJS.Signals], closeTimeoutMs: -5 })).toThrow(
       expect.objectContaining({
         issues: [expect.objectContaining({ path: 'signals[0]' }), expect.objectContaining({ path: 'closeTimeoutMs' })],

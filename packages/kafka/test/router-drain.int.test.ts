@@ -38,7 +38,10 @@ async function sigtermBehindSlowMessage(drainMs: number): Promise<Outcome> {
 
   const handled: string[] = [];
   let slowStarted = false;
-  const router = new Router({ plugins: [signalsPlugin({ signals: ['SIGTERM'], closeTimeoutMs: drainMs })] });
+  // exitAfterCloseMs: false: the test process outlives the router and must not get SIGTERM again.
+  const router = new Router({
+    plugins: [signalsPlugin({ signals: ['SIGTERM'], closeTimeoutMs: drainMs, exitAfterCloseMs: false })],
+  });
   router.addConsumerHandler({
     name: 'drain',
     subscribeTopic: topic,

@@ -21,14 +21,24 @@ export interface SignalsPluginOptions {
    * (at-least-once holds; the drain is what avoids those redeliveries). Default `true`.
    */
   exitOnSecondSignal?: boolean;
+  /**
+   * How long, in milliseconds, the process may stay alive on its own once the router has closed
+   * before the signal is raised again (listeners removed), so the process's default action (exit)
+   * happens. A client that cannot reach its brokers keeps retrying on referenced timers, which would
+   * otherwise hold the process up long after the drain. The timer is unreferenced: a process that
+   * exits by itself earlier is never signalled. As with a second signal, an application listener for
+   * that signal is called instead of exiting. `false` leaves exiting to the application. Default 1000.
+   */
+  exitAfterCloseMs?: number | false;
 }
 
 /**
  * Closes the router gracefully (draining in-flight handlers) when the process receives one of
  * `signals`. Its listeners are removed when the router stops, so the process's default signal
  * behaviour returns afterwards. While installed, the listeners replace Node's default exit on those
- * signals: the process exits once the router has closed and nothing else keeps it alive. A second
- * signal during the drain exits at once (see {@link SignalsPluginOptions.exitOnSecondSignal}).
+ * signals: the process exits once the router has closed and nothing else keeps it alive, or at the
+ * latest {@link SignalsPluginOptions.exitAfterCloseMs} later. A second signal during the drain exits at
+ * once (see {@link SignalsPluginOptions.exitOnSecondSignal}).
  * @throws {ConfigError} for an empty signal list or a bad deadline.
  */
 export function signalsPlugin(options: SignalsPluginOptions = {}): Plugin {
@@ -46,9 +56,12 @@ export function signalsPlugin(options: SignalsPluginOptions = {}): Plugin {
   if (options.exitOnSecondSignal !== undefined && typeof options.exitOnSecondSignal !== 'boolean') {
     issues.add('exitOnSecondSignal', 'must be a boolean');
   }
+  if (options.exitAfterCloseMs !== false)
+    issues.integer(options.exitAfterCloseMs, 'exitAfterCloseMs', { min: 0, max: 2_147_483_647 });
   issues.throwIfAny();
   const closeOptions = options.closeTimeoutMs === undefined ? {} : { timeoutMs: options.closeTimeoutMs };
   const exitOnSecondSignal = options.exitOnSecondSignal ?? true;
+  const exitAfterCloseMs = options.exitAfterCloseMs ?? 1_000;
   return (router) => {
     let closing = false;
     const remove = (): void => {
@@ -63,7 +76,17 @@ export function signalsPlugin(options: SignalsPluginOptions = {}): Plugin {
       }
       closing = true;
       router.logger.info({ signal }, 'signal received; closing the router');
-      void router.close(closeOptions);
+      void router.close(closeOptions).then(() => {
+        if (exitAfterCloseMs === false) return;
+        setTimeout(() => {
+          router.logger.warn(
+            { signal, exitAfterCloseMs },
+            'still running after the router closed; raising the signal again',
+          );
+          remove();
+          process.kill(process.pid, signal);
+        }, exitAfterCloseMs).unref();
+      });
     };
     for (const signal of signals) process.on(signal, onSignal);
     return remove;
