@@ -208,6 +208,34 @@ describe('ConsumerSession (fake consumer)', () => {
     expect(consumer.disconnected).toBe(true);
   });
 
+  it('starts the consumer again itself when kafkajs gives up on a coordinator it cannot find', async () => {
+    const { consumer, session, events } = setup();
+    const crashes: boolean[] = [];
+    events.on('crash', ({ willRestart }) => crashes.push(willRestart));
+    const pending = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(1, 0, 0);
+    expect(((await pending).value as ReceivedMessage).offset).toBe(0);
+    // What kafkajs reports when a restarted broker answers but its coordinator is not loaded before the
+    // retries run out: non-retriable, so kafkajs itself does not restart (seen in a broker-restart test).
+    const notFound = Object.assign(new Error('Failed to find group coordinator'), {
+      name: 'KafkaJSGroupCoordinatorNotFound',
+      retriable: false,
+    });
+    const gaveUp = Object.assign(new Error('Failed to find group coordinator', { cause: notFound }), {
+      name: 'KafkaJSNonRetriableError',
+      retriable: false,
+    });
+    consumer.emit(consumer.events.CRASH, { error: gaveUp, restart: false });
+    expect(crashes).toEqual([true]);
+    const deadline = Date.now() + 5_000;
+    while (consumer.runs < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(consumer.runs).toBe(2);
+    await consumer.batch(1, 1, 1);
+    expect(((await session.next()).value as ReceivedMessage).offset).toBe(1);
+    await session.stop();
+  });
+
   it('turns a heartbeat that cannot reach the coordinator into a rebalance, so kafkajs rejoins as the same member', async () => {
     const { consumer, session } = setup();
     const pending = session.next();

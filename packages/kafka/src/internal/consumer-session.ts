@@ -84,6 +84,31 @@ function coordinatorMoved(cause: unknown): Error {
   return Object.assign(error, { name: 'KafkaJSError', type: 'NOT_COORDINATOR_FOR_GROUP', retriable: true });
 }
 
+/**
+ * Whether kafkajs gave up for good because brokers could not be reached: after its retries it
+ * reports a coordinator it cannot find as non-retriable and does not restart the consumer, though
+ * a broker that is down for longer than the retry budget comes back.
+ */
+function isBrokerOutage(error: unknown): boolean {
+  for (let cause = error as { name?: unknown; cause?: unknown } | undefined; cause; ) {
+    const { name } = cause;
+    if (
+      name === 'KafkaJSGroupCoordinatorNotFound' ||
+      name === 'KafkaJSConnectionError' ||
+      name === 'KafkaJSConnectionClosedError' ||
+      name === 'KafkaJSRequestTimeoutError' ||
+      name === 'KafkaJSBrokerNotFound'
+    ) {
+      return true;
+    }
+    cause = cause.cause as typeof cause;
+  }
+  return false;
+}
+
+/** Pause between attempts to start the consumer again after a broker outage outlasted kafkajs' retries. */
+const OUTAGE_RETRY_MS = 1_000;
+
 /** Messages handed out back to back before yielding to the event loop (I/O). */
 const YIELD_EVERY = 2_048;
 
@@ -110,6 +135,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   /** Set by a crash that kafkajs restarts: the member is new, only a join brings partitions back. */
   #restarting = false;
   #rejoining: Promise<void> | undefined;
+  #outageTimer: NodeJS.Timeout | undefined;
   readonly #watchdog: StallWatchdog;
   #fatal: BusError | undefined;
   #started: Promise<void> | undefined;
@@ -465,6 +491,29 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     }
   }
 
+  /**
+   * Starts the kafkajs consumer again (it disconnected itself after the crash), every
+   * `OUTAGE_RETRY_MS` until it runs or the session stops; it joins from the committed offsets.
+   */
+  #restartAfterOutage(): void {
+    if (this.#outageTimer !== undefined) return;
+    this.#outageTimer = setTimeout(async () => {
+      this.#outageTimer = undefined;
+      if (this.#phase !== 'running') return;
+      try {
+        await this.#consumer.connect();
+        if (this.#phase !== 'running') return;
+        // A join that fails from here crashes again, and that crash schedules the next attempt.
+        await this.#consumer.run(this.#runConfig);
+      } catch (error) {
+        this.#recordError(
+          toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets }),
+        );
+        this.#restartAfterOutage();
+      }
+    }, OUTAGE_RETRY_MS);
+  }
+
   #onCrash(error: unknown, restart: boolean): void {
     const typed = toKafkaError(error, {
       operation: 'consume',
@@ -480,8 +529,11 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       if (restart) setImmediate(() => void this.#consumer.stop().catch(() => undefined));
       return;
     }
-    this.#o.events.emit('crash', { topic, group, error: typed, willRestart: restart });
-    if (restart) {
+    // kafkajs will not restart after an outage longer than its retries: this session does instead.
+    const restartHere = !restart && this.#phase === 'running' && isBrokerOutage(error);
+    this.#o.events.emit('crash', { topic, group, error: typed, willRestart: restart || restartHere });
+    if (restartHere) this.#restartAfterOutage();
+    if (restart || restartHere) {
       this.#o.stats.reconnections++;
       this.#o.logger.warn({ topic, group, err: typed }, 'Kafka consumer crashed; kafkajs restarts it');
       // The restarted consumer rejoins from the committed offsets; drop what this generation held.
@@ -549,6 +601,8 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#abort?.();
     this.#watchdog.stop();
     this.#handOut.stop();
+    clearTimeout(this.#outageTimer);
+    this.#outageTimer = undefined;
     // One deadline for the whole shutdown: a coordinator that cannot be reached must not make each
     // step wait its own full timeout.
     const deadline = Date.now() + this.#o.closeTimeoutMs;
