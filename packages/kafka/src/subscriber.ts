@@ -59,6 +59,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
   readonly specVersion = SPEC_VERSION;
   readonly #options: ResolvedSubscriberOptions;
   readonly #kafka: InstanceType<typeof Kafka>;
+  readonly #consumerRetry: NonNullable<ReturnType<typeof toKafkaJsConfig>['retry']>;
   readonly #logger: Logger;
   readonly #secrets: readonly string[];
   readonly #events: TypedEvents<KafkaSubscriberEvents>;
@@ -89,6 +90,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
         return closed() ? 0 : retries;
       },
     };
+    this.#consumerRetry = config.retry;
     this.#kafka = new Kafka(config);
   }
 
@@ -135,6 +137,10 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           readUncommitted: o.readUncommitted,
           allowAutoTopicCreation: o.allowAutoTopicCreation,
           partitionAssigners: kafkajsPartitionAssigners(o.partitionAssignors),
+          // The consumer's own loop (joins, coordinator lookups) retries as long as its connection does:
+          // with kafkajs' default of 5 it gives up within seconds of a broker loss, restarts as a new
+          // member, and the group waits out the old member's session (about 30 s on the 3-node cluster).
+          retry: this.#consumerRetry,
         },
         fromBeginning: o.fromBeginning,
         topicWaitMs: o.topicWaitMs,
