@@ -15,6 +15,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { track, waitForExit } from './child-processes.ts';
 import { freePort } from './containers.ts';
 import { newKraftClusterId, storageFormatArgs } from './kraft-cluster-id.ts';
 
@@ -91,21 +92,6 @@ function infraPaths(): Promise<InfraPaths> {
   return pathsPromise;
 }
 
-function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      resolve(false);
-    }, timeoutMs);
-    const onExit = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    child.once('exit', onExit);
-  });
-}
-
 interface RunResult {
   code: number;
   output: string;
@@ -128,20 +114,6 @@ function runChild(
 
 function run(java: string, args: string[], timeoutMs: number): Promise<RunResult> {
   return runChild(java, args, timeoutMs).result;
-}
-
-/** Processes still running when this Node process exits are killed, so no broker outlives its test run. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
 }
 
 export async function startDedicatedKafka(options: DedicatedKafkaOptions = {}): Promise<DedicatedKafka> {
