@@ -89,7 +89,13 @@ export class Ledger {
 
   /** A message was delivered to the consumer. */
   delivered(seq: number, key: number, keySeq: number): void {
-    if (seq >= this.registered || this.keyOf[seq] !== key || this.keySeqOf[seq] !== keySeq) {
+    if (
+      !Number.isInteger(seq) ||
+      seq < 0 ||
+      seq >= this.registered ||
+      this.keyOf[seq] !== key ||
+      this.keySeqOf[seq] !== keySeq
+    ) {
       throw new Error(`delivered a message that was never published: ${seq}:${key}:${keySeq}`);
     }
     if (this.deliveries[seq]! > 0) {

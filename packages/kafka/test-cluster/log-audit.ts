@@ -6,6 +6,7 @@
 import { uniqueName } from '@bus/test-infra';
 import { clusterKafka, withAdmin } from './cluster-helpers.ts';
 import type { Ledger } from './ledger.ts';
+import { parseStreamPayload } from './stream-payload.ts';
 
 export interface LogFigures {
   /** Records in the topic. */
@@ -38,10 +39,7 @@ export async function auditLog(topic: string, ledger: Ledger, timeoutMs = 120_00
       partitionsConsumedConcurrently: 6,
       eachBatch: async ({ batch }) => {
         for (const message of batch.messages) {
-          const [seq, key, keySeq] = (message.value ?? Buffer.alloc(0))
-            .toString('latin1', 0, 32)
-            .split(':', 3)
-            .map((part) => Number.parseInt(part, 10)) as [number, number, number];
+          const { seq, key, keySeq } = parseStreamPayload(message.value ?? Buffer.alloc(0));
           records++;
           if (copies[seq]! === 0) {
             if (keySeq < maxKeySeq[key]!) violations++;

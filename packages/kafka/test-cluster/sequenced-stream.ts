@@ -7,6 +7,7 @@
 import { BusError, textMessage } from '@bus/core';
 import { KafkaPublisher, type KafkaPublisherOptions, KafkaSubscriber, type KafkaSubscriberOptions } from '@bus/kafka';
 import { Ledger, round } from './ledger.ts';
+import { parseStreamPayload } from './stream-payload.ts';
 
 export interface StreamOptions {
   brokers: string[];
@@ -188,12 +189,7 @@ export class SequencedStream {
       for await (const message of this.subscriber.subscribe(this.options.topic, {
         signal: this.stopConsuming.signal,
       })) {
-        const text = Buffer.from(message.payload.buffer, message.payload.byteOffset, 32).toString('latin1');
-        const [seq, key, keySeq] = text.split(':', 3).map((part) => Number.parseInt(part, 10)) as [
-          number,
-          number,
-          number,
-        ];
+        const { seq, key, keySeq } = parseStreamPayload(message.payload);
         this.ledger.delivered(seq, key, keySeq);
         message.ack();
       }
