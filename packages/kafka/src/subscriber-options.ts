@@ -84,6 +84,12 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
 /** The header `KafkaPublisher` writes the message id to by default. */
 export const DEFAULT_MESSAGE_ID_HEADER = 'bus-message-id';
 
+/**
+ * The CloudEvents id in Kafka binary mode. A record without the id header takes its id from here, so
+ * a CloudEvent whose id is the message id (as `@bus/cqrs` writes them) carries it once, not twice.
+ */
+export const CLOUDEVENTS_ID_HEADER = 'ce_id';
+
 /** Header a producer may set (any value) to say the record key is binary, not text. */
 export const BINARY_KEY_HEADER = 'bus-key-binary';
 

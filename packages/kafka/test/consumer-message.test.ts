@@ -53,6 +53,16 @@ describe('KafkaReceivedMessage decoding', () => {
     expect(forwarded.headers).toEqual({ extra: 'yes' });
     expect(received({ headers: {} }).id).toBe('t-3-42');
   });
+
+  it("takes a CloudEvent's ce_id as the id when the id header is absent, and keeps ce_id in the headers", () => {
+    const cloudEvent = received({ headers: { ce_id: Buffer.from('ev-1'), ce_type: Buffer.from('OrderPlaced') } });
+    expect(cloudEvent.id).toBe('ev-1');
+    expect(cloudEvent.headers).toEqual({ ce_id: 'ev-1', ce_type: 'OrderPlaced' });
+    // The id header wins when both are there (a message re-published with a new id keeps its ce_id).
+    const both = received({ headers: { ce_id: Buffer.from('ev-1'), 'bus-message-id': Buffer.from('id-9') } });
+    expect(both.id).toBe('id-9');
+    expect(both.headers).toEqual({ ce_id: 'ev-1' });
+  });
 });
 
 describe('KafkaReceivedMessage settlement (core rules)', () => {

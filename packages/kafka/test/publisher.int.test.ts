@@ -1,5 +1,5 @@
 import { ClosedError, createMessage, textMessage } from '@bus/core';
-import { KafkaPublisher } from '@bus/kafka';
+import { KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
 import { testInfra } from '@bus/test-infra';
 import { describe, expect, it } from 'vitest';
 import { createTopic, readBack } from './publisher-helpers.ts';
@@ -80,6 +80,32 @@ describe('KafkaPublisher (real broker)', () => {
     await publisher.publish(topic, textMessage('x', { id: '5f1b7c9e-0000-4000-8000-000000000001' }));
     const [record] = await readBack(topic, 1);
     expect(record?.headers).toEqual({ _watermill_message_uuid: '5f1b7c9e-0000-4000-8000-000000000001' });
+  });
+
+  it('writes no id header for a CloudEvent whose ce_id is its id; subscribers read the id from ce_id', async () => {
+    const topic = await createTopic('pub-ce-id');
+    await using publisher = new KafkaPublisher({ brokers: brokers() });
+    await publisher.publish(
+      topic,
+      textMessage('same', { id: 'ev-1', headers: { ce_id: 'ev-1', ce_type: 'T' } }),
+      textMessage('other', { id: 'id-2', headers: { ce_id: 'ev-2' } }),
+    );
+    const [same, other] = (await readBack(topic, 2)).sort((x, y) => x.offset - y.offset);
+    expect(same?.headers).toEqual({ ce_id: 'ev-1', ce_type: 'T' });
+    expect(other?.headers).toEqual({ ce_id: 'ev-2', 'bus-message-id': 'id-2' });
+    // A custom id header is written regardless: whoever configured it reads it.
+    await using watermill = new KafkaPublisher({ brokers: brokers(), messageIdHeader: '_watermill_message_uuid' });
+    await watermill.publish(topic, textMessage('w', { id: 'ev-3', headers: { ce_id: 'ev-3' } }));
+    const third = (await readBack(topic, 3)).find((r) => r.value?.toString() === 'w');
+    expect(third?.headers).toEqual({ ce_id: 'ev-3', _watermill_message_uuid: 'ev-3' });
+    await using subscriber = new KafkaSubscriber({ brokers: brokers() });
+    const ids: string[] = [];
+    for await (const message of subscriber.subscribe(topic, { group: `${topic}-reader` })) {
+      ids.push(message.id);
+      message.ack();
+      if (ids.length === 3) break;
+    }
+    expect(ids).toEqual(['ev-1', 'id-2', 'ev-3']);
   });
 
   it.each([['all' as const], [1 as const], [0 as const]])('publishes with acks=%s', async (acks) => {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { type NackOptions, nackDelayMs, type ReceivedMessage, type Settlement } from '@bus/core';
+import { CLOUDEVENTS_ID_HEADER } from '../subscriber-options.js';
 import type { PartitionState, PendingRecord } from './partition-state.js';
 
 /** How a fetched record is read into a {@link ReceivedMessage}. */
@@ -88,8 +89,9 @@ export class KafkaReceivedMessage implements ReceivedMessage {
         }
       }
     }
-    // A record from a producer that set no id gets one derived from its position: stable across redeliveries.
-    this.id = id ?? `${state.topic}-${state.partition}-${raw.offset}`;
+    // Without the id header, a CloudEvent's id (kept in the headers too), else an id derived from the
+    // record's position: stable across redeliveries.
+    this.id = id ?? headers?.[CLOUDEVENTS_ID_HEADER] ?? `${state.topic}-${state.partition}-${raw.offset}`;
     this.payload = raw.value === null ? EMPTY : view(raw.value);
     this.headers = headers ?? NO_HEADERS;
     if (raw.key !== null && raw.key !== undefined) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Message, TimeoutError } from '@bus/core';
 import type { Consumer, Kafka as KafkaClient, KafkaMessage } from 'kafkajs';
 import { decodeKey, headerText } from './consumer-message.js';
+import { CLOUDEVENTS_ID_HEADER } from '../subscriber-options.js';
 
 /** Offsets `[from, to)` of one partition to read. */
 export interface ReadRange {
@@ -139,7 +140,7 @@ function messageOf(raw: KafkaMessage, topic: string, partition: number, options:
     else headers[name] = value;
   }
   return {
-    id: id ?? `${topic}-${partition}-${raw.offset}`,
+    id: id ?? headers[CLOUDEVENTS_ID_HEADER] ?? `${topic}-${partition}-${raw.offset}`,
     payload: raw.value === null ? new Uint8Array(0) : new Uint8Array(raw.value),
     headers,
     ...(raw.key === null || raw.key === undefined ? {} : { key: decodeKey(raw.key, binaryKey) }),
