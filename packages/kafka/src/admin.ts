@@ -2,7 +2,18 @@ import { type BusError, ClosedError, ConfigIssues, topicNameProblem } from '@bus
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { connectionSecrets, createKafkaClient, type KafkaConnectionOptions } from './connection.js';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
+import { type ConsumerGroupDescription, deleteGroup, describeGroup } from './admin-groups.js';
+import {
+  type PartitionOffset,
+  type PartitionWatermarks,
+  type ResetTarget,
+  resolveResetTarget,
+  validateResetTarget,
+  watermarksOf,
+} from './admin-offsets.js';
+import { type PeekOptions, type PeekResult, peekPartition, validatePeekOptions } from './admin-peek.js';
 import { commitGroupOffsets } from './internal/group-offsets.js';
+import { createPeekCluster, type PeekCluster } from './internal/partition-peek.js';
 
 /** Options of {@link KafkaAdmin}: just how to connect. */
 export type KafkaAdminOptions = KafkaConnectionOptions;
@@ -87,8 +98,13 @@ export interface ConsumerGroupInfo {
   members: number;
 }
 
-/** Where {@link KafkaAdmin.resetOffsets} moves a group. */
-export type ResetTarget = 'earliest' | 'latest' | { timestamp: number };
+/** A topic as listed by {@link KafkaAdmin.listTopics}. */
+export interface TopicSummary {
+  /** Topic name. */
+  name: string;
+  /** Number of partitions. */
+  partitions: number;
+}
 
 /** The offsets a reset committed. */
 export interface ResetOffsetsResult {
@@ -110,6 +126,7 @@ export class KafkaAdmin implements AsyncDisposable {
   #connecting: Promise<void> | undefined;
   #connected = false;
   #closed = false;
+  #peekCluster: Promise<PeekCluster> | undefined;
 
   /** Validates `options` (a `ConfigError` lists every problem); does not connect yet. */
   constructor(options: KafkaAdminOptions) {
@@ -214,6 +231,78 @@ export class KafkaAdmin implements AsyncDisposable {
     });
   }
 
+  /** Every topic with its partition count, sorted by name; internal topics (`__…`) only when asked. */
+  async listTopics(options: { includeInternal?: boolean } = {}): Promise<TopicSummary[]> {
+    const admin = await this.#ready();
+    return this.#run('listTopics', undefined, async () => {
+      const { topics } = await admin.fetchTopicMetadata();
+      return topics
+        .filter((t) => options.includeInternal === true || !t.name.startsWith('__'))
+        .map((t) => ({ name: t.name, partitions: t.partitions.length }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
+    });
+  }
+
+  /** First held and next-to-write offsets of every partition of `topic`; `KAFKA_UNKNOWN_TOPIC` if it does not exist. */
+  async watermarks(topic: string): Promise<PartitionWatermarks[]> {
+    assertTopic(topic);
+    const admin = await this.#ready();
+    return this.#run('watermarks', topic, async () => {
+      await this.#assertExists(admin, [topic]);
+      return watermarksOf(admin, topic);
+    });
+  }
+
+  /**
+   * Per partition of `topic`, the first offset whose timestamp is at or after `timestamp` (ms since
+   * the epoch), or the high watermark when there is none.
+   */
+  async offsetsAtTime(topic: string, timestamp: number): Promise<PartitionOffset[]> {
+    assertTopic(topic);
+    if (!Number.isFinite(timestamp) || timestamp < 0) {
+      new ConfigIssues('offsetsAtTime')
+        .add('timestamp', 'must be a number of milliseconds since the epoch')
+        .throwIfAny();
+    }
+    const admin = await this.#ready();
+    return this.#run('offsetsAtTime', topic, async () => {
+      await this.#assertExists(admin, [topic]);
+      return resolveResetTarget(admin, topic, { timestamp });
+    });
+  }
+
+  /**
+   * Reads a bounded range of one partition without joining a consumer group (nothing is committed,
+   * no group appears on the broker). Only committed records are returned. `KAFKA_UNKNOWN_TOPIC` if
+   * the topic does not exist, `KAFKA_INVALID_OFFSETS` for a missing partition or a start past the end.
+   */
+  async peek(topic: string, options: PeekOptions): Promise<PeekResult> {
+    assertTopic(topic);
+    validatePeekOptions(options);
+    const admin = await this.#ready();
+    return this.#run('peek', topic, async () => {
+      await this.#assertExists(admin, [topic]);
+      return peekPartition(admin, await this.#cluster(), topic, options);
+    });
+  }
+
+  /** A group's state, assignor and members (client id, host, assigned partitions); `KAFKA_UNKNOWN_GROUP` if none. */
+  async describeGroup(groupId: string): Promise<ConsumerGroupDescription> {
+    assertGroup(groupId);
+    const admin = await this.#ready();
+    return this.#run('describeGroup', undefined, () => describeGroup(admin, groupId));
+  }
+
+  /**
+   * Deletes a consumer group and its committed offsets. `KAFKA_UNKNOWN_GROUP` when it does not
+   * exist, `KAFKA_GROUP_NOT_EMPTY` while it has members.
+   */
+  async deleteGroup(groupId: string): Promise<void> {
+    assertGroup(groupId);
+    const admin = await this.#ready();
+    return this.#run('deleteGroup', undefined, () => deleteGroup(admin, groupId));
+  }
+
   /** Every consumer group the cluster knows, with state and member count. */
   async listGroups(): Promise<ConsumerGroupInfo[]> {
     const admin = await this.#ready();
@@ -234,23 +323,16 @@ export class KafkaAdmin implements AsyncDisposable {
   }
 
   /**
-   * Moves `groupId`'s committed offsets on `topic` to the earliest or latest offset, or to the first
-   * offset at/after a timestamp (the end when there is none). The group must have no active
-   * members: otherwise `KAFKA_GROUP_NOT_EMPTY`.
+   * Moves `groupId`'s committed offsets on `topic` to the earliest or latest offset, to the first
+   * offset at/after a timestamp (the end when there is none), or to explicit offsets of some
+   * partitions (`KAFKA_INVALID_OFFSETS` when one is outside its partition's range). The group must
+   * have no active members: otherwise `KAFKA_GROUP_NOT_EMPTY`.
    */
   async resetOffsets(groupId: string, topic: string, options: { to: ResetTarget }): Promise<ResetOffsetsResult> {
     assertGroup(groupId);
     assertTopic(topic);
     const to = options?.to;
-    const validTarget =
-      to === 'earliest' ||
-      to === 'latest' ||
-      (typeof to === 'object' && to !== null && Number.isFinite(to.timestamp) && to.timestamp >= 0);
-    if (!validTarget) {
-      new ConfigIssues('resetOffsets')
-        .add('to', 'must be "earliest", "latest" or { timestamp: <ms since epoch> }')
-        .throwIfAny();
-    }
+    validateResetTarget(to);
     const admin = await this.#ready();
     return this.#run('resetOffsets', topic, async () => {
       await this.#assertExists(admin, [topic]);
@@ -262,19 +344,14 @@ export class KafkaAdmin implements AsyncDisposable {
           { code: KafkaErrorCode.GROUP_NOT_EMPTY },
         );
       }
-      let partitions: { partition: number; offset: string }[];
-      if (to === 'earliest' || to === 'latest') {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        partitions = offsets.map((o) => ({ partition: o.partition, offset: to === 'earliest' ? o.low : o.high }));
-      } else {
-        partitions = await admin.fetchTopicOffsetsByTimestamp(topic, (to as { timestamp: number }).timestamp);
-      }
-      await commitGroupOffsets(this.#kafka, groupId, topic, partitions);
-      return {
-        partitions: partitions
-          .map((p) => ({ partition: p.partition, offset: Number(p.offset) }))
-          .sort((a, b) => a.partition - b.partition),
-      };
+      const partitions = await resolveResetTarget(admin, topic, to);
+      await commitGroupOffsets(
+        this.#kafka,
+        groupId,
+        topic,
+        partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
+      );
+      return { partitions: [...partitions].sort((a, b) => a.partition - b.partition) };
     });
   }
 
@@ -295,6 +372,9 @@ export class KafkaAdmin implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([this.#connecting]);
+    const peekCluster = this.#peekCluster;
+    this.#peekCluster = undefined;
+    if (peekCluster !== undefined) await peekCluster.then((c) => c.disconnect()).catch(() => {});
     if (this.#connected) {
       this.#connected = false;
       await this.#admin.disconnect();
@@ -323,6 +403,19 @@ export class KafkaAdmin implements AsyncDisposable {
       await this.#connecting;
     }
     return this.#admin;
+  }
+
+  /** The group-less cluster connection peeks fetch through, connected on first use. */
+  #cluster(): Promise<PeekCluster> {
+    if (this.#peekCluster === undefined) {
+      const cluster = createPeekCluster(this.#kafka);
+      this.#peekCluster = cluster.connect().then(() => cluster);
+      // A failed connect is not kept: the next peek tries again.
+      this.#peekCluster.catch(() => {
+        this.#peekCluster = undefined;
+      });
+    }
+    return this.#peekCluster;
   }
 
   async #assertExists(admin: Admin, topics: readonly string[]): Promise<void> {

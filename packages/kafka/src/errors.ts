@@ -34,6 +34,13 @@ export const KafkaErrorCode = {
   TOPIC_MISMATCH: 'KAFKA_TOPIC_MISMATCH',
   /** The consumer group has active members, so its offsets cannot be reset. */
   GROUP_NOT_EMPTY: 'KAFKA_GROUP_NOT_EMPTY',
+  /** The consumer group does not exist (it has no members and no committed offsets). Not retryable. */
+  UNKNOWN_GROUP: 'KAFKA_UNKNOWN_GROUP',
+  /**
+   * Offsets or partitions given to an admin operation do not exist: a partition the topic lacks, or
+   * an offset outside the partition's range. Not retryable: fix the input.
+   */
+  INVALID_OFFSETS: 'KAFKA_INVALID_OFFSETS',
   /**
    * The consumer group's members offer no partition assignor in common (the broker's
    * `INCONSISTENT_GROUP_PROTOCOL`), e.g. when this subscriber's `partitionAssignors` and the other

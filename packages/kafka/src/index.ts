@@ -62,8 +62,11 @@ export {
   type KafkaAdminOptions,
   type PartitionLag,
   type ResetOffsetsResult,
-  type ResetTarget,
   type TopicDescription,
   type TopicPartitionInfo,
   type TopicSpec,
+  type TopicSummary,
 } from './admin.js';
+export type { ConsumerGroupDescription, ConsumerGroupMember, MemberAssignment } from './admin-groups.js';
+export type { PartitionOffset, PartitionWatermarks, ResetTarget } from './admin-offsets.js';
+export type { PeekedRecord, PeekOptions, PeekResult } from './admin-peek.js';

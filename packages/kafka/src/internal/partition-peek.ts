@@ -1,0 +1,160 @@
+import type { Kafka as KafkaClient } from 'kafkajs';
+import type { PeekedRecord } from '../admin-peek.js';
+import { KafkaErrorCode, KafkaTransportError } from '../errors.js';
+import { headerText, type RawHeader } from './consumer-message.js';
+
+/** A record read by a peek, before the topic is added. */
+export type RawPeekedRecord = Omit<PeekedRecord, 'topic'>;
+
+/** What one fetch of a partition returned. */
+export interface PartitionFetch {
+  /** Records at or after the fetch offset, committed ones only, in offset order. */
+  readonly records: RawPeekedRecord[];
+  /** The offset to fetch next: after the last record or control record seen. */
+  readonly nextOffset: number;
+  /** The partition's high watermark when the broker answered. */
+  readonly highWatermark: number;
+}
+
+// kafkajs' cluster and broker API, the part used here. kafkajs has no public way to fetch without a
+// consumer group, so the peek uses the cluster factory every kafkajs client owns (kafkajs 2.x).
+interface RawMessage {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, RawHeader>;
+  isControlRecord?: boolean;
+  batchContext?: { producerId?: string; inTransaction?: boolean };
+}
+interface RawPartitionResponse {
+  partition: number;
+  highWatermark: string;
+  abortedTransactions?: { producerId: string; firstOffset: string }[];
+  messages: RawMessage[];
+}
+interface Broker {
+  fetch(request: {
+    replicaId: number;
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  }): Promise<{ responses: { topicName: string; partitions: RawPartitionResponse[] }[] }>;
+}
+/** The slice of kafkajs' internal cluster a peek needs. */
+export interface PeekCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(options: { nodeId: string }): Promise<Broker>;
+}
+
+const CREATE_CLUSTER = 'private:Kafka:createCluster';
+const READ_COMMITTED = 1;
+const PARTITION_MAX_BYTES = 1_048_576;
+
+/** A cluster connection of `kafka` that fetches records without joining any consumer group. */
+export function createPeekCluster(kafka: KafkaClient): PeekCluster {
+  const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
+  const factory = symbol === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[symbol];
+  if (typeof factory !== 'function') {
+    throw new KafkaTransportError('Peeking needs kafkajs 2.x (its cluster factory was not found)', {
+      code: KafkaErrorCode.UNKNOWN,
+    });
+  }
+  return factory({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED }) as PeekCluster;
+}
+
+/**
+ * Fetches `partition` of `topic` from `offset` once, from its leader, read-committed. The broker
+ * waits up to `maxWaitMs` when there is nothing to return yet. A stale leader is looked up again once.
+ */
+export async function fetchPartition(
+  cluster: PeekCluster,
+  topic: string,
+  partition: number,
+  offset: number,
+  maxWaitMs: number,
+): Promise<PartitionFetch> {
+  await cluster.addTargetTopic(topic);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const leaders = cluster.findLeaderForPartitions(topic, [partition]);
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) {
+        throw new KafkaTransportError(`Topic "${topic}" has no partition ${partition}`, {
+          code: KafkaErrorCode.INVALID_OFFSETS,
+          topic,
+        });
+      }
+      const broker = await cluster.findBroker({ nodeId });
+      const response = await broker.fetch({
+        replicaId: -1,
+        isolationLevel: READ_COMMITTED,
+        maxWaitTime: maxWaitMs,
+        minBytes: 1,
+        maxBytes: PARTITION_MAX_BYTES * 2,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: PARTITION_MAX_BYTES }] }],
+      });
+      const answer = response.responses.find((r) => r.topicName === topic)?.partitions[0];
+      return answer === undefined
+        ? { records: [], nextOffset: offset, highWatermark: offset }
+        : committedRecords(answer, offset);
+    } catch (error) {
+      const type = (error as { type?: unknown }).type;
+      const stale = type === 'NOT_LEADER_FOR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
+      if (!stale || attempt >= 1) throw error;
+      await cluster.refreshMetadata();
+    }
+  }
+}
+
+/** Drops records before `offset`, control records and records of aborted transactions. */
+function committedRecords(answer: RawPartitionResponse, offset: number): PartitionFetch {
+  const aborted = (answer.abortedTransactions ?? [])
+    .map((a) => ({ producerId: a.producerId, firstOffset: Number(a.firstOffset) }))
+    .sort((a, b) => a.firstOffset - b.firstOffset);
+  const abortedProducers = new Set<string>();
+  const records: RawPeekedRecord[] = [];
+  let nextOffset = offset;
+  let next = 0;
+  for (const message of answer.messages) {
+    const at = Number(message.offset);
+    while (next < aborted.length && aborted[next]!.firstOffset <= at) abortedProducers.add(aborted[next++]!.producerId);
+    const producerId = message.batchContext?.producerId ?? '';
+    if (at < offset) continue;
+    nextOffset = at + 1;
+    if (message.isControlRecord === true) {
+      // The marker ending an aborted transaction: that producer's later records count again.
+      abortedProducers.delete(producerId);
+      continue;
+    }
+    if (message.batchContext?.inTransaction === true && abortedProducers.has(producerId)) continue;
+    records.push(recordOf(answer.partition, at, message));
+  }
+  return { records, nextOffset, highWatermark: Number(answer.highWatermark) };
+}
+
+function recordOf(partition: number, offset: number, message: RawMessage): RawPeekedRecord {
+  const headers: Record<string, string> = {};
+  for (const name in message.headers ?? {}) {
+    const value = headerText(message.headers?.[name]);
+    if (value !== undefined) headers[name] = value;
+  }
+  return {
+    partition,
+    offset,
+    timestamp: Number(message.timestamp),
+    key: message.key === null ? null : bytes(message.key),
+    value: message.value === null ? null : bytes(message.value),
+    headers,
+  };
+}
+
+function bytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
