@@ -11,6 +11,9 @@ export const workspaceAliases = [
   { find: /^@bus\/(core|kafka|codecs|cqrs|rpc|otel)$/, replacement: `${repoRoot}packages/$1/src/index.ts` },
   { find: /^@bus\/(core|kafka|codecs|cqrs|rpc|otel)\/(.+)$/, replacement: `${repoRoot}packages/$1/src/$2/index.ts` },
   { find: /^@bus\/test-infra$/, replacement: `${repoRoot}tools/test-infra/src/index.ts` },
+  // The example apps (private): `@example/x` is `apps/x/src/index.ts`, `@example/x/y` is `apps/x/src/y.ts`.
+  { find: /^@example\/([a-z-]+)$/, replacement: `${repoRoot}apps/$1/src/index.ts` },
+  { find: /^@example\/([a-z-]+)\/([a-z-]+)$/, replacement: `${repoRoot}apps/$1/src/$2.ts` },
 ];
 
 /** `BUS_TEST_SCOPE=unit` runs only in-process tests; integration tests are named `*.int.test.ts`. */
