@@ -29,12 +29,14 @@ import {
  * The default retry policy of a subscriber's connection. kafkajs gives up on a lost broker when its
  * retries run out, then restarts the consumer as a new group member, and the group waits for the
  * old member's session to expire before anyone consumes again (25-30 s by default). Retrying for
- * two session timeouts, at most a second apart, rides out a broker restart as the same member
+ * two session timeouts, at most half a second apart, rides out a broker restart as the same member
  * (a restarted coordinator starts the members' session clocks afresh, so the group takes it back
- * at once), and notices the broker within a second of its return.
+ * at once), and notices the broker, or a moved leader or coordinator, within half a second. (At 1 s
+ * apart, the two waits after a coordinator's node died, one for the moved leaders and one for the
+ * moved coordinator, added up to 2-3.5 s on top of the brokers' session timeout.)
  */
 function subscriberRetry(sessionTimeoutMs: number): KafkaRetryOptions {
-  const maxRetryTimeMs = 1_000;
+  const maxRetryTimeMs = 500;
   return { retries: Math.ceil((2 * sessionTimeoutMs) / maxRetryTimeMs), initialRetryTimeMs: 300, maxRetryTimeMs };
 }
 
