@@ -119,7 +119,18 @@ const indent = (text) =>
  * Entry points whose types include a peer's types that import Node's own (kafkajs, avsc and
  * protobufjs all reference `node`): a TypeScript consumer needs @types/node for them anyway.
  */
-const NEEDS_NODE_TYPES = new Set(['@bus/kafka', '@bus/codecs/avro', '@bus/codecs/protobuf']);
+const NEEDS_NODE_TYPES = new Set(['@bus/kafka', '@bus/codecs/avro', '@bus/codecs/protobuf', '@bus/otel/kafka']);
+
+/**
+ * The directory of installed package `name` as seen from `require`. Some packages (@opentelemetry/api)
+ * do not export `./package.json`, so look for it along the resolution paths instead.
+ */
+function packageDir(require, name) {
+  for (const base of require.resolve.paths(name) ?? []) {
+    if (existsSync(join(base, name, 'package.json'))) return join(base, name);
+  }
+  return dirname(require.resolve(`${name}/package.json`));
+}
 
 /**
  * Compiles a consumer that imports every entry point's types, with `skipLibCheck: false`, as a user
@@ -144,7 +155,7 @@ function checkConsumerTypes(packageDirs) {
       const require = createRequire(join(dir, 'package.json'));
       for (const peer of Object.keys(pkg.peerDependencies ?? {})) {
         if (pkg.name.startsWith('@bus/') && peer.startsWith('@bus/')) continue;
-        link(peer, dirname(require.resolve(`${peer}/package.json`)));
+        link(peer, packageDir(require, peer));
       }
       for (const subpath of Object.keys(pkg.exports ?? {})) {
         if (subpath === './package.json') continue;

@@ -1,0 +1,82 @@
+import type { Message, ReceivedMessage } from '@bus/core';
+import { type Attributes, type Context, type Span, SpanStatusCode } from '@opentelemetry/api';
+import { errorType, type Telemetry } from './telemetry.js';
+
+/** One message being processed: its `process` span, from the handler's start to the settlement. */
+export interface ProcessRecord {
+  readonly telemetry: Telemetry;
+  readonly span: Span;
+  /** The context with `span` active: the parent of settle spans and of forwarded messages' send spans. */
+  readonly context: Context;
+  /** `performance.now()` at the start. */
+  readonly startedAt: number;
+  /** Attributes of the process metrics. */
+  readonly metricAttributes: Attributes;
+  /** `error.type` once the handler failed. */
+  failed: string | undefined;
+  ended: boolean;
+}
+
+/** Process records of messages that did not come through an instrumented subscriber. */
+const processes = new WeakMap<ReceivedMessage, ProcessRecord>();
+
+/**
+ * The process context of the handler call a message was returned from, so that the send span of its
+ * forwarding (which the router does after the handler returned, outside its async context) is a child
+ * of that process span.
+ */
+const outputs = new WeakMap<Message, Context>();
+
+/** Messages an instrumented subscriber handed out carry their record themselves (no map lookup). */
+export const PROCESS: unique symbol = Symbol('bus.otel.process');
+
+/** A message handed out by an instrumented subscriber. */
+export interface ProcessHolder {
+  [PROCESS]: ProcessRecord | undefined;
+}
+
+export function isProcessHolder(message: ReceivedMessage): message is ReceivedMessage & ProcessHolder {
+  return PROCESS in message;
+}
+
+export function setProcess(message: ReceivedMessage, record: ProcessRecord): void {
+  if (isProcessHolder(message)) message[PROCESS] = record;
+  else processes.set(message, record);
+}
+
+export function processOf(message: ReceivedMessage): ProcessRecord | undefined {
+  return isProcessHolder(message) ? message[PROCESS] : processes.get(message);
+}
+
+export function markOutputs(output: unknown, context: Context): void {
+  if (!Array.isArray(output)) return;
+  for (const message of output) if (message !== null && typeof message === 'object') outputs.set(message, context);
+}
+
+export function outputContext(message: Message | undefined): Context | undefined {
+  return message === undefined ? undefined : outputs.get(message);
+}
+
+/** Records a handler failure on the process span and in `<prefix>.handler.errors`. */
+export function failProcess(record: ProcessRecord, error: unknown): void {
+  const type = errorType(error);
+  record.failed = type;
+  const span = record.span;
+  if (span.isRecording()) {
+    if (error instanceof Error) span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.setAttribute('error.type', type);
+  }
+  record.telemetry.metrics.handlerErrors.add(1, { ...record.metricAttributes, 'error.type': type });
+}
+
+/** Ends the process span once, recording `messaging.process.duration`. */
+export function endProcess(record: ProcessRecord): void {
+  if (record.ended) return;
+  record.ended = true;
+  record.span.end();
+  const seconds = (performance.now() - record.startedAt) / 1000;
+  const attributes =
+    record.failed === undefined ? record.metricAttributes : { ...record.metricAttributes, 'error.type': record.failed };
+  record.telemetry.metrics.processDuration.record(seconds, attributes);
+}

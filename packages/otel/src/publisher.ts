@@ -1,0 +1,141 @@
+import { DeadLetterHeaders, type Message, type Publisher } from '@bus/core';
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { MESSAGING_SYSTEM, SpanEvents } from './attributes.js';
+import { headersSetter } from './headers.js';
+import { sendAttributes } from './internal/message-attributes.js';
+import { outputContext } from './internal/process-state.js';
+import { errorType, type Telemetry, telemetryFor } from './internal/telemetry.js';
+import type { OtelOptions } from './options.js';
+
+/**
+ * Wraps `publisher` so that every `publish` call gets a `send <topic>` span (PRODUCER) and counts in
+ * `messaging.client.sent.messages` and `messaging.client.operation.duration`, and the span's context
+ * (W3C `traceparent`/`tracestate`, plus baggage) travels in each message's headers through the global
+ * propagator. Messages a handler returned are sent under that handler's `process` span; others under
+ * the active context. Dead letters (messages with `bus-dlq-*` headers) also count in
+ * `<prefix>.messages.dead_lettered` and add a `bus.dead_letter` event to the span they are sent from.
+ *
+ * The result is the same publisher (a Proxy): its own methods stay available. Messages are never
+ * changed in place: a message gets a copy of its headers with the trace context added.
+ * @throws {ConfigError} for invalid options.
+ */
+export function instrumentPublisher<P extends Publisher>(publisher: P, options?: OtelOptions): P {
+  return instrumentPublisherWith(publisher, telemetryFor(options, 'instrumentPublisher'));
+}
+
+/** {@link instrumentPublisher} with resolved telemetry. */
+export function instrumentPublisherWith<P extends Publisher>(publisher: P, telemetry: Telemetry): P {
+  const metricAttributes = new Map<string, Attributes>();
+  const attributesOf = (topic: string): Attributes => {
+    let attributes = metricAttributes.get(topic);
+    if (attributes === undefined) {
+      attributes = {
+        'messaging.system': MESSAGING_SYSTEM,
+        'messaging.destination.name': topic,
+        'messaging.operation.name': 'send',
+        'messaging.operation.type': 'send',
+      };
+      metricAttributes.set(topic, attributes);
+    }
+    return attributes;
+  };
+
+  const publish = async (topic: string, ...messages: Message[]): Promise<void> => {
+    const parent = outputContext(messages[0]) ?? context.active();
+    const span = telemetry.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER }, parent);
+    // Attributes only for spans that are recorded: without an SDK this costs nothing.
+    if (span.isRecording()) span.setAttributes(sendAttributes(topic, messages, telemetry.options.recordKeys));
+    const sendContext = trace.setSpan(parent, span);
+    const outgoing = withContextHeaders(messages, sendContext);
+    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, parent, telemetry);
+    const instruments = telemetry.metrics;
+    const started = performance.now();
+    try {
+      await context.with(sendContext, () => publisher.publish(topic, ...outgoing));
+    } catch (error) {
+      const type = errorType(error);
+      failSpan(span, error, type);
+      const attributes = { ...attributesOf(topic), 'error.type': type };
+      instruments.sent.add(messages.length, attributes);
+      instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+      throw error;
+    } finally {
+      span.end();
+    }
+    const attributes = attributesOf(topic);
+    instruments.sent.add(messages.length, attributes);
+    instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+  };
+
+  return new Proxy(publisher, {
+    get(target, property) {
+      if (property === 'publish') return publish;
+      const value = Reflect.get(target, property, target);
+      // Bound to the real publisher: its methods may use private fields.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Copies of `messages` whose headers carry `sendContext`; the messages themselves when nothing is propagated. */
+function withContextHeaders(messages: Message[], sendContext: Context): Message[] {
+  // No propagator registered (no SDK): nothing to write, no copies.
+  if (propagation.fields().length === 0) return messages;
+  const out: Message[] = new Array(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as Message;
+    const headers: Record<string, string> = { ...message.headers };
+    propagation.inject(sendContext, headers, headersSetter);
+    // Field by field: a received message passed through has getters, which a spread would lose.
+    const copy: { -readonly [K in keyof Message]: Message[K] } = {
+      id: message.id,
+      payload: message.payload,
+      headers,
+    };
+    if (message.key !== undefined) copy.key = message.key;
+    if (message.timestamp !== undefined) copy.timestamp = message.timestamp;
+    out[i] = copy;
+  }
+  return out;
+}
+
+function failSpan(span: Span, error: unknown, type: string): void {
+  if (!span.isRecording()) return;
+  if (error instanceof Error) span.recordException(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  span.setAttribute('error.type', type);
+}
+
+function deadLettered(messages: readonly Message[], parent: Context, telemetry: Telemetry): void {
+  const span = trace.getSpan(parent);
+  for (const message of messages) {
+    const h = message.headers;
+    const originalTopic = h[DeadLetterHeaders.originalTopic] ?? '';
+    const group = h[DeadLetterHeaders.originalConsumerGroup];
+    const type = h[DeadLetterHeaders.errorCode] ?? h[DeadLetterHeaders.errorClass] ?? '_OTHER';
+    telemetry.metrics.deadLettered.add(1, {
+      'messaging.system': MESSAGING_SYSTEM,
+      'messaging.destination.name': originalTopic,
+      ...(group === undefined ? {} : { 'messaging.consumer.group.name': group }),
+      'error.type': type,
+    });
+    if (span?.isRecording()) {
+      span.addEvent(SpanEvents.deadLetter, {
+        'messaging.message.id': message.id,
+        'error.type': type,
+        'exception.type': h[DeadLetterHeaders.errorClass] ?? type,
+        'exception.message': h[DeadLetterHeaders.errorMessage] ?? '',
+        'bus.dead_letter.attempts': Number(h[DeadLetterHeaders.attempts] ?? 1),
+      });
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import type { Handler, HandlerContext, Middleware, ReceivedMessage } from '@bus/core';
+import {
+  type Context,
+  context as otelContext,
+  type Link,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+} from '@opentelemetry/api';
+import { MESSAGING_SYSTEM } from './attributes.js';
+import { headersGetter } from './headers.js';
+import { InstrumentedMessage } from './internal/instrumented-message.js';
+import { processAttributes } from './internal/message-attributes.js';
+import {
+  endProcess,
+  failProcess,
+  markOutputs,
+  type ProcessRecord,
+  processOf,
+  setProcess,
+} from './internal/process-state.js';
+import { type Telemetry, telemetryFor } from './internal/telemetry.js';
+import type { OtelOptions } from './options.js';
+
+/**
+ * Router middleware that runs each handler call inside a `process <topic>` span (CONSUMER), a child of
+ * (or linked to, see `producerContext`) the producer's span whose context came in the message headers.
+ * The span is active while the handler runs, so spans the handler starts, and messages it publishes
+ * or returns, belong to the same trace. A failure is recorded on the span (exception event, status,
+ * `error.type`) and in `<prefix>.handler.errors`; `messaging.process.duration` is recorded at the end.
+ *
+ * List it first (outermost), so it sees the final outcome after `retry` and `deadLetter`. With an
+ * instrumented subscriber the span lasts until the message is settled (forwarding and ack included);
+ * otherwise until the handler returns.
+ * @throws {ConfigError} for invalid options.
+ */
+export function tracing(options?: OtelOptions): Middleware {
+  return tracingWith(telemetryFor(options, 'tracing'));
+}
+
+/** {@link tracing} with resolved telemetry. */
+export function tracingWith(telemetry: Telemetry): Middleware {
+  return (next: Handler): Handler =>
+    (message: ReceivedMessage, handlerContext: HandlerContext) => {
+      const record = startProcess(telemetry, message, handlerContext);
+      const ownsEnd = !(message instanceof InstrumentedMessage);
+      let output: ReturnType<Handler>;
+      try {
+        output = otelContext.with(record.context, next, undefined, message, handlerContext);
+      } catch (error) {
+        failProcess(record, error);
+        if (ownsEnd) endProcess(record);
+        throw error;
+      }
+      if (
+        output !== null &&
+        typeof output === 'object' &&
+        typeof (output as PromiseLike<unknown>).then === 'function'
+      ) {
+        return (output as Promise<Awaited<ReturnType<Handler>>>).then(
+          (result) => {
+            markOutputs(result, record.context);
+            if (ownsEnd) endProcess(record);
+            return result;
+          },
+          (error: unknown) => {
+            failProcess(record, error);
+            if (ownsEnd) endProcess(record);
+            throw error;
+          },
+        );
+      }
+      markOutputs(output, record.context);
+      if (ownsEnd) endProcess(record);
+      return output;
+    };
+}
+
+function startProcess(telemetry: Telemetry, message: ReceivedMessage, handlerContext: HandlerContext): ProcessRecord {
+  const producer =
+    message instanceof InstrumentedMessage
+      ? message.producerContext
+      : propagation.extract(ROOT_CONTEXT, message.headers, headersGetter);
+  const producerSpan = trace.getSpanContext(producer);
+  const links: Link[] = producerSpan === undefined ? [] : [{ context: producerSpan }];
+  let parent: Context;
+  if (telemetry.options.producerContext === 'parent' && producerSpan !== undefined) parent = producer;
+  else {
+    parent = otelContext.active();
+    // Baggage still travels from the producer, whatever the span relation.
+    const baggage = propagation.getBaggage(producer);
+    if (baggage !== undefined) parent = propagation.setBaggage(parent, baggage);
+  }
+  const span = telemetry.tracer.startSpan(`process ${message.topic}`, { kind: SpanKind.CONSUMER, links }, parent);
+  if (span.isRecording()) {
+    span.setAttributes(
+      processAttributes(message, handlerContext.group, handlerContext.handlerName, telemetry.options.recordKeys),
+    );
+  }
+  const group = handlerContext.group;
+  const record: ProcessRecord = {
+    telemetry,
+    span,
+    context: trace.setSpan(parent, span),
+    startedAt: performance.now(),
+    metricAttributes: {
+      'messaging.system': MESSAGING_SYSTEM,
+      'messaging.destination.name': message.topic,
+      'messaging.operation.name': 'process',
+      'bus.handler.name': handlerContext.handlerName,
+      ...(group === undefined ? {} : { 'messaging.consumer.group.name': group }),
+    },
+    failed: undefined,
+    ended: false,
+  };
+  // A redelivered message handled again: the previous record (if any) is over.
+  const previous = processOf(message);
+  if (previous !== undefined) endProcess(previous);
+  setProcess(message, record);
+  return record;
+}
