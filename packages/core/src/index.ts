@@ -37,6 +37,7 @@ export {
   createMessage,
   decodeBinaryHeader,
   encodeBinaryHeader,
+  headerBytes,
   jsonMessage,
   keyString,
   type MessageFields,

@@ -7,6 +7,8 @@ export interface MessageInit {
   id?: string;
   payload: Uint8Array;
   headers?: Record<string, string>;
+  /** Binary header values (see `Message.binaryHeaders`); left out of the message when absent. */
+  binaryHeaders?: Record<string, Uint8Array>;
   key?: string | Uint8Array;
   timestamp?: number;
 }
@@ -21,6 +23,7 @@ export function createMessage(init: MessageInit): Message {
     payload: init.payload,
     headers: init.headers ?? {},
   };
+  if (init.binaryHeaders !== undefined) message.binaryHeaders = init.binaryHeaders;
   if (init.key !== undefined) message.key = init.key;
   if (init.timestamp !== undefined) message.timestamp = init.timestamp;
   return message;
@@ -70,4 +73,16 @@ export function encodeBinaryHeader(bytes: Uint8Array): string {
 export function decodeBinaryHeader(value: string | undefined): Uint8Array | undefined {
   if (value === undefined || !value.startsWith(BINARY_HEADER_PREFIX)) return undefined;
   return new Uint8Array(Buffer.from(value.slice(BINARY_HEADER_PREFIX.length), 'base64'));
+}
+
+/**
+ * The value of header `name` as bytes, whether it arrived as text (valid UTF-8, in `headers`) or as
+ * bytes (in `binaryHeaders`); `undefined` when absent. Exact either way: valid UTF-8 decodes and
+ * encodes back to the same bytes.
+ */
+export function headerBytes(message: Pick<Message, 'headers' | 'binaryHeaders'>, name: string): Uint8Array | undefined {
+  const binary = message.binaryHeaders?.[name];
+  if (binary !== undefined) return binary;
+  const text = message.headers[name];
+  return text === undefined ? undefined : utf8Encoder.encode(text);
 }

@@ -3,14 +3,24 @@ import type { Logger } from './logger.js';
 // The contract of bus, on one screen. Transports implement Publisher and Subscriber
 // (docs/implementing-a-transport.md); the Router runs Handlers wrapped in Middleware.
 
-/** A message as published: an opaque payload with string headers, carried byte-exact. */
+/** A message as published: an opaque payload with text (and, rarely, binary) headers, carried byte-exact. */
 export interface Message {
   /** Unique id, a UUID unless the producer chose another. Transports carry it in a header. */
   readonly id: string;
   /** The body, opaque to bus. Codecs turn typed values into payloads. */
   readonly payload: Uint8Array;
-  /** String headers. Put binary values through `encodeBinaryHeader`. */
+  /** Text headers, written as UTF-8. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Header values that are bytes rather than text, for peers that put binary values in headers
+   * (Spring Kafka's correlation id, a 4-byte partition number). Absent when there are none.
+   *
+   * On publish, each is written as-is; a name must not be in `headers` too. On receipt, every
+   * transport applies one rule, whoever the producer was: a value that is valid UTF-8 is in
+   * `headers`, any other is here. So a binary value that happens to be valid UTF-8 arrives as text:
+   * read a header as bytes with `headerBytes(message, name)`, which is exact either way.
+   */
+  readonly binaryHeaders?: Readonly<Record<string, Uint8Array>>;
   /** Partitioning and ordering key: the same key goes to the same partition, in order. */
   readonly key?: string | Uint8Array;
   /** Event time in ms since the epoch; transports fill in the append time when absent. */

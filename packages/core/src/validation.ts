@@ -50,6 +50,20 @@ export function messageProblems(message: unknown, index = 0): string[] {
       if (typeof headers[name] !== 'string') problems.push(`${at}.headers[${JSON.stringify(name)}] must be a string`);
     }
   }
+  const binaryHeaders = m.binaryHeaders as Record<string, unknown> | null | undefined;
+  if (binaryHeaders !== undefined) {
+    if (typeof binaryHeaders !== 'object' || binaryHeaders === null) {
+      problems.push(`${at}.binaryHeaders must be an object of Uint8Arrays`);
+    } else {
+      for (const name in binaryHeaders) {
+        const field = `${at}.binaryHeaders[${JSON.stringify(name)}]`;
+        if (!(binaryHeaders[name] instanceof Uint8Array)) problems.push(`${field} must be a Uint8Array`);
+        if (typeof headers === 'object' && headers !== null && Object.hasOwn(headers, name)) {
+          problems.push(`${field} must not also be in headers`);
+        }
+      }
+    }
+  }
   const key = m.key;
   if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) {
     problems.push(`${at}.key must be a string or a Uint8Array`);
@@ -69,10 +83,19 @@ function isValidMessage(message: unknown): boolean {
   const headers = m.headers as Record<string, unknown> | null | undefined;
   if (typeof headers !== 'object' || headers === null) return false;
   for (const name in headers) if (typeof headers[name] !== 'string') return false;
+  // Only messages with binary headers pay for this check.
+  if (m.binaryHeaders !== undefined && !validBinaryHeaders(m.binaryHeaders, headers)) return false;
   const key = m.key;
   if (key !== undefined && typeof key !== 'string' && !(key instanceof Uint8Array)) return false;
   const timestamp = m.timestamp;
   return timestamp === undefined || (typeof timestamp === 'number' && Number.isFinite(timestamp));
+}
+
+function validBinaryHeaders(binaryHeaders: unknown, headers: Record<string, unknown>): boolean {
+  if (typeof binaryHeaders !== 'object' || binaryHeaders === null) return false;
+  const binary = binaryHeaders as Record<string, unknown>;
+  for (const name in binary) if (!(binary[name] instanceof Uint8Array) || Object.hasOwn(headers, name)) return false;
+  return true;
 }
 
 /**

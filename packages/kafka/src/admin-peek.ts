@@ -38,6 +38,8 @@ export interface PeekedRecord {
   readonly value: Uint8Array | null;
   /** Headers as UTF-8 text; a name given more than once keeps its last value. */
   readonly headers: Record<string, string>;
+  /** Header values that are not valid UTF-8, as bytes (core's rule); absent when there are none. */
+  readonly binaryHeaders?: Record<string, Uint8Array>;
 }
 
 /** What {@link KafkaAdmin.peek} read, and where to go on. */

@@ -65,6 +65,28 @@ describe('KafkaReceivedMessage decoding', () => {
   });
 });
 
+describe('KafkaReceivedMessage binary headers', () => {
+  it('puts header values that are not valid UTF-8 in binaryHeaders (owned copies), the rest in headers', () => {
+    const bytes = Buffer.from([0x9f, 0x00, 0xff, 0x41]);
+    const message = received({
+      headers: { uuid: bytes, zero: Buffer.alloc(4), text: Buffer.from('größe'), weird: Buffer.from('a\uFFFDb') },
+    });
+    expect(message.headers).toEqual({ zero: '\u0000'.repeat(4), text: 'größe', weird: 'a\uFFFDb' });
+    expect(message.binaryHeaders).toEqual({ uuid: new Uint8Array(bytes) });
+    // Detached from the fetched buffer: changing it later changes nothing.
+    bytes[0] = 0;
+    expect(message.binaryHeaders?.uuid?.[0]).toBe(0x9f);
+    // A binary id header is not an id.
+    expect(received({ headers: { 'bus-message-id': Buffer.from([0xff]) } }).id).toBe('t-3-42');
+  });
+
+  it('leaves binaryHeaders out when every value is text, and reads a record with an empty value and no key', () => {
+    const message = received({ value: Buffer.alloc(0), headers: { a: Buffer.from('1') } });
+    expect(message.binaryHeaders).toBeUndefined();
+    expect(message.payload).toEqual(new Uint8Array(0));
+  });
+});
+
 describe('KafkaReceivedMessage settlement (core rules)', () => {
   it('returns false from ack() and nack() once its partition was revoked, and tells the session once', () => {
     const state = new PartitionState('t', 3);

@@ -112,6 +112,13 @@ function messageOf(record: StoredRecord): Message {
     id: record.id,
     payload: record.payload.slice(),
     headers: { ...record.headers },
+    ...(record.binaryHeaders === undefined
+      ? {}
+      : {
+          binaryHeaders: Object.fromEntries(
+            Object.entries(record.binaryHeaders).map(([name, value]) => [name, value.slice()]),
+          ),
+        }),
     ...(record.key === undefined ? {} : { key: typeof record.key === 'string' ? record.key : record.key.slice() }),
     timestamp: record.timestamp,
   };

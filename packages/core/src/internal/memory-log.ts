@@ -5,6 +5,8 @@ export interface StoredRecord {
   readonly id: string;
   readonly payload: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
+  /** Header values that are not valid UTF-8; absent when there are none. */
+  readonly binaryHeaders?: Readonly<Record<string, Uint8Array>>;
   readonly key: string | Uint8Array | undefined;
   readonly timestamp: number;
   /** When the broker appended it (for age retention). */

@@ -5,6 +5,8 @@ import type { MemoryCore } from './memory-core.js';
 import type { StoredRecord } from './memory-log.js';
 
 const utf8 = new TextEncoder();
+/** Fatal, and keeps a BOM: decodes exactly the values Kafka's clients would hand back as text. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Publisher of a {@link MemoryCore}: appends synchronously, so `publish` resolves once stored. */
 export class MemoryPublisher implements Publisher {
@@ -50,9 +52,23 @@ function toRecord(message: Message, keyBytes: Uint8Array | undefined, now: numbe
     headers[name] = value;
     size += name.length + value.length;
   }
+  let binaryHeaders: Record<string, Uint8Array> | undefined;
+  if (message.binaryHeaders !== undefined) {
+    // The rule of every transport: what is valid UTF-8 arrives as text, only the rest as bytes.
+    for (const name in message.binaryHeaders) {
+      const value = message.binaryHeaders[name] as Uint8Array;
+      size += name.length + value.byteLength;
+      const text = utf8Text(value);
+      if (text !== undefined) headers[name] = text;
+      else {
+        binaryHeaders ??= {};
+        binaryHeaders[name] = value.slice();
+      }
+    }
+  }
   const key = message.key;
   if (keyBytes !== undefined) size += keyBytes.byteLength;
-  return {
+  const record: StoredRecord = {
     id: message.id,
     payload: message.payload.slice(),
     headers: Object.freeze(headers),
@@ -61,4 +77,13 @@ function toRecord(message: Message, keyBytes: Uint8Array | undefined, now: numbe
     appendedAt: now,
     size,
   };
+  return binaryHeaders === undefined ? record : { ...record, binaryHeaders: Object.freeze(binaryHeaders) };
+}
+
+function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }

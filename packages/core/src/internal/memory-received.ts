@@ -8,6 +8,7 @@ export class MemoryReceivedMessage implements ReceivedMessage {
   readonly id: string;
   readonly payload: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
+  readonly binaryHeaders?: Readonly<Record<string, Uint8Array>>;
   readonly key?: string | Uint8Array;
   readonly timestamp: number;
   readonly topic: string;
@@ -22,6 +23,7 @@ export class MemoryReceivedMessage implements ReceivedMessage {
     this.id = record.id;
     this.payload = record.payload.slice();
     this.headers = record.headers;
+    if (record.binaryHeaders !== undefined) this.binaryHeaders = copyBinary(record.binaryHeaders);
     if (record.key !== undefined) this.key = typeof record.key === 'string' ? record.key : record.key.slice();
     this.timestamp = record.timestamp;
     this.topic = cursor.topic;
@@ -48,4 +50,11 @@ export class MemoryReceivedMessage implements ReceivedMessage {
     this.#settlement = 'nacked';
     return true;
   }
+}
+
+/** The consumer's own copies, like the payload's: nobody can alter the log through them. */
+function copyBinary(binary: Readonly<Record<string, Uint8Array>>): Readonly<Record<string, Uint8Array>> {
+  const copy: Record<string, Uint8Array> = {};
+  for (const name in binary) copy[name] = (binary[name] as Uint8Array).slice();
+  return copy;
 }

@@ -31,6 +31,7 @@ export function readDeadLetter(message: Message, position: DeadLetterPosition): 
           headers: Object.fromEntries(
             Object.entries(message.headers).filter(([name]) => !name.startsWith(DEAD_LETTER_HEADER_PREFIX)),
           ),
+          ...(message.binaryHeaders === undefined ? {} : { binaryHeaders: { ...message.binaryHeaders } }),
           ...(message.key === undefined ? {} : { key: message.key }),
           ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
         });
@@ -48,6 +49,7 @@ export function replayMessageOf(dlqTopic: string, letter: DeadLetter & { origina
       [DEAD_LETTER_REPLAY_HEADERS.replayedFrom]: `${dlqTopic}/${letter.partition}/${letter.offset}`,
       [DEAD_LETTER_REPLAY_HEADERS.replayedAt]: new Date().toISOString(),
     },
+    ...(original.binaryHeaders === undefined ? {} : { binaryHeaders: { ...original.binaryHeaders } }),
     ...(original.key === undefined ? {} : { key: original.key }),
     ...(original.timestamp === undefined ? {} : { timestamp: original.timestamp }),
   });

@@ -207,6 +207,7 @@ function retryMessage(message: ReceivedMessage, origin: Hop, dueAt: number): Mes
     id: message.id,
     payload: message.payload,
     headers,
+    ...(message.binaryHeaders === undefined ? {} : { binaryHeaders: { ...message.binaryHeaders } }),
     ...(message.key === undefined ? {} : { key: message.key }),
     ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
   });

@@ -37,7 +37,9 @@ function poisonRouter(broker: MemoryBroker) {
       if (text.startsWith('poison') && !state.healed) {
         throw new ChargeDeclined('card declined', { cause: new TypeError('amount is NaN', { cause: 'gateway 402' }) });
       }
-      state.handled.push(`${text}${message.headers[DEAD_LETTER_REPLAY_HEADERS.replayedFrom] ? ' (replayed)' : ''}`);
+      const replayed = message.headers[DEAD_LETTER_REPLAY_HEADERS.replayedFrom] ? ' (replayed)' : '';
+      const binary = message.binaryHeaders?.['x-bin'] === undefined ? '' : ' (binary header)';
+      state.handled.push(`${text}${replayed}${binary}`);
     },
   });
   return { router, state };
@@ -52,7 +54,12 @@ describe('MemoryBroker.deadLetterQueue', () => {
     const before = Date.now();
     await publisher.publish(
       'orders',
-      textMessage('poison-1', { id: 'p-1', key: 'order-1', headers: { trace: 't-1' } }),
+      textMessage('poison-1', {
+        id: 'p-1',
+        key: 'order-1',
+        headers: { trace: 't-1' },
+        binaryHeaders: { 'x-bin': new Uint8Array([0xff, 0x00]) },
+      }),
       textMessage('ok-1', { key: 'order-2' }),
     );
     const dlq = broker.deadLetterQueue('orders.dlq');
@@ -64,6 +71,8 @@ describe('MemoryBroker.deadLetterQueue', () => {
     expect(rest).toEqual([]);
     expect(letter?.message.id).toBe('p-1');
     expect(letter?.original?.headers).toEqual({ trace: 't-1' });
+    // Binary headers travel with the dead letter and its replay.
+    expect(letter?.original?.binaryHeaders).toEqual({ 'x-bin': new Uint8Array([0xff, 0x00]) });
     expect(letter?.original?.key).toBe('order-1');
     expect(letter?.failure).toMatchObject({
       originalTopic: 'orders',
@@ -87,7 +96,7 @@ describe('MemoryBroker.deadLetterQueue', () => {
     state.healed = true;
     const report = await dlq.replay({ partition: letter?.partition ?? -1, offset: letter?.offset ?? -1 });
     expect(report).toEqual({ replayed: [{ partition: letter?.partition, offset: letter?.offset }], skipped: [] });
-    await until(() => state.handled.includes('poison-1 (replayed)'), 'the replayed message handled');
+    await until(() => state.handled.includes('poison-1 (replayed) (binary header)'), 'the replayed message handled');
     expect(await dlq.count()).toBe(1);
 
     expect(await dlq.purge()).toBe(1);

@@ -11,15 +11,20 @@ export interface DecodeOptions {
   readonly binaryKeyHeader: string;
 }
 
-export type RawHeader = Buffer | string | (Buffer | string)[] | undefined;
+export type RawHeader = Buffer | string | null | (Buffer | string | null)[] | undefined;
 
-export function headerText(value: RawHeader): string | undefined {
-  if (value === undefined) return undefined;
-  // Kafka allows a header name more than once; a string record keeps the last value, as a map would.
+/**
+ * A header's value (the last one, when Kafka carries the name more than once: a record keeps the
+ * last, as a map would): text when it is valid UTF-8, else its bytes (core's rule for every transport).
+ */
+export function headerValue(value: RawHeader): string | Uint8Array | undefined {
   const last = Array.isArray(value) ? value[value.length - 1] : value;
-  if (last === undefined) return undefined;
+  if (last === undefined || last === null) return undefined;
+  if (typeof last === 'string') return last;
   // toString() without arguments is Buffer's UTF-8 fast path (no encoding lookup).
-  return typeof last === 'string' ? last : last.toString();
+  const text = last.toString();
+  // Decoding replaces invalid UTF-8 with U+FFFD; only then is the (rarer) validity check needed.
+  return !text.includes('\uFFFD') || isUtf8(last) ? text : view(last);
 }
 
 /**
@@ -60,6 +65,7 @@ export class KafkaReceivedMessage implements ReceivedMessage {
   readonly id: string;
   readonly payload: Uint8Array;
   readonly headers: Readonly<Record<string, string>>;
+  readonly binaryHeaders?: Readonly<Record<string, Uint8Array>>;
   readonly key?: string | Uint8Array;
   readonly timestamp: number;
   readonly topic: string;
@@ -76,14 +82,20 @@ export class KafkaReceivedMessage implements ReceivedMessage {
   constructor(record: PendingRecord, state: PartitionState, sink: SettlementSink, options: DecodeOptions) {
     const raw = record.raw;
     let headers: Record<string, string> | undefined;
+    let binaryHeaders: Record<string, Uint8Array> | undefined;
     let id: string | undefined;
     const rawHeaders = raw.headers;
     if (rawHeaders !== undefined) {
       for (const name in rawHeaders) {
-        const value = headerText(rawHeaders[name]);
-        if (value === undefined) continue;
-        if (name === options.messageIdHeader) id = value;
-        else if (name !== options.binaryKeyHeader) {
+        const value = headerValue(rawHeaders[name]);
+        if (value === undefined || name === options.binaryKeyHeader) continue;
+        if (typeof value !== 'string') {
+          // Not valid UTF-8 (rare): never an id, which is text.
+          if (name === options.messageIdHeader) continue;
+          binaryHeaders ??= {};
+          binaryHeaders[name] = value;
+        } else if (name === options.messageIdHeader) id = value;
+        else {
           headers ??= {};
           headers[name] = value;
         }
@@ -94,6 +106,7 @@ export class KafkaReceivedMessage implements ReceivedMessage {
     this.id = id ?? headers?.[CLOUDEVENTS_ID_HEADER] ?? `${state.topic}-${state.partition}-${raw.offset}`;
     this.payload = raw.value === null ? EMPTY : view(raw.value);
     this.headers = headers ?? NO_HEADERS;
+    if (binaryHeaders !== undefined) this.binaryHeaders = binaryHeaders;
     if (raw.key !== null && raw.key !== undefined) {
       this.key = decodeKey(raw.key, raw.headers?.[options.binaryKeyHeader] !== undefined);
     }

@@ -18,18 +18,23 @@ export interface OutgoingMessage {
 
 /**
  * Converts a bus message to a kafkajs record: payload and key as bytes (string keys as UTF-8),
- * headers as-is plus the id header (and the binary-key marker for byte keys), timestamp as the
- * decimal string kafkajs expects.
+ * headers as-is (binary ones as their bytes) plus the id header (and the binary-key marker for byte
+ * keys), timestamp as the decimal string kafkajs expects.
  *
  * The default id header is left out when `ce_id` already holds the id (a CloudEvent whose id is the
  * message id): subscribers read the id from there, and every header costs kafkajs about 4 µs to
  * write and read. A custom id header (e.g. Watermill's) is always written: someone else reads it.
  */
 export function toOutgoingMessage(message: Message, messageIdHeader: string): OutgoingMessage {
-  const headers: Record<string, string> =
-    messageIdHeader === DEFAULT_MESSAGE_ID_HEADER && message.headers[CLOUDEVENTS_ID_HEADER] === message.id
-      ? { ...message.headers }
-      : { ...message.headers, [messageIdHeader]: message.id };
+  const headers: Record<string, string | Buffer> = { ...message.headers };
+  // Written as raw bytes; `publish` already refused a name that is in `headers` too.
+  const binaryHeaders = message.binaryHeaders;
+  if (binaryHeaders !== undefined) {
+    for (const name in binaryHeaders) headers[name] = toBuffer(binaryHeaders[name] as Uint8Array);
+  }
+  if (messageIdHeader !== DEFAULT_MESSAGE_ID_HEADER || message.headers[CLOUDEVENTS_ID_HEADER] !== message.id) {
+    headers[messageIdHeader] = message.id;
+  }
   // Tells KafkaSubscriber to hand the key back as bytes even when they happen to be valid UTF-8.
   if (message.key instanceof Uint8Array) headers[BINARY_KEY_HEADER] = '1';
   let bytes = RECORD_OVERHEAD_BYTES + message.payload.byteLength;

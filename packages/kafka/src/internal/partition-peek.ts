@@ -1,7 +1,7 @@
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { PeekedRecord } from '../admin-peek.js';
 import { KafkaErrorCode, KafkaTransportError } from '../errors.js';
-import { headerText, type RawHeader } from './consumer-message.js';
+import { headerValue, type RawHeader } from './consumer-message.js';
 
 /** A record read by a peek, before the topic is added. */
 export type RawPeekedRecord = Omit<PeekedRecord, 'topic'>;
@@ -141,9 +141,14 @@ function committedRecords(answer: RawPartitionResponse, offset: number): Partiti
 
 function recordOf(partition: number, offset: number, message: RawMessage): RawPeekedRecord {
   const headers: Record<string, string> = {};
+  let binaryHeaders: Record<string, Uint8Array> | undefined;
   for (const name in message.headers ?? {}) {
-    const value = headerText(message.headers?.[name]);
-    if (value !== undefined) headers[name] = value;
+    const value = headerValue(message.headers?.[name]);
+    if (typeof value === 'string') headers[name] = value;
+    else if (value !== undefined) {
+      binaryHeaders ??= {};
+      binaryHeaders[name] = value;
+    }
   }
   return {
     partition,
@@ -152,6 +157,7 @@ function recordOf(partition: number, offset: number, message: RawMessage): RawPe
     key: message.key === null ? null : bytes(message.key),
     value: message.value === null ? null : bytes(message.value),
     headers,
+    ...(binaryHeaders === undefined ? {} : { binaryHeaders }),
   };
 }
 

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { KafkaMessage } from 'kafkajs';
 import { CommitTracker, type TrackedOffset } from './commit-tracker.js';
 
@@ -7,6 +8,8 @@ import { CommitTracker, type TrackedOffset } from './commit-tracker.js';
  * bounds what is retained, not just the payloads.
  */
 export const RECORD_OVERHEAD_BYTES = 256;
+
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 type RawHeaders = NonNullable<KafkaMessage['headers']>;
 
@@ -18,14 +21,15 @@ type RawHeaders = NonNullable<KafkaMessage['headers']>;
  * keep that whole response alive, and once the record lives long enough to be promoted to V8's old
  * space, until the next full collection: a subscription holding a few thousand records pinned
  * hundreds of MB of responses. Key and value are copied into one small buffer (from Node's pool for
- * small records), header values become strings (which is how they are read).
+ * small records), header values become strings (which is how they are read), or owned bytes when not UTF-8.
  */
 export function detach(raw: KafkaMessage): { message: KafkaMessage; size: number } {
   const key = raw.key ?? null;
   const value = raw.value ?? null;
   const keyLength = key === null ? 0 : key.byteLength;
   const valueLength = value === null ? 0 : value.byteLength;
-  let own: Buffer | undefined;
+  // An empty key or value (not null) of a record with no other bytes is a view of the empty buffer.
+  let own = EMPTY_BUFFER;
   if (keyLength + valueLength > 0) {
     own = Buffer.allocUnsafe(keyLength + valueLength);
     if (key !== null) key.copy(own, 0);
@@ -38,10 +42,16 @@ export function detach(raw: KafkaMessage): { message: KafkaMessage; size: number
     headers = {};
     for (const name in rawHeaders) {
       const header = rawHeaders[name];
-      if (header === undefined) continue;
-      const text = Array.isArray(header) ? header.map((h) => h.toString()) : header.toString();
-      headers[name] = text;
-      headerBytes += name.length + (Array.isArray(text) ? text.reduce((n, t) => n + t.length, 0) : text.length);
+      if (header === undefined || header === null) continue;
+      if (Array.isArray(header)) {
+        const values = header.map(ownValue);
+        headers[name] = values;
+        for (const value of values) headerBytes += name.length + value.length;
+      } else {
+        const value = ownValue(header);
+        headers[name] = value;
+        headerBytes += name.length + value.length;
+      }
     }
   }
   const message: KafkaMessage = {
@@ -49,11 +59,22 @@ export function detach(raw: KafkaMessage): { message: KafkaMessage; size: number
     timestamp: raw.timestamp,
     attributes: raw.attributes,
     size: raw.size,
-    key: key === null ? null : (own as Buffer).subarray(0, keyLength),
-    value: value === null ? null : (own as Buffer).subarray(keyLength, keyLength + valueLength),
+    key: key === null ? null : own.subarray(0, keyLength),
+    value: value === null ? null : own.subarray(keyLength, keyLength + valueLength),
     headers,
   } as KafkaMessage;
   return { message, size: keyLength + valueLength + headerBytes + RECORD_OVERHEAD_BYTES };
+}
+
+/**
+ * A header value that no longer refers to the fetch response: the text (how it is read) when it is
+ * valid UTF-8, else a copy of the bytes (rare: binary headers of foreign producers).
+ */
+function ownValue(value: Buffer | string | null): string | Buffer {
+  if (value === null) return '';
+  if (typeof value === 'string') return value;
+  const text = value.toString();
+  return !text.includes('\uFFFD') || isUtf8(value) ? text : Buffer.from(value);
 }
 
 /** A fetched record, from fetch until commit; it is also its own commit-tracker entry. */

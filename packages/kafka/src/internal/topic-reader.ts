@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Message, TimeoutError } from '@bus/core';
 import type { Consumer, Kafka as KafkaClient, KafkaMessage } from 'kafkajs';
-import { decodeKey, headerText } from './consumer-message.js';
+import { decodeKey, headerValue } from './consumer-message.js';
 import { CLOUDEVENTS_ID_HEADER } from '../subscriber-options.js';
 
 /** Offsets `[from, to)` of one partition to read. */
@@ -130,19 +130,26 @@ async function disconnect(consumer: Consumer): Promise<void> {
 
 function messageOf(raw: KafkaMessage, topic: string, partition: number, options: ReadOptions): Message {
   const headers: Record<string, string> = {};
+  let binaryHeaders: Record<string, Uint8Array> | undefined;
   let id: string | undefined;
   let binaryKey = false;
   for (const name in raw.headers ?? {}) {
-    const value = headerText(raw.headers?.[name]);
+    const value = headerValue(raw.headers?.[name]);
     if (value === undefined) continue;
-    if (name === options.messageIdHeader) id = value;
-    else if (name === options.binaryKeyHeader) binaryKey = true;
+    if (name === options.binaryKeyHeader) binaryKey = true;
+    else if (typeof value !== 'string') {
+      if (name === options.messageIdHeader) continue;
+      binaryHeaders ??= {};
+      // A copy: the fetched bytes belong to the whole response.
+      binaryHeaders[name] = new Uint8Array(value);
+    } else if (name === options.messageIdHeader) id = value;
     else headers[name] = value;
   }
   return {
     id: id ?? headers[CLOUDEVENTS_ID_HEADER] ?? `${topic}-${partition}-${raw.offset}`,
     payload: raw.value === null ? new Uint8Array(0) : new Uint8Array(raw.value),
     headers,
+    ...(binaryHeaders === undefined ? {} : { binaryHeaders }),
     ...(raw.key === null || raw.key === undefined ? {} : { key: decodeKey(raw.key, binaryKey) }),
     timestamp: Number(raw.timestamp),
   };

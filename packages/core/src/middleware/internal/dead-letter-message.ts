@@ -71,6 +71,7 @@ export function deadLetterMessage(
     id: message.id,
     payload: message.payload,
     headers,
+    ...(message.binaryHeaders === undefined ? {} : { binaryHeaders: { ...message.binaryHeaders } }),
     ...(message.key === undefined ? {} : { key: message.key }),
     ...(message.timestamp === undefined ? {} : { timestamp: message.timestamp }),
   });

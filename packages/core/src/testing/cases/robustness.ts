@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { itWhen } from '../internal/feature-gate.js';
 import { ClosedError } from '../../errors.js';
 import type { Message } from '../../pubsub.js';
-import { createMessage } from '../../message-helpers.js';
+import { createMessage, headerBytes } from '../../message-helpers.js';
 import { idsOf, keyBytes, numbered, publishAll, type SuiteContext, series } from '../internal/context.js';
 import { within } from '../internal/deadline.js';
 
@@ -65,6 +65,49 @@ export function robustnessCases(ctx: SuiteContext): void {
         if (sentKey === undefined) expect(gotKey === undefined || gotKey.length === 0).toBe(true);
         else expect(Buffer.from(gotKey ?? []).equals(Buffer.from(sentKey))).toBe(true);
       }
+    },
+    ctx.testTimeout(),
+  );
+
+  it(
+    'carries binary header values exactly: those not valid UTF-8 in binaryHeaders, the others as text',
+    async () => {
+      const topic = await ctx.topic(1);
+      const uuidBytes = Uint8Array.from([
+        0x9f, 0x1c, 0xe0, 0x00, 0xff, 0x80, 0x41, 0xc3, 0x28, 0, 1, 2, 0xfe, 0xed, 0xfa, 0xce,
+      ]);
+      const partitionZero = new Uint8Array(4);
+      const utf8Bytes = new TextEncoder().encode('ok ✓');
+      const sent = createMessage({
+        id: 'binary-headers-0',
+        payload: new Uint8Array([1]),
+        headers: { 'x-text': 'plain' },
+        binaryHeaders: {
+          'x-uuid': uuidBytes,
+          'x-partition': partitionZero,
+          'x-utf8': utf8Bytes,
+          'x-none': new Uint8Array(0),
+        },
+      });
+      const publisher = await ctx.publisher();
+      await publisher.publish(topic, sent, createMessage({ id: 'binary-headers-1', payload: new Uint8Array(0) }));
+      const reader = ctx.reader(await ctx.subscriber(), topic, ctx.group());
+      const [got, plain] = await reader.take(2, ctx.waitMs);
+      expect(got?.id).toBe('binary-headers-0');
+      // Not valid UTF-8: bytes. Valid UTF-8 (NULs, text, empty): text, whoever produced it.
+      expect(Object.keys(got?.binaryHeaders ?? {})).toEqual(['x-uuid']);
+      expect(Buffer.from(got?.binaryHeaders?.['x-uuid'] ?? []).equals(Buffer.from(uuidBytes))).toBe(true);
+      expect(got?.headers).toMatchObject({
+        'x-text': 'plain',
+        'x-partition': '\u0000'.repeat(4),
+        'x-utf8': 'ok ✓',
+        'x-none': '',
+      });
+      for (const [name, bytes] of Object.entries(sent.binaryHeaders ?? {})) {
+        expect(Buffer.from(headerBytes(got!, name) ?? [1]).equals(Buffer.from(bytes)), name).toBe(true);
+      }
+      // A message without binary headers has none.
+      expect(plain?.binaryHeaders).toBeUndefined();
     },
     ctx.testTimeout(),
   );

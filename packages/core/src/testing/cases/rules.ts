@@ -72,6 +72,9 @@ export function ruleCases(ctx: SuiteContext): void {
         { ...valid, payload: 'not bytes' },
         { ...valid, headers: { 'x-n': 1 } },
         { ...valid, headers: null },
+        { ...valid, binaryHeaders: { 'x-b': 'text' } },
+        { ...valid, binaryHeaders: null },
+        { ...valid, headers: { 'x-both': 'a' }, binaryHeaders: { 'x-both': new Uint8Array([1]) } },
         { ...valid, key: 12 },
         { ...valid, timestamp: Number.NaN },
       ];
