@@ -101,6 +101,7 @@ function withContextHeaders(messages: Message[], sendContext: Context): Message[
       payload: message.payload,
       headers,
     };
+    if (message.binaryHeaders !== undefined) copy.binaryHeaders = message.binaryHeaders;
     if (message.key !== undefined) copy.key = message.key;
     if (message.timestamp !== undefined) copy.timestamp = message.timestamp;
     out[i] = copy;

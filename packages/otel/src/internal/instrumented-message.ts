@@ -32,6 +32,9 @@ export class InstrumentedMessage implements ReceivedMessage, ProcessHolder {
     return this.#inner.headers;
   }
   // Optional fields as getters: `undefined` when the transport's message has none.
+  get binaryHeaders(): Readonly<Record<string, Uint8Array>> {
+    return this.#inner.binaryHeaders as Readonly<Record<string, Uint8Array>>;
+  }
   get key(): string | Uint8Array {
     return this.#inner.key as string | Uint8Array;
   }
