@@ -104,7 +104,8 @@ export class CommandProcessor implements AsyncDisposable {
 
   /**
    * The dead-letter queue of a type's topic (or of a topic), from the `deadLetter.queue` factory:
-   * list, count, replay and purge what failed there.
+   * list, count, replay and purge what failed there. One queue per dead-letter topic, made on first
+   * use; the processor's `close()` closes it.
    * @throws {ConfigError} when the processor has no `deadLetter.queue`.
    */
   deadLetterQueue<N extends string, T>(target: CommandDefinition<N, T> | string): DeadLetterQueue {
@@ -124,9 +125,12 @@ export class CommandProcessor implements AsyncDisposable {
     return this.#runtime.router.run(options);
   }
 
-  /** Drains and closes the router (see `Router.close`). */
+  /**
+   * Drains and closes the router (see `Router.close`), then closes the dead-letter queues that
+   * {@link deadLetterQueue} got from the `deadLetter.queue` factory.
+   */
   close(options?: CloseOptions): Promise<CloseReport> {
-    return this.#runtime.router.close(options);
+    return this.#runtime.close(options);
   }
 
   /** For `await using`. */

@@ -20,6 +20,7 @@ export interface DeadLetterConfig {
   /**
    * The queue of a dead-letter topic, for `processor.deadLetterQueue()`: pass your transport's
    * (`(topic) => broker.deadLetterQueue(topic)`, `(topic) => new KafkaDeadLetterQueue({ brokers, topic })`).
+   * Called once per dead-letter topic; the processor's `close()` closes the queues it returned.
    */
   queue?: (deadLetterTopic: string) => DeadLetterQueue;
 }

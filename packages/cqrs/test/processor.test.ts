@@ -1,4 +1,4 @@
-import { ConfigError, DeadLetterHeaders, MemoryBroker, Router } from '@bus/core';
+import { ClosedError, ConfigError, DeadLetterHeaders, MemoryBroker, Router } from '@bus/core';
 import {
   CommandBus,
   CommandProcessor,
@@ -247,6 +247,9 @@ describe('EventBus and EventProcessor on the in-memory broker', () => {
     const report = await queue.replay(() => true);
     expect(report.replayed).toHaveLength(1);
     await vi.waitFor(() => expect(handled).toEqual([`o-1 ${published?.id}`]), { timeout: 5_000 });
+    // The processor made the queue (through the factory), so its close() closes it.
+    await processor.close();
+    await expect(queue.count()).rejects.toSatisfy(ClosedError.isInstance);
   });
 
   it('unknown types: acked and logged by default, dead-lettered or nacked by policy', async () => {

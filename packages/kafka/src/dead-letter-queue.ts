@@ -81,6 +81,8 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
   #connected = false;
   #ownPublisher: KafkaPublisher | undefined;
   #closed = false;
+  /** Calls still running, which `close()` waits for before disconnecting. */
+  readonly #running = new Set<Promise<unknown>>();
 
   /** Validates `options` (a `ConfigError` lists every problem); does not connect yet. */
   constructor(options: KafkaDeadLetterQueueOptions) {
@@ -110,7 +112,7 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
 
   async list(options?: DeadLetterListOptions): Promise<readonly DeadLetter[]> {
     const { limit, from, signal } = resolveDeadLetterListOptions(options);
-    return this.#run('list dead letters', async () => {
+    return this.#run('list dead letters', signal, async () => {
       const bounds = await this.#bounds(signal);
       const ranges: ReadRange[] = [];
       for (const { partition, low, high } of bounds) {
@@ -129,7 +131,7 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
   }
 
   async count(options: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.#run('count dead letters', async () => {
+    return this.#run('count dead letters', options.signal, async () => {
       const bounds = await this.#bounds(options.signal);
       return bounds.reduce((sum, { low, high }) => sum + (high - low), 0);
     });
@@ -138,7 +140,7 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
   async replay(selector: DeadLetterSelector, options: DeadLetterReplayOptions = {}): Promise<DeadLetterReplayReport> {
     checkDeadLetterSelector(selector);
     const { signal } = options;
-    return this.#run('replay dead letters', async () => {
+    return this.#run('replay dead letters', signal, async () => {
       const bounds = await this.#bounds(signal);
       const replayed: DeadLetterPosition[] = [];
       const skipped: DeadLetterPosition[] = [];
@@ -181,7 +183,7 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
   }
 
   async purge(options: { signal?: AbortSignal } = {}): Promise<number> {
-    return this.#run('purge dead letters', async () => {
+    return this.#run('purge dead letters', options.signal, async () => {
       const bounds = (await this.#bounds(options.signal)).filter(({ low, high }) => high > low);
       if (bounds.length === 0) return 0;
       const admin = await this.#ready();
@@ -193,10 +195,14 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
     });
   }
 
-  /** Disconnects, and closes the publisher it created. Idempotent. */
+  /**
+   * Waits for running calls (each bounded by `readTimeoutMs`), then disconnects and closes the
+   * publisher it created (not one it was given). Later calls reject with `ClosedError`. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#running]);
     await Promise.allSettled([this.#connecting]);
     await this.#ownPublisher?.close();
     if (this.#connected) {
@@ -286,12 +292,23 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
     return this.#admin;
   }
 
-  async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  #run<T>(operation: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClosedError('KafkaDeadLetterQueue'));
+    const running = this.#attempt(operation, signal, fn);
+    this.#running.add(running);
+    const forget = () => this.#running.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  async #attempt<T>(operation: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
       // An aborted signal's reason is the caller's own, so it is passed on as it is.
-      if (error instanceof Error && error.name === 'AbortError') throw error;
+      if ((signal?.aborted && error === signal.reason) || (error instanceof Error && error.name === 'AbortError')) {
+        throw error;
+      }
       throw toKafkaError(error, { operation, topic: this.topic, secrets: this.#secrets }) as BusError;
     }
   }

@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   ConfigError,
   DEAD_LETTER_REPLAY_HEADERS,
   DeadLetterHeaders,
@@ -163,6 +164,28 @@ describe('KafkaDeadLetterQueue on the real broker', () => {
     expect(await missing.count()).toBe(0);
     expect(await missing.list()).toEqual([]);
     expect(await missing.purge()).toBe(0);
+  });
+
+  it('close() leaves a publisher it was given open', async () => {
+    const topic = await createTopic('dlq-given-publisher', 1);
+    const dlqTopic = await createTopic('dlq-given-publisher.dlq', 1);
+    await using publisher = new KafkaPublisher({ brokers: brokers() });
+    await publisher.publish(
+      dlqTopic,
+      textMessage('letter', {
+        headers: {
+          [DeadLetterHeaders.originalTopic]: topic,
+          [DeadLetterHeaders.originalPartition]: '0',
+          [DeadLetterHeaders.originalOffset]: '0',
+        },
+      }),
+    );
+    const dlq = new KafkaDeadLetterQueue({ brokers: brokers(), topic: dlqTopic, publisher });
+    expect((await dlq.replay({ partition: 0, offset: 0 })).replayed).toHaveLength(1);
+    await dlq.close();
+    await expect(dlq.count()).rejects.toSatisfy(ClosedError.isInstance);
+    // Still the caller's to use and to close.
+    await publisher.publish(topic, textMessage('after close'));
   });
 
   it('rejects invalid options, all at once, with a ConfigError', () => {

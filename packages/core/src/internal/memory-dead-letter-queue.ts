@@ -24,13 +24,52 @@ import { MemoryPublisher } from './memory-publisher.js';
 export class MemoryDeadLetterQueue implements DeadLetterQueue {
   readonly topic: string;
   readonly #core: MemoryCore;
+  /** Calls still running, which `close()` waits for. */
+  readonly #running = new Set<Promise<unknown>>();
+  #closed = false;
 
   constructor(core: MemoryCore, topic: string) {
     this.#core = core;
     this.topic = topic;
   }
 
-  async list(options?: DeadLetterListOptions): Promise<readonly DeadLetter[]> {
+  list(options?: DeadLetterListOptions): Promise<readonly DeadLetter[]> {
+    return this.#track(() => this.#list(options));
+  }
+
+  count(options?: { signal?: AbortSignal }): Promise<number> {
+    return this.#track(() => this.#count(options));
+  }
+
+  replay(selector: DeadLetterSelector, options?: DeadLetterReplayOptions): Promise<DeadLetterReplayReport> {
+    return this.#track(() => this.#replay(selector, options));
+  }
+
+  purge(options?: { signal?: AbortSignal }): Promise<number> {
+    return this.#track(() => this.#purge(options));
+  }
+
+  /** Waits for running calls; later calls reject with `ClosedError`. The broker stays open. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#running]);
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #track<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClosedError('MemoryBroker dead-letter queue'));
+    const running = call();
+    this.#running.add(running);
+    const forget = () => this.#running.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  async #list(options: DeadLetterListOptions | undefined): Promise<readonly DeadLetter[]> {
     const { limit, from, signal } = resolveDeadLetterListOptions(options);
     this.#checkOpen(signal);
     const letters: DeadLetter[] = [];
@@ -41,13 +80,13 @@ export class MemoryDeadLetterQueue implements DeadLetterQueue {
     return letters;
   }
 
-  async count(options: { signal?: AbortSignal } = {}): Promise<number> {
+  async #count(options: { signal?: AbortSignal } = {}): Promise<number> {
     this.#checkOpen(options.signal);
     const logs = this.#core.findTopic(this.topic)?.logs ?? [];
     return logs.reduce((sum, log) => sum + (log.end - log.start), 0);
   }
 
-  async replay(selector: DeadLetterSelector, options: DeadLetterReplayOptions = {}): Promise<DeadLetterReplayReport> {
+  async #replay(selector: DeadLetterSelector, options: DeadLetterReplayOptions = {}): Promise<DeadLetterReplayReport> {
     checkDeadLetterSelector(selector);
     this.#checkOpen(options.signal);
     const chosen =
@@ -75,7 +114,7 @@ export class MemoryDeadLetterQueue implements DeadLetterQueue {
     return { replayed, skipped };
   }
 
-  async purge(options: { signal?: AbortSignal } = {}): Promise<number> {
+  async #purge(options: { signal?: AbortSignal } = {}): Promise<number> {
     this.#checkOpen(options.signal);
     const logs = this.#core.findTopic(this.topic)?.logs ?? [];
     return logs.reduce((sum, log) => sum + log.deleteBefore(log.end), 0);

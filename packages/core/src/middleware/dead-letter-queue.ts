@@ -107,9 +107,12 @@ export interface DeadLetterReplayReport {
  * - `purge` removes every letter held when it is called; letters dead-lettered meanwhile may stay.
  * - A missing dead-letter topic is an empty queue, not an error.
  * - Failures reject with a `BusError` subclass carrying a `code`; a position that does not hold a
- *   letter rejects with {@link DeadLetterNotFoundError}.
+ *   letter rejects with {@link DeadLetterNotFoundError}; invalid options reject with a `ConfigError`.
+ * - `close()` waits for the calls already running, then releases what the queue holds (connections, a
+ *   publisher it created; never one it was given). Calls after it reject with `ClosedError`; closing
+ *   again does nothing. `await using` closes it.
  */
-export interface DeadLetterQueue {
+export interface DeadLetterQueue extends AsyncDisposable {
   /** The dead-letter topic. */
   readonly topic: string;
   /** Dead letters from `from` on, at most `limit`, oldest first within each partition. */
@@ -120,6 +123,8 @@ export interface DeadLetterQueue {
   replay(selector: DeadLetterSelector, options?: DeadLetterReplayOptions): Promise<DeadLetterReplayReport>;
   /** Removes every letter held now; resolves with how many were removed. */
   purge(options?: { signal?: AbortSignal }): Promise<number>;
+  /** Waits for running calls, then releases the queue's resources; later calls reject with `ClosedError`. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** Headers a replayed message carries, next to its original headers. */

@@ -88,8 +88,9 @@ function positionIssues(issues: ConfigIssues, position: unknown, path: string): 
     return;
   }
   const { partition, offset } = position as Partial<DeadLetterPosition>;
-  issues.integer(partition, `${path}.partition`, { min: 0 });
-  issues.integer(offset, `${path}.offset`, { min: 0 });
+  // Both are required: a position without one would silently mean something else.
+  issues.integer(partition ?? Number.NaN, `${path}.partition`, { min: 0 });
+  issues.integer(offset ?? Number.NaN, `${path}.offset`, { min: 0 });
 }
 
 function failureOf(headers: Readonly<Record<string, string>>): DeadLetterFailure | undefined {

@@ -7,6 +7,8 @@ import {
   type Middleware,
   type ReceivedMessage,
   Router,
+  type CloseOptions,
+  type CloseReport,
   type ConsumerHandlerConfig,
   type DeadLetterQueue,
   deadLetter,
@@ -147,6 +149,15 @@ export class ProcessorRuntime {
       this.#queues.set(topic, queue);
     }
     return queue;
+  }
+
+  /** Drains and closes the router, then closes the dead-letter queues the factory made for this processor. */
+  async close(options?: CloseOptions): Promise<CloseReport> {
+    try {
+      return await this.router.close(options);
+    } finally {
+      await Promise.allSettled([...this.#queues.values()].map((queue) => queue.close()));
+    }
   }
 
   /** Adds the consumer to the router: its own group, ordered per aggregate. */
