@@ -51,8 +51,21 @@ export interface KafkaRetryOptions {
   maxRetryTimeMs?: number;
 }
 
+/**
+ * The protocol client bus runs on: `kafkajs` (the default) or `platformatic` (`@platformatic/kafka`,
+ * an optional peer dependency to install next to `@bus/kafka`). Options, guarantees, error codes,
+ * events and stats mean the same on both; an option a driver cannot honour fails construction with
+ * a `ConfigError` naming it. See docs/kafka.md, "Choosing a driver".
+ */
+export type KafkaDriverName = 'kafkajs' | 'platformatic';
+
+/** Every driver, default first. */
+export const KAFKA_DRIVERS: readonly KafkaDriverName[] = ['kafkajs', 'platformatic'];
+
 /** How to reach and authenticate with a Kafka cluster. Shared by publisher, subscriber and admin. */
 export interface KafkaConnectionOptions {
+  /** The protocol client: `'kafkajs'` (default) or `'platformatic'` (needs `@platformatic/kafka` installed). */
+  driver?: KafkaDriverName;
   /** Bootstrap servers: `host:port`, a list of them, or a comma-separated string. */
   brokers: string | string[];
   /** Client id reported to the brokers (quotas, logs). Default `bus`. */
@@ -158,6 +171,7 @@ function validateLogger(logger: unknown, issues: ConfigIssues): void {
  */
 export function validateConnectionOptions(options: KafkaConnectionOptions, issues: ConfigIssues): void {
   const raw = options as unknown as Record<string, unknown>;
+  issues.oneOf(raw.driver, 'driver', KAFKA_DRIVERS);
   const brokers = raw.brokers;
   if (typeof brokers === 'string' || Array.isArray(brokers)) {
     const list = brokerList(brokers as string | string[]);
@@ -198,6 +212,24 @@ export function validateConnectionOptions(options: KafkaConnectionOptions, issue
     }
   }
   validateLogger(raw.logger, issues);
+}
+
+/**
+ * Adds a problem on `driver` when `options` name a driver `subject` cannot run on yet, so the
+ * choice fails at construction instead of silently running on another client.
+ */
+export function checkDriverSupported(
+  options: Pick<KafkaConnectionOptions, 'driver'>,
+  issues: ConfigIssues,
+  subject: string,
+  supported: readonly KafkaDriverName[],
+): void {
+  const driver = options.driver;
+  if (driver === undefined || !KAFKA_DRIVERS.includes(driver) || supported.includes(driver)) return;
+  issues.add(
+    'driver',
+    `${subject} does not run on "${driver}" yet; use ${supported.map((d) => `"${d}"`).join(' or ')}`,
+  );
 }
 
 /** The secrets in `options`, to redact from any text that might echo them. */
@@ -289,6 +321,8 @@ export function toKafkaJsConfig(options: KafkaConnectionOptions): KafkaConfig {
 export function createKafkaClient(options: KafkaConnectionOptions, subject = 'Kafka connection'): KafkaClient {
   const issues = new ConfigIssues(subject);
   validateConnectionOptions(options, issues);
+  // This is the kafkajs client: a caller that chose another driver must not silently get it.
+  checkDriverSupported(options, issues, subject, ['kafkajs']);
   issues.throwIfAny();
   return new Kafka(toKafkaJsConfig(options));
 }

@@ -1,4 +1,5 @@
 import { BusError, InputErrorCode } from '@bus/core';
+import { type PlatformaticErrorShape, platformaticErrorShape } from './internal/driver/platformatic-errors.js';
 
 /** Stable codes of {@link KafkaTransportError}; match on these, never on messages. */
 export const KafkaErrorCode = {
@@ -167,16 +168,33 @@ function where(context: KafkaErrorContext): string {
   return context.topic === undefined ? context.operation : `${context.operation} to "${context.topic}"`;
 }
 
+/** The kafkajs error class that means the same as each kind of @platformatic/kafka failure. */
+const PLATFORMATIC_NAMES: Record<PlatformaticErrorShape['kind'], string> = {
+  connection: 'KafkaJSConnectionError',
+  timeout: 'KafkaJSRequestTimeoutError',
+  authentication: 'KafkaJSSASLAuthenticationError',
+  client: '',
+  broker: '',
+};
+
 /**
- * Maps any error thrown by kafkajs to a {@link KafkaTransportError} with a stable code.
+ * Maps any error thrown by kafkajs or @platformatic/kafka to a {@link KafkaTransportError} with a stable code.
  * Bus errors pass through unchanged. Messages never contain credentials.
  */
 export function toKafkaError(error: unknown, context: KafkaErrorContext): BusError {
   if (BusError.isInstance(error)) return error;
-  const root = rootCause(error);
+  // @platformatic/kafka errors are reduced to kafkajs's vocabulary: Kafka's error name as `type`,
+  // and the failure kind for the client-side errors kafkajs names by class.
+  const platformatic = platformaticErrorShape(error);
+  const root = platformatic === undefined ? rootCause(error) : platformatic.root;
   const record = asRecord(root) ?? {};
-  const name = typeof record.name === 'string' ? record.name : '';
-  const type = typeof record.type === 'string' ? record.type : '';
+  const name =
+    platformatic === undefined
+      ? typeof record.name === 'string'
+        ? record.name
+        : ''
+      : PLATFORMATIC_NAMES[platformatic.kind];
+  const type = platformatic === undefined ? (typeof record.type === 'string' ? record.type : '') : platformatic.type;
   const detail = redactSecrets(typeof record.message === 'string' ? record.message : String(root), context.secrets);
   const broker = typeof record.broker === 'string' ? record.broker : undefined;
   const base = {
@@ -242,6 +260,6 @@ export function toKafkaError(error: unknown, context: KafkaErrorContext): BusErr
   if (type.startsWith('INVALID_PRODUCER_') || type.includes('TRANSACTION') || type === 'PRODUCER_FENCED') {
     return make(KafkaErrorCode.TRANSACTION_FAILED, `Kafka transaction failed during ${where(context)}: ${type}`, false);
   }
-  const retriable = record.retriable === true;
+  const retriable = platformatic === undefined ? record.retriable === true : platformatic.retriable;
   return make(KafkaErrorCode.UNKNOWN, `Kafka ${where(context)} failed: ${detail}`, retriable);
 }

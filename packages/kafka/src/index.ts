@@ -5,7 +5,9 @@
 export {
   brokerList,
   createKafkaClient,
+  KAFKA_DRIVERS,
   type KafkaConnectionOptions,
+  type KafkaDriverName,
   type KafkaRetryOptions,
   type KafkaSaslOAuthBearerOptions,
   type KafkaSaslOptions,

@@ -9,12 +9,11 @@ import {
   type SpecVersion,
   TimeoutError,
 } from '@bus/core';
-import type { Kafka as KafkaClient, Message as KafkaMessage, Producer } from 'kafkajs';
-import { connectionSecrets, createKafkaClient } from './connection.js';
+import { connectionSecrets } from './connection.js';
 import { toKafkaError } from './errors.js';
-import { pinningPartitioner } from './internal/acknowledged-send.js';
 import { settlesWithin } from './internal/deadline.js';
-import { Partitioners } from './internal/kafkajs.js';
+import { createDriver } from './internal/driver/create-driver.js';
+import type { DriverRecord, KafkaDriver, ProducerDriver } from './internal/driver/types.js';
 import { toOutgoingMessage } from './internal/outgoing-message.js';
 import {
   type KafkaPublisherOptions,
@@ -38,12 +37,12 @@ export interface KafkaPublisherStats {
   readonly messagesPublished: number;
   /** Messages whose publish failed or timed out. */
   readonly messagesFailed: number;
-  /** Batches (kafkajs `sendBatch` requests) sent. */
+  /** Batches (produce requests of the driver, one per topic) sent. */
   readonly batches: number;
   /** Batches that failed. */
   readonly batchesFailed: number;
   /**
-   * Resends of the messages of partitions kafkajs answered for without an acknowledgement (their
+   * Resends of the messages of partitions the client answered for without an acknowledgement (their
    * leadership moved mid-send). Non-zero only while a cluster moves partition leaders.
    */
   readonly partitionResends: number;
@@ -106,8 +105,8 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
   readonly #options: ResolvedPublisherOptions;
   readonly #logger: Logger;
   readonly #secrets: readonly string[];
-  readonly #kafka: KafkaClient;
-  readonly #producer: Producer;
+  readonly #driver: KafkaDriver;
+  readonly #producer: ProducerDriver;
   readonly #emitter: TypedEvents<KafkaPublisherEvents>;
   readonly #queue: SendQueue;
   readonly #sender: TopicSender;
@@ -137,18 +136,15 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     this.#logger = this.#options.logger;
     this.#secrets = connectionSecrets(options);
     this.#emitter = new TypedEvents(this.#logger);
-    this.#kafka = createKafkaClient(options, 'KafkaPublisher');
-    this.#producer = this.#kafka.producer({
-      // The Java-compatible murmur2 partitioner: same key, same partition as Java/Go/librdkafka clients.
-      // Pinned on each record, so bus can check every partition was acknowledged (see acknowledged-send).
-      createPartitioner: this.#options.checkAcknowledgements ? pinningPartitioner : Partitioners.DefaultPartitioner,
+    this.#driver = createDriver(options, 'KafkaPublisher');
+    this.#producer = this.#driver.producer({
+      // Same key, same partition as Java/Go/librdkafka clients (murmur2), pinned on each record so
+      // bus can check every partition was acknowledged (see acknowledged-send).
+      pinPartitions: this.#options.checkAcknowledgements,
       allowAutoTopicCreation: this.#options.allowAutoTopicCreation,
       idempotent: this.#options.idempotent,
-      // kafkajs would retry an idempotent producer's requests forever; bus's deadline decides instead.
-      retry: this.#options.producerRetry,
-      ...(this.#options.maxInFlightRequests === undefined
-        ? {}
-        : { maxInFlightRequests: this.#options.maxInFlightRequests }),
+      maxInFlightRequests: this.#options.maxInFlightRequests,
+      retries: this.#options.producerRetry.retries,
     });
     this.#queue = new SendQueue(this.#options, {
       send: (batch) => this.#send(batch),
@@ -167,7 +163,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     });
     this.#sender = new TopicSender({
       producer: this.#producer,
-      kafka: this.#kafka,
+      driver: this.#driver,
       options: this.#options,
       secrets: this.#secrets,
       queue: () => this.#queue,
@@ -180,7 +176,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
       },
     });
     this.#transactions = new TransactionalProducer(
-      this.#kafka,
+      this.#driver,
       {
         messageIdHeader: this.#options.messageIdHeader,
         timeoutMs: this.#options.timeoutMs,
@@ -220,7 +216,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     if (this.#closed) return Promise.reject(new ClosedError('KafkaPublisher'));
     const invalid = publishInputError(topic, messages);
     if (invalid !== undefined) return Promise.reject(invalid);
-    const records: KafkaMessage[] = [];
+    const records: DriverRecord[] = [];
     let bytes = 0;
     for (const message of messages) {
       const outgoing = toOutgoingMessage(message, this.#options.messageIdHeader);
@@ -273,7 +269,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
    * Flushes pending publishes, including those still waiting for room (they are sent, not rejected),
    * waits for running transactions, then disconnects, all within `closeTimeoutMs`. Publishes still
    * unsettled at that deadline reject: a `ClosedError` for those never sent, a `TimeoutError`
-   * (outcome unknown) for those sent. Never waits longer, even while kafkajs is still retrying to
+   * (outcome unknown) for those sent. Never waits longer, even while the client is still retrying to
    * connect to an unreachable broker. Idempotent.
    */
   close(): Promise<void> {
@@ -301,7 +297,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
       this.#logger.warn({ closeTimeoutMs }, 'closing with a transaction still running');
     }
     this.#disconnecting = true;
-    // Not waiting for a connect in progress: against an unreachable broker kafkajs's retries can run
+    // Not waiting for a connect in progress: against an unreachable broker the client's retries can run
     // for many seconds. Disconnecting ends them; past the deadline it finishes in the background.
     const main = this.#connected || this.#connecting ? this.#producer : undefined;
     const disconnects = [
@@ -339,7 +335,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     await this.#connecting;
   }
 
-  /** Sends one batch of the queue: one kafkajs request per topic, so a bad topic fails only its own callers. */
+  /** Sends one batch of the queue: one driver request per topic, so a bad topic fails only its own callers. */
   async #send(batch: QueuedCall[]): Promise<void> {
     try {
       await this.#ensureConnected();

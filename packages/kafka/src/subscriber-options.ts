@@ -1,6 +1,6 @@
 import { ConfigIssues } from '@bus/core';
 import type { KafkaConnectionOptions } from './connection.js';
-import { validateConnectionOptions } from './connection.js';
+import { checkDriverSupported, validateConnectionOptions } from './connection.js';
 import type { KafkaPartitionAssignor } from './partition-assignors.js';
 import { DEFAULT_PARTITION_ASSIGNORS, KAFKA_PARTITION_ASSIGNORS } from './partition-assignors.js';
 
@@ -153,6 +153,7 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     issues.throwIfAny();
   }
   validateConnectionOptions(options, issues);
+  checkDriverSupported(options, issues, 'KafkaSubscriber', ['kafkajs']);
   const o = options as unknown as Record<string, unknown>;
   if (o.groupId !== undefined && (typeof o.groupId !== 'string' || o.groupId === '')) {
     issues.add('groupId', 'must be a non-empty string');

@@ -9,10 +9,15 @@ import {
   TimeoutError,
   topicNameProblem,
 } from '@bus/core';
-import type { Kafka as KafkaClient, Producer, TopicOffsets, Transaction } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
-import { Partitioners } from './internal/kafkajs.js';
+import type {
+  DriverTopicOffsets,
+  KafkaDriver,
+  TransactionalProducerDriver,
+  TransactionDriver,
+} from './internal/driver/types.js';
 import { toOutgoingMessage } from './internal/outgoing-message.js';
+import type { KafkaCompression } from './internal/publisher-options.js';
 
 /** One input position to commit inside a transaction. */
 export interface TransactionOffset {
@@ -80,13 +85,13 @@ export interface KafkaTransactionOptions {
 export interface TransactionSettings {
   readonly messageIdHeader: string;
   readonly timeoutMs: number;
-  readonly compression: number;
+  readonly compression: KafkaCompression;
   readonly secrets: readonly string[];
   readonly logger: Logger;
 }
 
-/** Turns `sendOffsets` input into kafkajs' per-topic form, keeping the highest position per partition. */
-export function toTopicOffsets(input: TransactionOffsetsInput): TopicOffsets[] {
+/** Turns `sendOffsets` input into the per-topic form drivers take, keeping the highest position per partition. */
+export function toTopicOffsets(input: TransactionOffsetsInput): DriverTopicOffsets[] {
   const positions = new Map<string, Map<number, number>>();
   const add = (topic: string, partition: number, next: number) => {
     let partitions = positions.get(topic);
@@ -122,18 +127,18 @@ function invalidOffsets(input: TransactionOffsetsInput): string | undefined {
 }
 
 /**
- * Runs `fn` in one kafkajs transaction: commit when it resolves (after every publish it started has
+ * Runs `fn` in one Kafka transaction: commit when it resolves (after every publish it started has
  * settled), abort when it throws or when any of its publishes failed (that error is returned).
  */
 export async function runTransaction<T>(
-  producer: Producer,
+  producer: TransactionalProducerDriver,
   settings: TransactionSettings,
   fn: (tx: KafkaTransaction) => Promise<T>,
   limits: { readonly timeoutMs: number; readonly signal: AbortSignal | undefined },
 ): Promise<{ result: T } | { error: unknown; failed: 'fn' | 'commit' }> {
-  let txn: Transaction;
+  let txn: TransactionDriver;
   try {
-    txn = await producer.transaction();
+    txn = await producer.begin();
   } catch (error) {
     throw asTransactionError(error, 'begin', settings.secrets);
   }
@@ -195,12 +200,11 @@ export async function runTransaction<T>(
           if (invalid !== undefined) throw invalid;
           if (messages.length === 0) return;
           try {
-            await txn.sendBatch({
-              topicMessages: [
-                { topic, messages: messages.map((m) => toOutgoingMessage(m, settings.messageIdHeader).record) },
-              ],
+            await txn.send({
+              topic,
+              records: messages.map((m) => toOutgoingMessage(m, settings.messageIdHeader).record),
               acks: -1,
-              timeout: settings.timeoutMs,
+              timeoutMs: settings.timeoutMs,
               compression: settings.compression,
             });
           } catch (error) {
@@ -221,7 +225,7 @@ export async function runTransaction<T>(
           const topics = toTopicOffsets(input);
           if (topics.length === 0) return;
           try {
-            await txn.sendOffsets({ consumerGroupId: input.group, topics });
+            await txn.sendOffsets(input.group, topics);
           } catch (error) {
             throw asTransactionError(error, 'sendOffsets', settings.secrets);
           }
@@ -288,22 +292,22 @@ export interface TransactionalProducerSettings extends TransactionSettings {
 }
 
 /**
- * The publisher's transactional side: its own kafkajs producer (connected on first use, replaced
+ * The publisher's transactional side: its own transactional producer (connected on first use, replaced
  * after a failed commit or begin) and a queue, so `transaction()` calls run one after another.
  */
 export class TransactionalProducer {
-  readonly #kafka: KafkaClient;
+  readonly #driver: KafkaDriver;
   readonly #settings: TransactionalProducerSettings;
   readonly #ended: (outcome: 'committed' | 'aborted', durationMs: number, error?: unknown) => void;
-  #producer: Producer | undefined;
+  #producer: TransactionalProducerDriver | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    kafka: KafkaClient,
+    driver: KafkaDriver,
     settings: TransactionalProducerSettings,
     ended: (outcome: 'committed' | 'aborted', durationMs: number, error?: unknown) => void,
   ) {
-    this.#kafka = kafka;
+    this.#driver = driver;
     this.#settings = settings;
     this.#ended = ended;
   }
@@ -380,15 +384,12 @@ export class TransactionalProducer {
     throw outcome.error;
   }
 
-  async #connected(): Promise<Producer> {
+  async #connected(): Promise<TransactionalProducerDriver> {
     if (this.#producer) return this.#producer;
-    const producer = this.#kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
+    const producer = this.#driver.transactionalProducer({
       allowAutoTopicCreation: this.#settings.allowAutoTopicCreation,
-      idempotent: true,
-      maxInFlightRequests: 1,
       transactionalId: this.#settings.transactionalId!,
-      transactionTimeout: this.#settings.transactionTimeoutMs,
+      transactionTimeoutMs: this.#settings.transactionTimeoutMs,
     });
     try {
       await producer.connect();

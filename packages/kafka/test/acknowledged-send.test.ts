@@ -1,13 +1,10 @@
 // Pure unit tests of the "missing partitions are resent" logic. The fake below stands in for
 // kafkajs's sendBatch only here; the Kafka behaviour itself is proven on real brokers
 // (publisher-acks.int.test.ts on the single broker, the cluster project when leadership moves).
-import type { Message as KafkaMessage, RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import {
-  pinningPartitioner,
-  sendUntilAcknowledged,
-  unacknowledgedPartitions,
-} from '../src/internal/acknowledged-send.ts';
+import { sendUntilAcknowledged, unacknowledgedPartitions } from '../src/internal/acknowledged-send.ts';
+import { pinningPartitioner } from '../src/internal/driver/kafkajs-driver.ts';
+import type { DriverRecord as KafkaMessage, PartitionAck as RecordMetadata } from '../src/internal/driver/types.ts';
 
 const PARTITIONS = 4;
 const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({
@@ -96,7 +93,6 @@ describe('pinningPartitioner', () => {
 describe('unacknowledgedPartitions', () => {
   const records = [0, 0, 1, 2, 2, 3].map((partition) => ({ value: 'v', partition }));
   const result = (partition: number, errorCode = 0): RecordMetadata => ({
-    topicName: 't',
     partition,
     errorCode,
   });

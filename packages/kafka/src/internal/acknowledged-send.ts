@@ -1,29 +1,15 @@
-import type { ICustomPartitioner, Message as KafkaMessage, RecordMetadata } from 'kafkajs';
-import { Partitioners } from './kafkajs.js';
+import type { DriverRecord, PartitionAck } from './driver/types.js';
 
 // kafkajs 2.2.4's sendBatch, on a retry, only re-sends to brokers that have not answered yet
 // (src/producer/sendMessages.js keeps one response per broker). A partition whose leadership moved
 // to a broker that already answered is never sent, yet sendBatch resolves (tulios/kafkajs#1303).
-// So bus checks the per-partition results against the partitions it sent to, and resends the rest.
-
-/**
- * kafkajs's Java-compatible murmur2 partitioner, pinning its choice on the record (`partition`):
- * later attempts then go to the same partition (kafkajs honours `message.partition`), keyless
- * records included, and bus knows where each record was meant to be written.
- */
-export const pinningPartitioner: ICustomPartitioner = () => {
-  const choose = Partitioners.DefaultPartitioner();
-  return (args) => {
-    const partition = choose(args);
-    args.message.partition = partition;
-    return partition;
-  };
-};
+// So bus checks the per-partition results against the partitions it sent to, and resends the rest,
+// whatever the driver: a client's answer is trusted only partition by partition.
 
 /** Partitions of `records` without a successful result in `results` (for one topic), or `undefined`. */
 export function unacknowledgedPartitions(
-  records: readonly KafkaMessage[],
-  results: readonly RecordMetadata[],
+  records: readonly DriverRecord[],
+  results: readonly PartitionAck[],
 ): Set<number> | undefined {
   const acknowledged = new Set<number>();
   for (const result of results) if (!result.errorCode) acknowledged.add(result.partition);
@@ -42,22 +28,22 @@ export function unacknowledgedPartitions(
 }
 
 /** Whether any of `records` targets one of `partitions`. */
-export function touches(records: readonly KafkaMessage[], partitions: ReadonlySet<number>): boolean {
+export function touches(records: readonly DriverRecord[], partitions: ReadonlySet<number>): boolean {
   for (const record of records) if (partitions.has(record.partition ?? -1)) return true;
   return false;
 }
 
 /** One caller's share of a batch: settled together, acknowledged only when all its records are. */
 export interface AcknowledgedUnit {
-  readonly records: readonly KafkaMessage[];
+  readonly records: readonly DriverRecord[];
 }
 
 /** What {@link sendUntilAcknowledged} needs from its caller. */
 export interface AcknowledgedSendOptions<U extends AcknowledgedUnit> {
   /** The units to send; their records are sent in this order. */
   readonly units: readonly U[];
-  /** One kafkajs `sendBatch` for one topic; rejects on a failure kafkajs reports. */
-  readonly send: (records: KafkaMessage[]) => Promise<RecordMetadata[]>;
+  /** One driver send for one topic; rejects on a failure the client reports. */
+  readonly send: (records: DriverRecord[]) => Promise<PartitionAck[]>;
   /** Whether someone still waits for `unit` (not timed out): only those are resent. */
   readonly isWaiting: (unit: U) => boolean;
   /**
@@ -79,14 +65,14 @@ export interface AcknowledgedSendOptions<U extends AcknowledgedUnit> {
 /** The outcome of {@link sendUntilAcknowledged}: units still unacknowledged, with their partitions. */
 export interface AcknowledgedSendResult<U> {
   readonly unacknowledged: readonly U[];
-  /** Partitions never acknowledged (`-1` for a record kafkajs did not place). Empty when all were. */
+  /** Partitions never acknowledged (`-1` for a record the driver did not place). Empty when all were. */
   readonly partitions: ReadonlySet<number>;
 }
 
 const NONE: ReadonlySet<number> = new Set();
 
 /**
- * Sends every unit's records and resends the records of partitions that kafkajs resolved without
+ * Sends every unit's records and resends the records of partitions that the client resolved without
  * acknowledging, until all are acknowledged, nobody waits any more, or `deadline` passes. Resends
  * only the missing partitions' records, in their original order, so per-key order holds. A
  * rejection of `send` propagates (the caller settles the units still waiting).
@@ -95,7 +81,7 @@ export async function sendUntilAcknowledged<U extends AcknowledgedUnit>(
   options: AcknowledgedSendOptions<U>,
 ): Promise<AcknowledgedSendResult<U>> {
   let units = options.units;
-  let records: KafkaMessage[] = units.length === 1 ? [...units[0]!.records] : units.flatMap((u) => [...u.records]);
+  let records: DriverRecord[] = units.length === 1 ? [...units[0]!.records] : units.flatMap((u) => [...u.records]);
   let delay = options.retryDelayMs;
   for (let attempt = 1; ; attempt++) {
     const results = await options.send(records);

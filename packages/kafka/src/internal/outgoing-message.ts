@@ -1,6 +1,6 @@
 import type { Message } from '@bus/core';
-import type { Message as KafkaMessage } from 'kafkajs';
 import { BINARY_KEY_HEADER, CLOUDEVENTS_ID_HEADER, DEFAULT_MESSAGE_ID_HEADER } from '../subscriber-options.js';
+import type { DriverRecord } from './driver/types.js';
 
 /** Per-record overhead in a v2 record batch (varints, attributes, deltas), for size estimates. */
 const RECORD_OVERHEAD_BYTES = 24;
@@ -10,20 +10,20 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A message converted for kafkajs, with its estimated size on the wire. */
+/** A message converted for the driver, with its estimated size on the wire. */
 export interface OutgoingMessage {
-  readonly record: KafkaMessage;
+  readonly record: DriverRecord;
   readonly bytes: number;
 }
 
 /**
- * Converts a bus message to a kafkajs record: payload and key as bytes (string keys as UTF-8),
+ * Converts a bus message to a driver record: payload and key as bytes (string keys as UTF-8),
  * headers as-is (binary ones as their bytes) plus the id header (and the binary-key marker for byte
- * keys), timestamp as the decimal string kafkajs expects.
+ * keys), timestamp as the decimal string (the drivers' common form).
  *
  * The default id header is left out when `ce_id` already holds the id (a CloudEvent whose id is the
- * message id): subscribers read the id from there, and every header costs kafkajs about 4 µs to
- * write and read. A custom id header (e.g. Watermill's) is always written: someone else reads it.
+ * message id): subscribers read the id from there, and every header costs the client time to
+ * write and read (about 4 µs on kafkajs). A custom id header (e.g. Watermill's) is always written: someone else reads it.
  */
 export function toOutgoingMessage(message: Message, messageIdHeader: string): OutgoingMessage {
   const headers: Record<string, string | Buffer> = { ...message.headers };
@@ -39,7 +39,7 @@ export function toOutgoingMessage(message: Message, messageIdHeader: string): Ou
   if (message.key instanceof Uint8Array) headers[BINARY_KEY_HEADER] = '1';
   let bytes = RECORD_OVERHEAD_BYTES + message.payload.byteLength;
   for (const [name, value] of Object.entries(headers)) bytes += name.length + Buffer.byteLength(value) + 2;
-  const record: KafkaMessage = { value: toBuffer(message.payload), headers };
+  const record: DriverRecord = { value: toBuffer(message.payload), headers };
   if (message.key !== undefined) {
     record.key = typeof message.key === 'string' ? message.key : toBuffer(message.key);
     bytes += typeof message.key === 'string' ? Buffer.byteLength(message.key) : message.key.byteLength;

@@ -1,13 +1,15 @@
 import { ConfigIssues, type Logger, noopLogger } from '@bus/core';
-import type { KafkaConnectionOptions } from '../connection.js';
+import type { KafkaConnectionOptions, KafkaDriverName } from '../connection.js';
 import { validateConnectionOptions } from '../connection.js';
-import { KafkaErrorCode, KafkaTransportError } from '../errors.js';
-import { CompressionCodecs, CompressionTypes } from './kafkajs.js';
+import { kafkajsCompression } from './driver/kafkajs-driver.js';
 
 /** Acknowledgement level: `'all'` (every in-sync replica), `1` (leader only) or `0` (none). */
 export type KafkaAcks = 'all' | 1 | 0;
 
-/** Compression of record batches. Only `gzip` is built into kafkajs; others need a codec package. */
+/**
+ * Compression of record batches. On kafkajs only `gzip` is built in (the others need a codec
+ * package registered); `@platformatic/kafka` has all of them built in.
+ */
 export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 /** Options of `KafkaPublisher`. */
@@ -24,7 +26,7 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
   idempotent?: boolean;
   /** Unacknowledged requests per broker connection (kafkajs). At most 5 when idempotent. Default 5 when idempotent, else unlimited. */
   maxInFlightRequests?: number;
-  /** Batch compression. Default `'none'`. `snappy`/`lz4`/`zstd` need their kafkajs codec registered first. */
+  /** Batch compression. Default `'none'`. On kafkajs, `snappy`/`lz4`/`zstd` need their codec registered first. */
   compression?: KafkaCompression;
   /** Deadline of one `publish()` call, queueing included; also the broker's ack timeout. Default 30000. */
   timeoutMs?: number;
@@ -65,6 +67,7 @@ export interface KafkaPublisherOptions extends KafkaConnectionOptions {
 /** Publisher options with defaults applied. */
 export interface ResolvedPublisherOptions {
   readonly connection: KafkaConnectionOptions;
+  readonly driver: KafkaDriverName;
   readonly acks: -1 | 0 | 1;
   readonly idempotent: boolean;
   readonly maxInFlightRequests: number | undefined;
@@ -74,7 +77,7 @@ export interface ResolvedPublisherOptions {
   readonly checkAcknowledgements: boolean;
   readonly resendDelayMs: number;
   readonly maxResendDelayMs: number;
-  readonly compression: number;
+  readonly compression: KafkaCompression;
   readonly timeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly messageIdHeader: string;
@@ -124,35 +127,6 @@ function pendingFitsBatch(
 }
 
 const COMPRESSIONS: readonly KafkaCompression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-
-const CODEC_PACKAGES: Record<string, { type: number; pkg: string }> = {
-  snappy: { type: CompressionTypes.Snappy, pkg: 'kafkajs-snappy' },
-  lz4: { type: CompressionTypes.LZ4, pkg: 'kafkajs-lz4' },
-  zstd: { type: CompressionTypes.ZSTD, pkg: '@kafkajs/zstd' },
-};
-
-function compressionType(compression: KafkaCompression): number {
-  if (compression === 'none') return CompressionTypes.None;
-  if (compression === 'gzip') return CompressionTypes.GZIP;
-  const codec = CODEC_PACKAGES[compression];
-  if (!codec) return CompressionTypes.None;
-  const factory = (CompressionCodecs as Record<number, (() => unknown) | undefined>)[codec.type];
-  let registered = false;
-  try {
-    // kafkajs' placeholder for an unregistered codec throws when called; a registered factory does not.
-    registered = typeof factory === 'function' && factory() !== undefined;
-  } catch {
-    registered = false;
-  }
-  if (!registered) {
-    throw new KafkaTransportError(
-      `Compression "${compression}" needs a kafkajs codec: install ${codec.pkg} and register it in ` +
-        `kafkajs CompressionCodecs[CompressionTypes.${compression === 'zstd' ? 'ZSTD' : compression === 'lz4' ? 'LZ4' : 'Snappy'}] before creating the publisher`,
-      { code: KafkaErrorCode.COMPRESSION_CODEC_MISSING },
-    );
-  }
-  return codec.type;
-}
 
 /** Applies defaults, then reports every problem at once; throws a `ConfigError` or a codec error. */
 export function resolvePublisherOptions(options: KafkaPublisherOptions): ResolvedPublisherOptions {
@@ -214,8 +188,13 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
     if (options.retry?.retries === 0) issues.add('retry.retries', 'must be at least 1 when idempotent is true');
   }
   issues.throwIfAny();
+  const driver = options.driver ?? 'kafkajs';
+  const compression = options.compression ?? 'none';
+  // kafkajs has only gzip built in: a codec that is not registered fails here, not on the first send.
+  if (driver === 'kafkajs') kafkajsCompression(compression);
   return {
     connection: options,
+    driver,
     acks: acks === 'all' ? -1 : acks,
     idempotent,
     maxInFlightRequests: options.maxInFlightRequests ?? (idempotent ? 5 : undefined),
@@ -224,7 +203,7 @@ export function resolvePublisherOptions(options: KafkaPublisherOptions): Resolve
       acks !== 0 && (options as { [SKIP_ACKNOWLEDGEMENT_CHECK]?: unknown })[SKIP_ACKNOWLEDGEMENT_CHECK] !== true,
     resendDelayMs: options.retry?.initialRetryTimeMs ?? 300,
     maxResendDelayMs: Math.min(options.retry?.maxRetryTimeMs ?? 30_000, 5_000),
-    compression: compressionType(options.compression ?? 'none'),
+    compression,
     timeoutMs: options.timeoutMs ?? 30_000,
     closeTimeoutMs: options.closeTimeoutMs ?? 5_000,
     messageIdHeader: options.messageIdHeader ?? 'bus-message-id',

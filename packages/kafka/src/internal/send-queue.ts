@@ -1,9 +1,9 @@
-import type { Message as KafkaMessage } from 'kafkajs';
+import type { DriverRecord } from './driver/types.js';
 
 /** One `publish()` call as the send queue holds it: its records, its deadline and how it settled. */
 export interface QueuedCall {
   readonly topic: string;
-  readonly records: KafkaMessage[];
+  readonly records: DriverRecord[];
   /** Estimated bytes of `records`. */
   readonly bytes: number;
   /** `performance.now()` at which the call's deadline ends. */
@@ -78,7 +78,7 @@ export class SendQueue {
   }
 
   /** Queues one call; settles when it was sent and acknowledged, failed, or its deadline passed. */
-  add(topic: string, records: KafkaMessage[], bytes: number): Promise<void> {
+  add(topic: string, records: DriverRecord[], bytes: number): Promise<void> {
     const done = Promise.withResolvers<void>();
     const call: QueuedCall = {
       topic,

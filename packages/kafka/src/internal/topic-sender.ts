@@ -1,11 +1,10 @@
 import type { BusError, Logger } from '@bus/core';
-import type { Kafka as KafkaClient, Message as KafkaMessage, Producer } from 'kafkajs';
 import { KafkaErrorCode, toKafkaError } from '../errors.js';
 import { UnacknowledgedPartitionsError } from '../unacknowledged-partitions-error.js';
 import { sendUntilAcknowledged } from './acknowledged-send.js';
+import type { DriverRecord, KafkaDriver, ProducerDriver } from './driver/types.js';
 import type { ResolvedPublisherOptions } from './publisher-options.js';
 import type { QueuedCall, SendQueue } from './send-queue.js';
-import { topicSizeLimit } from './topic-size-limit.js';
 
 /** What a {@link TopicSender} reports: the publisher's `batch`/`batchError` events and counters. */
 export interface TopicSendReports {
@@ -20,13 +19,13 @@ export interface TopicSendReports {
 }
 
 /**
- * Sends one topic's share of a batch with kafkajs and settles its calls: every partition checked
+ * Sends one topic's share of a batch through the driver and settles its calls: every partition checked
  * for an acknowledgement (see acknowledged-send), errors typed, and an oversized batch split so only
  * the oversized calls fail.
  */
 export class TopicSender {
-  readonly #producer: Producer;
-  readonly #kafka: KafkaClient;
+  readonly #producer: ProducerDriver;
+  readonly #driver: KafkaDriver;
   readonly #options: ResolvedPublisherOptions;
   readonly #secrets: readonly string[];
   readonly #logger: Logger;
@@ -34,15 +33,15 @@ export class TopicSender {
   readonly #reports: TopicSendReports;
 
   constructor(deps: {
-    producer: Producer;
-    kafka: KafkaClient;
+    producer: ProducerDriver;
+    driver: KafkaDriver;
     options: ResolvedPublisherOptions;
     secrets: readonly string[];
     queue: () => SendQueue;
     reports: TopicSendReports;
   }) {
     this.#producer = deps.producer;
-    this.#kafka = deps.kafka;
+    this.#driver = deps.driver;
     this.#options = deps.options;
     this.#secrets = deps.secrets;
     this.#logger = deps.options.logger;
@@ -59,11 +58,12 @@ export class TopicSender {
     const bytes = live.reduce((sum, call) => sum + call.bytes, 0);
     const started = performance.now();
     this.#reports.sending();
-    const send = (records: KafkaMessage[]) =>
-      this.#producer.sendBatch({
-        topicMessages: [{ topic, messages: records }],
+    const send = (records: DriverRecord[]) =>
+      this.#producer.send({
+        topic,
+        records,
         acks: this.#options.acks,
-        timeout: this.#options.timeoutMs,
+        timeoutMs: this.#options.timeoutMs,
         compression: this.#options.compression,
       });
     let unacknowledged: readonly QueuedCall[] = [];
@@ -131,7 +131,7 @@ export class TopicSender {
   async #withSizeLimit(cause: unknown, topic: string): Promise<BusError> {
     let limitBytes: number | undefined;
     try {
-      limitBytes = await topicSizeLimit(this.#kafka, topic);
+      limitBytes = await this.#driver.topicSizeLimit(topic);
     } catch (error) {
       this.#logger.debug({ err: error, topic }, 'could not look up max.message.bytes');
     }

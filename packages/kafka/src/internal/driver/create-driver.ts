@@ -1,0 +1,11 @@
+import type { KafkaConnectionOptions } from '../../connection.js';
+import { KafkajsDriver } from './kafkajs-driver.js';
+import type { KafkaDriver } from './types.js';
+
+/**
+ * The driver `options.driver` names (kafkajs by default), with its client created. Validates the
+ * connection options first: a `ConfigError` lists every problem, named after `subject`.
+ */
+export function createDriver(options: KafkaConnectionOptions, subject: string): KafkaDriver {
+  return new KafkajsDriver(options, subject);
+}

@@ -1,0 +1,65 @@
+// @platformatic/kafka reports failures as GenericError subclasses with a `PLT_KFK_*` code; a
+// broker's refusal is a ProtocolError whose `apiId` is Kafka's error name (the same names kafkajs
+// puts in `type`), and retries that ran out wrap every attempt's error in a MultipleErrors. This
+// turns them into the few facts `toKafkaError` classifies by, so both drivers map to the same codes.
+
+/** A platformatic error reduced to what the classification needs. */
+export interface PlatformaticErrorShape {
+  /** What kind of failure, in the terms `toKafkaError` uses for both drivers. */
+  readonly kind: 'connection' | 'timeout' | 'authentication' | 'client' | 'broker';
+  /** Kafka's error name (`MESSAGE_TOO_LARGE`, ...) for a broker's refusal, else ''. */
+  readonly type: string;
+  /** The error whose message explains the failure. */
+  readonly root: { readonly message?: unknown };
+  readonly retriable: boolean;
+}
+
+interface PlatformaticLike {
+  code?: unknown;
+  apiId?: unknown;
+  canRetry?: unknown;
+  message?: unknown;
+  errors?: unknown;
+  cause?: unknown;
+}
+
+function isPlatformatic(error: unknown): error is PlatformaticLike {
+  const code = (error as PlatformaticLike | null)?.code;
+  return typeof code === 'string' && code.startsWith('PLT_KFK_');
+}
+
+/** The innermost errors of `error`: MultipleErrors are flattened, causes followed. */
+function leaves(error: PlatformaticLike, into: PlatformaticLike[], depth = 0): PlatformaticLike[] {
+  if (depth > 8) return into;
+  if (Array.isArray(error.errors) && error.errors.length > 0) {
+    for (const inner of error.errors) if (isPlatformatic(inner)) leaves(inner, into, depth + 1);
+    return into;
+  }
+  if (isPlatformatic(error.cause) && error.code !== 'PLT_KFK_PROTOCOL') return leaves(error.cause, into, depth + 1);
+  into.push(error);
+  return into;
+}
+
+const KIND_BY_CODE: Record<string, PlatformaticErrorShape['kind']> = {
+  PLT_KFK_NETWORK: 'connection',
+  PLT_KFK_TIMEOUT: 'timeout',
+  PLT_KFK_AUTHENTICATION: 'authentication',
+  PLT_KFK_PROTOCOL: 'broker',
+};
+
+/**
+ * The shape of a @platformatic/kafka error, or `undefined` for any other error. Among several
+ * attempts' errors the most telling wins: a broker's refusal, then authentication, then the last.
+ */
+export function platformaticErrorShape(error: unknown): PlatformaticErrorShape | undefined {
+  if (!isPlatformatic(error)) return undefined;
+  const all = leaves(error, []);
+  const chosen =
+    all.find((e) => typeof e.apiId === 'string') ??
+    all.find((e) => e.code === 'PLT_KFK_AUTHENTICATION') ??
+    all.at(-1) ??
+    error;
+  const kind = KIND_BY_CODE[String(chosen.code)] ?? 'client';
+  const type = typeof chosen.apiId === 'string' ? chosen.apiId : '';
+  return { kind, type, root: chosen, retriable: all.every((e) => e.canRetry !== false) };
+}

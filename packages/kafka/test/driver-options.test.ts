@@ -1,0 +1,34 @@
+import { ConfigError } from '@bus/core';
+import { KafkaAdmin, KafkaSubscriber } from '@bus/kafka';
+import { describe, expect, it } from 'vitest';
+import { KafkaPublisher } from '../src/publisher.ts';
+
+function issues(fn: () => unknown): { path: string; message: string }[] {
+  try {
+    fn();
+  } catch (error) {
+    if (ConfigError.isInstance(error)) return error.issues.map(({ path, message }) => ({ path, message }));
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('the driver option', () => {
+  it('rejects an unknown driver, together with the other problems', () => {
+    const found = issues(
+      () => new KafkaPublisher({ brokers: 'localhost:1', driver: 'librdkafka' as never, lingerMs: -1 }),
+    );
+    expect(found.map((i) => i.path).sort()).toEqual(['driver', 'lingerMs']);
+  });
+
+  it('fails construction, naming driver, where a client does not run on the chosen driver', () => {
+    const subscriber = issues(() => new KafkaSubscriber({ brokers: 'localhost:1', driver: 'platformatic' }));
+    expect(subscriber).toEqual([{ path: 'driver', message: expect.stringContaining('"kafkajs"') }]);
+    const admin = issues(() => new KafkaAdmin({ brokers: 'localhost:1', driver: 'platformatic' }));
+    expect(admin.map((i) => i.path)).toEqual(['driver']);
+  });
+
+  it('accepts kafkajs explicitly, the default', async () => {
+    await new KafkaPublisher({ brokers: 'localhost:1', driver: 'kafkajs' }).close();
+  });
+});
