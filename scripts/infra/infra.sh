@@ -6,6 +6,8 @@
 #
 #   bash scripts/infra/infra.sh up | down | status | restart-kafka | fetch | paths | registry-paths
 #   bash scripts/infra/infra.sh cluster up | down | status | kill9 N | stop N | start N   (see cluster.sh)
+#   bash scripts/infra/infra.sh jaeger up | down | status | fetch   (Jaeger for tracing tests, see jaeger.sh;
+#                                                                    `up` starts it too, `down` stops it)
 #
 # Environment (all optional):
 #   BUS_INFRA_HOME            cache + run dir            (default ~/.cache/bus/infra)
@@ -219,9 +221,17 @@ pid_alive() {
   [ -f "$pidfile" ] || return 1
   pid="$(cat "$pidfile" 2>/dev/null || true)"
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-Dbus.infra.role=$role" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$(role_marker "$role")" || return 1
   # A zombie is dead for our purposes.
   [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]
+}
+
+# What the command line of a process of ROLE carries: a JVM system property, or Jaeger's config file name.
+role_marker() {
+  case "$1" in
+  jaeger) echo "bus-infra-jaeger.yaml" ;;
+  *) echo "-Dbus.infra.role=$1" ;;
+  esac
 }
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
@@ -544,6 +554,17 @@ cmd_up() {
     stop_pids 30 "$RUN/registry.pid:registry"
     registry_up=0
   fi
+  # Jaeger builds (once, minutes) while Kafka and the registry start.
+  load_jaeger_settings
+  local jaeger_fetch=""
+  if ! pid_alive "$RUN/jaeger.pid" jaeger && [ ! -x "$JAEGER_HOME/jaeger" ]; then
+    if find_go >/dev/null; then
+      (fetch_jaeger) &
+      jaeger_fetch=$!
+    else
+      log "warning: Go not found, so Jaeger (tracing tests of @bus/otel) is not started: install Go >= 1.24"
+    fi
+  fi
   fetch_kafka
   fetch_apicurio
   ensure_tls
@@ -576,6 +597,11 @@ cmd_up() {
   wait_registry "$deadline"
   [ "$registry_up" = 1 ] || configure_registry
   write_connection
+  if [ -n "$jaeger_fetch" ]; then wait "$jaeger_fetch" || die "building Jaeger failed (see output above)"; fi
+  if [ -x "$JAEGER_HOME/jaeger" ] || pid_alive "$RUN/jaeger.pid" jaeger; then
+    pid_alive "$RUN/jaeger.pid" jaeger || started=1
+    jaeger_up
+  fi
   UP_STARTED=()
   if [ "$started" = 1 ]; then log "ready in $(($(now_s) - t0))s"; fi
   print_summary
@@ -586,6 +612,9 @@ print_summary() {
     "PLAINTEXT $HOST:$KAFKA_PORT  SASL_PLAINTEXT $HOST:$SASL_PORT  SSL $HOST:$SSL_PORT  mTLS $HOST:$MTLS_PORT  CONTROLLER $HOST:$CONTROLLER_PORT"
   echo "Apicurio Registry $(registry_version) (pid $(cat "$RUN/registry.pid" 2>/dev/null || echo '?'))" \
     "$(registry_url)/apis/ccompat/v7"
+  if pid_alive "$RUN/jaeger.pid" jaeger; then
+    echo "Jaeger $JAEGER_VERSION (pid $(cat "$RUN/jaeger.pid")) OTLP/HTTP http://$HOST:$JAEGER_OTLP_PORT  query http://$HOST:$JAEGER_QUERY_PORT"
+  fi
   echo "connection: $RUN/connection.json  logs: $RUN/kafka.log $RUN/registry.log"
 }
 
@@ -604,7 +633,9 @@ cmd_down() {
   load_settings
   local t0
   t0="$(now_s)"
-  stop_pids 30 "$RUN/registry.pid:registry" "$RUN/kafka.pid:kafka"
+  load_jaeger_settings
+  stop_pids 30 "$RUN/registry.pid:registry" "$RUN/kafka.pid:kafka" "$RUN/jaeger.pid:jaeger"
+  rm -f "$RUN/jaeger.json" "$RUN/jaeger.env"
   stop_dedicated
   stop_all_clusters
   rm -f "$RUN/connection.json" "$RUN/infra.env"
@@ -654,6 +685,9 @@ cmd_status() {
     [ -f "$pf" ] || continue
     pid_alive "$pf" dedicated-kafka && echo "dedicated kafka: pid $(cat "$pf") ($(basename "$pf" .pid))"
   done
+  # Jaeger is reported but does not decide the status: the tracing tests start it when it is not up.
+  load_jaeger_settings
+  jaeger_status || true
   [ -f "$RUN/connection.json" ] && echo "connection: $RUN/connection.json"
   return "$rc"
 }
@@ -694,6 +728,8 @@ cmd_fetch() {
 
 # shellcheck source=cluster.sh
 . "$SCRIPT_DIR/cluster.sh"
+# shellcheck source=jaeger.sh
+. "$SCRIPT_DIR/jaeger.sh"
 
 case "${1:-}" in
 up) cmd_up ;;
@@ -707,8 +743,12 @@ cluster)
   shift
   cmd_cluster "$@"
   ;;
+jaeger)
+  shift
+  cmd_jaeger "$@"
+  ;;
 *)
-  echo "usage: infra.sh up|down|status|restart-kafka|fetch|paths|registry-paths|cluster" >&2
+  echo "usage: infra.sh up|down|status|restart-kafka|fetch|paths|registry-paths|cluster|jaeger" >&2
   exit 2
   ;;
 esac
