@@ -18,7 +18,7 @@ export interface PeekOptions {
    * With a wait and no `to`, the peek returns what the first non-empty fetch got. Default 0.
    */
   waitMs?: number;
-  /** Aborts the peek (rejects with the signal's reason). */
+  /** Aborts the peek between fetches (rejects with the signal's reason); a waiting fetch ends first. */
   signal?: AbortSignal;
 }
 
@@ -106,7 +106,7 @@ export async function peekPartition(
   while (records.length < limit && next < end) {
     signal?.throwIfAborted();
     const fetchedFrom = next;
-    const fetched = await abortable(fetchPartition(cluster, topic, partition, next, waiting ? waitMs : 0), signal);
+    const fetched = await fetchPartition(cluster, topic, partition, next, waiting ? waitMs : 0);
     high = fetched.highWatermark;
     for (const record of fetched.records) {
       if (record.offset >= end || records.length >= limit) break;
@@ -118,14 +118,4 @@ export async function peekPartition(
     if (fetched.nextOffset <= fetchedFrom || waiting) break;
   }
   return { records, nextOffset: next, lowWatermark: low, highWatermark: high };
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -127,6 +127,7 @@ export class KafkaAdmin implements AsyncDisposable {
   #connected = false;
   #closed = false;
   #peekCluster: Promise<PeekCluster> | undefined;
+  readonly #peeks = new Set<Promise<unknown>>();
 
   /** Validates `options` (a `ConfigError` lists every problem); does not connect yet. */
   constructor(options: KafkaAdminOptions) {
@@ -282,7 +283,14 @@ export class KafkaAdmin implements AsyncDisposable {
     const admin = await this.#ready();
     return this.#run('peek', topic, async () => {
       await this.#assertExists(admin, [topic]);
-      return peekPartition(admin, await this.#cluster(), topic, options);
+      const peek = this.#cluster().then((cluster) => peekPartition(admin, cluster, topic, options));
+      // close() lets running peeks finish: a fetch after the disconnect would open a new connection.
+      this.#peeks.add(peek);
+      try {
+        return await peek;
+      } finally {
+        this.#peeks.delete(peek);
+      }
     });
   }
 
@@ -371,7 +379,7 @@ export class KafkaAdmin implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([this.#connecting]);
+    await Promise.allSettled([this.#connecting, ...this.#peeks]);
     const peekCluster = this.#peekCluster;
     this.#peekCluster = undefined;
     if (peekCluster !== undefined) await peekCluster.then((c) => c.disconnect()).catch(() => {});

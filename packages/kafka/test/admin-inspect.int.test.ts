@@ -45,6 +45,25 @@ describe('KafkaAdmin inspection (real broker)', () => {
     expect(groupsAfter.filter((g) => g.includes('reader') || g.includes('peek'))).toEqual([]);
   });
 
+  it('concurrent waiting peeks of different partitions each get their own new records', async () => {
+    await using admin = new KafkaAdmin({ brokers: brokers() });
+    const topic = uniqueName('adm-peek-many');
+    await admin.ensureTopics([{ name: topic, partitions: 3 }]);
+    const peeks = [0, 1, 2].map((partition) => admin.peek(topic, { partition, from: 0, waitMs: 15_000 }));
+    await using publisher = new KafkaPublisher({ brokers: brokers() });
+    // Keys until every partition got one: the waiting peeks end as their partition gets a record.
+    const seen = new Set<number>();
+    for (let i = 0; seen.size < 3 && i < 200; i++) {
+      await publisher.publish(topic, textMessage(`k${i}`, { key: `k${i}` }));
+      for (const w of await admin.watermarks(topic)) if (w.high > 0) seen.add(w.partition);
+    }
+    const results = await Promise.all(peeks);
+    for (const [partition, result] of results.entries()) {
+      expect(result.records.length).toBeGreaterThan(0);
+      expect(result.records.every((r) => r.partition === partition)).toBe(true);
+    }
+  });
+
   it('peek leaves out records of aborted transactions and control records', async () => {
     await using admin = new KafkaAdmin({ brokers: brokers() });
     const topic = uniqueName('adm-peek-tx');

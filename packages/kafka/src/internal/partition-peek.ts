@@ -57,8 +57,63 @@ const CREATE_CLUSTER = 'private:Kafka:createCluster';
 const READ_COMMITTED = 1;
 const PARTITION_MAX_BYTES = 1_048_576;
 
-/** A cluster connection of `kafka` that fetches records without joining any consumer group. */
+/**
+ * A cluster connection of `kafka` that fetches records without joining any consumer group.
+ * Metadata refreshes, broker lookups and each broker's first fetch run one at a time: overlapping
+ * ones in kafkajs can open a second socket to a broker that its disconnect then never closes.
+ */
 export function createPeekCluster(kafka: KafkaClient): PeekCluster {
+  const cluster = rawCluster(kafka);
+  const targets = new Map<string, Promise<void>>();
+  const firstFetches = new Map<string, Promise<unknown>>();
+  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn);
+    queue = run.catch(() => {});
+    return run;
+  };
+  return {
+    connect: () => cluster.connect(),
+    disconnect: () => cluster.disconnect(),
+    addTargetTopic: (topic) => {
+      let added = targets.get(topic);
+      if (added === undefined) {
+        added = oneAtATime(() => cluster.addTargetTopic(topic));
+        targets.set(topic, added);
+        added.catch(() => targets.delete(topic));
+      }
+      return added;
+    },
+    refreshMetadata: () => oneAtATime(() => cluster.refreshMetadata()),
+    findLeaderForPartitions: (topic, partitions) => cluster.findLeaderForPartitions(topic, partitions),
+    findBroker: async (options) => {
+      const broker = await oneAtATime(() => cluster.findBroker(options));
+      return {
+        // kafkajs opens a broker's fetch connection on the first fetch, and two concurrent first
+        // fetches would each open one (the first socket then outlives disconnect): the first
+        // fetch of a broker goes alone.
+        fetch: async (request) => {
+          const first = firstFetches.get(options.nodeId);
+          if (first !== undefined) {
+            await first;
+            return broker.fetch(request);
+          }
+          const fetching = broker.fetch(request);
+          firstFetches.set(
+            options.nodeId,
+            fetching.then(
+              () => {},
+              () => firstFetches.delete(options.nodeId),
+            ),
+          );
+          return fetching;
+        },
+      };
+    },
+  };
+}
+
+function rawCluster(kafka: KafkaClient): PeekCluster {
   const symbol = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
   const factory = symbol === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[symbol];
   if (typeof factory !== 'function') {
