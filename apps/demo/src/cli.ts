@@ -1,5 +1,11 @@
 import { parseArgs } from 'node:util';
-import { openTransport, transportSettings } from '@example/orders';
+import {
+  openTransport,
+  type Tracing,
+  type TransportSettings,
+  tracingFromEnv,
+  transportSettings,
+} from '@example/orders';
 import { runDemo } from './demo.js';
 
 const USAGE = 'usage: demo [--kafka] [--orders N] [--audit-log FILE]';
@@ -26,6 +32,27 @@ export async function main(args: readonly string[], out: (line: string) => void 
     return 2;
   }
   const settings = transportSettings({ kafka: values.kafka });
+  const tracing = tracingFromEnv('shop-demo');
+  try {
+    await run(values, settings, orders, out, tracing);
+  } finally {
+    // Undelivered spans are worth a line, not a failed run.
+    await tracing?.shutdown().catch((error: unknown) => {
+      out(
+        `demo: traces not delivered to ${tracing.description}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  }
+  return 0;
+}
+
+async function run(
+  values: { 'audit-log'?: string },
+  settings: TransportSettings,
+  orders: number,
+  out: (line: string) => void,
+  tracing: Tracing | undefined,
+): Promise<void> {
   await using transport = openTransport(settings);
   // On Kafka every run gets topics and groups of its own and deletes the topics at the end, so runs
   // never see each other's messages (registry subjects stay: they are cheap and compatible).
@@ -36,7 +63,8 @@ export async function main(args: readonly string[], out: (line: string) => void 
     orders,
     deleteTopics: kafka,
     ...(values['audit-log'] ? { auditLogPath: values['audit-log'] } : {}),
+    ...(tracing ? { tracing: tracing.instrumentation } : {}),
     out,
   });
-  return 0;
+  if (tracing) out(`traces of every order went to ${tracing.description} (service shop-demo)`);
 }

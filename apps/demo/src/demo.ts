@@ -1,3 +1,4 @@
+import type { RouterInstrumentation } from '@bus/otel';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLineFile, startAudit } from '@example/audit';
@@ -30,6 +31,8 @@ export interface DemoOptions {
   auditLogPath?: string;
   /** Delete the topics at the end (Kafka), for throw-away prefixes. Default false. */
   deleteTopics?: boolean;
+  /** `@bus/otel` instrumentation of the order service (`tracingFromEnv` of `@example/orders`). */
+  tracing?: RouterInstrumentation;
   /** How often the live line is printed. Default 1 s. */
   liveIntervalMs?: number;
   /** Deadline of each wait. Default 120 s. */
@@ -64,7 +67,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     prefix,
     createReplyTopic: (topic) => transport.ensureTopics([topic], 1),
   });
-  const service = await startOrderService({ transport, prefix });
+  const service = await startOrderService({
+    transport,
+    prefix,
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
   const log = openLineFile(logPath);
   const audit = startAudit({ transport, prefix, messages: defineOrderMessages(transport.registry), write: log.write });
   const rpc = { latency: new LatencyRecorder(), refused: 0 };

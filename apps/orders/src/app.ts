@@ -1,3 +1,4 @@
+import type { RouterInstrumentation } from '@bus/otel';
 import { getOrder, postOrder } from './http-client.js';
 import type { NewOrder } from './http.js';
 import { startOrderService } from './service.js';
@@ -15,6 +16,8 @@ export interface OrdersAppOptions {
   giftcardEvery?: number;
   /** Delete the service's topics at the end (Kafka): for throw-away prefixes. Default false. */
   deleteTopics?: boolean;
+  /** `@bus/otel` instrumentation for the service (see `tracing.ts`). */
+  tracing?: RouterInstrumentation;
   /** Deadline of each wait. Default 60 s. */
   timeoutMs?: number;
   out: (line: string) => void;
@@ -52,7 +55,11 @@ export async function runOrdersApp(options: OrdersAppOptions): Promise<OrdersApp
   const count = options.orders ?? 40;
   const giftcardEvery = options.giftcardEvery ?? 10;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const service = await startOrderService({ transport, ...(options.prefix ? { prefix: options.prefix } : {}) });
+  const service = await startOrderService({
+    transport,
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+  });
   try {
     out(`orders: HTTP on ${service.url}, events on ${service.topics.events} (${transport.description})`);
     service.payments.setOutage('giftcard', true);

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { runOrdersApp } from './app.js';
 import { startOrderService } from './service.js';
-import { openTransport, transportSettings } from './transport.js';
+import { type Tracing, tracingFromEnv } from './tracing.js';
+import { openTransport, type TransportSettings, transportSettings } from './transport.js';
 
 const USAGE = 'usage: orders [--kafka] [--orders N] [--prefix P] [--keep-topics] [--serve [--port N]]';
 
@@ -39,9 +40,32 @@ export async function main(args: readonly string[], out: (line: string) => void 
     return 2;
   }
   const settings = transportSettings({ kafka: values.kafka });
+  const tracing = tracingFromEnv('orders');
+  if (tracing) out(`orders: tracing to ${tracing.description}`);
+  try {
+    return await run(values, settings, orders, port, out, tracing);
+  } finally {
+    // Undelivered spans are worth a line, not a failed run.
+    await tracing?.shutdown().catch((error: unknown) => {
+      out(
+        `orders: traces not delivered to ${tracing.description}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  }
+}
+
+async function run(
+  values: { prefix?: string; 'keep-topics': boolean; serve: boolean },
+  settings: TransportSettings,
+  orders: number,
+  port: number,
+  out: (line: string) => void,
+  tracing: Tracing | undefined,
+): Promise<number> {
   await using transport = openTransport(settings);
+  const traced = tracing ? { tracing: tracing.instrumentation } : {};
   if (values.serve) {
-    await using service = await startOrderService({ transport, prefix: values.prefix ?? 'shop', port });
+    await using service = await startOrderService({ transport, prefix: values.prefix ?? 'shop', port, ...traced });
     out(`orders: serving on ${service.url} (${transport.description}); Ctrl-C stops`);
     out(
       `  curl -X POST ${service.url}/orders -d '{"customerId":"c-1","sku":"tea-green","quantity":2,"totalCents":900,"payment":"card"}'`,
@@ -53,6 +77,6 @@ export async function main(args: readonly string[], out: (line: string) => void 
   // letters never show up in this one; --prefix names them instead and --keep-topics keeps them.
   const throwAway = settings.kind === 'kafka' && values.prefix === undefined;
   const prefix = values.prefix ?? (throwAway ? `shop-${Date.now().toString(36)}` : 'shop');
-  await runOrdersApp({ transport, prefix, orders, out, deleteTopics: throwAway && !values['keep-topics'] });
+  await runOrdersApp({ transport, prefix, orders, out, deleteTopics: throwAway && !values['keep-topics'], ...traced });
   return 0;
 }

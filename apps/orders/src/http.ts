@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { PaymentMethod } from './messages.js';
 import type { OrderProjection } from './projection.js';
 
@@ -29,6 +30,8 @@ export interface HttpApi {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** A no-op until an OpenTelemetry SDK is started (see `tracing.ts`). */
+const tracer = trace.getTracer('@example/orders');
 const PAYMENT_METHODS: readonly string[] = ['card', 'giftcard'];
 
 /** Every problem of a `POST /orders` body at once, or the order. */
@@ -104,7 +107,20 @@ async function route(options: HttpApiOptions, request: IncomingMessage, response
       return;
     }
     const orderId = randomUUID();
-    await options.placeOrder({ ...parsed.order, orderId });
+    const order = parsed.order;
+    // The server span of the request: with tracing on, the command and every event it causes join its trace.
+    await tracer.startActiveSpan('POST /orders', { kind: SpanKind.SERVER }, async (span) => {
+      span.setAttributes({ 'http.request.method': 'POST', 'http.route': '/orders', 'shop.order_id': orderId });
+      try {
+        await options.placeOrder({ ...order, orderId });
+        span.setAttribute('http.response.status_code', 202);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
     send(response, 202, { orderId, status: `/orders/${orderId}` });
     return;
   }

@@ -18,6 +18,7 @@ export {
 export { PaymentGateway, PaymentProviderDownError } from './payments.js';
 export { OrderProjection, type OrderStatus, type OrderView, type ProjectionStats } from './projection.js';
 export { type OrderService, type OrderServiceMetrics, type OrderServiceOptions, startOrderService } from './service.js';
+export { startTracing, type Tracing, type TracingOptions, tracingFromEnv } from './tracing.js';
 export {
   LOCAL_KAFKA_BROKERS,
   LOCAL_REGISTRY_URL,

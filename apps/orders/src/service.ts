@@ -1,4 +1,4 @@
-import { DEAD_LETTER_REPLAY_HEADERS, type Logger, type RetryOptions } from '@bus/core';
+import { DEAD_LETTER_REPLAY_HEADERS, type Logger, type RetryOptions, Router } from '@bus/core';
 import {
   CommandBus,
   CommandProcessor,
@@ -7,6 +7,7 @@ import {
   EventProcessor,
   type ProcessorStats,
 } from '@bus/cqrs';
+import type { RouterInstrumentation } from '@bus/otel';
 import { type HttpApi, startHttpApi } from './http.js';
 import { LatencyRecorder } from './latency.js';
 import { defineOrderMessages, type OrderMessages, orderTopics } from './messages.js';
@@ -29,6 +30,12 @@ export interface OrderServiceOptions {
   host?: string;
   /** pino-compatible logger for the processors. */
   logger?: Logger;
+  /**
+   * `@bus/otel` instrumentation (see `tracing.ts`): every publish gets a `send` span, every handling a
+   * `process` span, and the context travels in the headers, so one order is one trace from
+   * `POST /orders` to `OrderShipped`.
+   */
+  tracing?: RouterInstrumentation;
 }
 
 /** What the service measured so far. */
@@ -83,7 +90,20 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
   const deadLetters = [`${eventsTopic}.dlq`, `${commandsTopic}.dlq`];
   await transport.ensureTopics([eventsTopic, commandsTopic, ...deadLetters]);
 
-  const publisher = transport.publisher();
+  const tracing = options.tracing;
+  const publisher = tracing ? tracing.instrumentPublisher(transport.publisher()) : transport.publisher();
+  // With tracing, each processor runs on a router of ours whose middleware (outermost) and decorators trace it.
+  const router = () =>
+    tracing === undefined
+      ? {}
+      : {
+          router: new Router({
+            middleware: tracing.middleware,
+            publisherDecorators: tracing.publisherDecorators,
+            subscriberDecorators: tracing.subscriberDecorators,
+            ...(options.logger ? { logger: options.logger } : {}),
+          }),
+        };
   const events = new EventBus({ publisher, topics: strategy, source: 'urn:shop:orders' });
   const commands = new CommandBus({ publisher, topics: strategy, source: 'urn:shop:orders-http' });
   const processorOptions = {
@@ -107,6 +127,7 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
 
   const orders = new CommandProcessor({
     ...processorOptions,
+    ...router(),
     subscriber: transport.subscriber(),
     expects: [PlaceOrder],
   });
@@ -116,7 +137,7 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
   });
 
   const projection = new OrderProjection();
-  const processor = new EventProcessor({ ...processorOptions, subscriber: transport.subscriber() });
+  const processor = new EventProcessor({ ...processorOptions, ...router(), subscriber: transport.subscriber() });
   processor.on(
     OrderPlaced,
     async (event, ctx) => {
