@@ -8,7 +8,8 @@
 //   3. Node imports every entry point of the exports map (and `./package.json`): a broken exports map, a
 //      file missing from `files`, or a dependency that is neither declared nor a declared peer fails here;
 //   4. tsc (strict, NodeNext, skipLibCheck: false) compiles a sample that references every runtime export
-//      of every entry point through the published types: missing or mismatched declarations fail here.
+//      of every entry point through the published types: missing or mismatched declarations fail here;
+//   5. every `bin` of the package, as installed, answers `--help` with exit 0.
 // Prints one line per package and every problem; exits 1 if there is any. Packages are checked in parallel.
 // Usage: node scripts/check-installs.mjs [package-name...]   (needs `pnpm build` first)
 import { execFile } from 'node:child_process';
@@ -201,9 +202,20 @@ async function checkPackage(pkg, tarballs, packagesByName, work) {
       `typecheck: the published types do not compile in a consumer\n${indent(output(error).replaceAll(dir, '<consumer>'))}`,
     );
   }
+  // Commands: each bin, as the package manager linked it, answers `--help` with exit 0.
+  const bins =
+    typeof pkg.manifest.bin === 'string' ? { [pkg.name.split('/').pop()]: pkg.manifest.bin } : (pkg.manifest.bin ?? {});
+  for (const bin of Object.keys(bins)) {
+    try {
+      await run(join(dir, 'node_modules', '.bin', bin), ['--help'], { cwd: dir, maxBuffer: 16 << 20 });
+    } catch (error) {
+      problems.push(`bin: \`${bin} --help\` failed in the installed package\n${indent(output(error))}`);
+    }
+  }
   const exportCount = Object.values(names).reduce((sum, list) => sum + list.length, 0);
   const installed = Object.keys(dependencies).filter((name) => name !== pkg.name);
-  return { pkg, problems, source, entries: entries.length, exportCount, peers: installed, ms: Date.now() - t0 };
+  const result = { pkg, problems, source, entries: entries.length, exportCount, peers: installed, ms: Date.now() - t0 };
+  return { ...result, bins: Object.keys(bins).length };
 }
 
 async function main() {
@@ -247,7 +259,7 @@ async function main() {
       if (r.problems.length === 0) {
         const peers = r.peers.length === 0 ? 'no peers' : `with ${r.peers.join(', ')}`;
         console.log(
-          `  ok  ${r.pkg.name}: ${r.entries} entry point(s), ${r.exportCount} exports typed; ${peers}; installed ${r.source === 'offline' ? 'offline from the store' : 'from the registry'} (${took})`,
+          `  ok  ${r.pkg.name}: ${r.entries} entry point(s), ${r.exportCount} exports typed${r.bins > 0 ? `, ${r.bins} bin(s)` : ''}; ${peers}; installed ${r.source === 'offline' ? 'offline from the store' : 'from the registry'} (${took})`,
         );
       } else {
         failed++;

@@ -60,9 +60,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   out(`bus demo: orders, pricing and audit on the ${transport.description}, topics ${prefix}.*`);
   const pricingTopic = `${prefix}.pricing.quote`;
   await transport.ensureTopics([pricingTopic]);
-  const pricing = startPricingService({ publisher: transport.publisher(), subscriber: transport.subscriber(), prefix });
+  // Request/reply waits on every message: its publishers do not batch (lingerMs 0).
+  const pricing = startPricingService({
+    publisher: transport.publisher({ lingerMs: 0 }),
+    subscriber: transport.subscriber(),
+    prefix,
+  });
   const client = new PricingClient({
-    publisher: transport.publisher(),
+    publisher: transport.publisher({ lingerMs: 0 }),
     subscriber: transport.subscriber(),
     prefix,
     createReplyTopic: (topic) => transport.ensureTopics([topic], 1),

@@ -31,7 +31,11 @@ export interface Transport extends AsyncDisposable {
   readonly description: string;
   /** The schema registry (Kafka), or `undefined`: on the in-memory broker the Avro codecs carry no schema id. */
   readonly registry: SchemaRegistry | undefined;
-  publisher(): Publisher;
+  /**
+   * A publisher. `lingerMs` (Kafka) is how long it batches messages; give a request/reply caller 0,
+   * since it waits on every message. Default: the transport's (5 ms on Kafka).
+   */
+  publisher(options?: { lingerMs?: number }): Publisher;
   subscriber(): Subscriber;
   /** The dead-letter topic as operators use it (count, list, replay, purge). */
   deadLetterQueue(topic: string, publisher: Publisher): DeadLetterQueue;
@@ -78,7 +82,8 @@ function kafkaTransport(brokers: string[], registryUrl: string): Transport {
   return {
     description: `Kafka at ${brokers.join(',')} with the registry at ${withoutCredentials(registryUrl)}`,
     registry,
-    publisher: () => track(new KafkaPublisher({ brokers })),
+    publisher: (options = {}) =>
+      track(new KafkaPublisher({ brokers, ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }) })),
     subscriber: () => track(new KafkaSubscriber({ brokers })),
     deadLetterQueue: (topic, publisher) => track(new KafkaDeadLetterQueue({ brokers, topic, publisher })),
     ensureTopics: async (names, partitions = 3) => {
