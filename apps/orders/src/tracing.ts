@@ -46,8 +46,11 @@ export function startTracing(options: TracingOptions): Tracing {
   };
 }
 
-/** {@link startTracing} when `OTEL_EXPORTER_OTLP_ENDPOINT` (or its traces variant) is set, else `undefined`. */
+/**
+ * {@link startTracing} when `OTEL_EXPORTER_OTLP_ENDPOINT` (or its traces variant) is set, else `undefined`.
+ * `OTEL_SERVICE_NAME`, when set, names the service instead of `serviceName`.
+ */
 export function tracingFromEnv(serviceName: string, env: NodeJS.ProcessEnv = process.env): Tracing | undefined {
   if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
-  return startTracing({ serviceName });
+  return startTracing({ serviceName: env.OTEL_SERVICE_NAME?.trim() || serviceName });
 }
