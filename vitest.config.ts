@@ -10,7 +10,7 @@ export default defineConfig({
       'packages/*/vitest.config.ts',
       'tools/*/vitest.config.ts',
       'apps/*/vitest.config.ts',
-      ...(unitOnly ? [] : ['packages/kafka/vitest.cluster.config.ts']),
+      ...(unitOnly ? [] : ['packages/kafka/vitest.cluster.config.ts', 'packages/kafka/vitest.platformatic.config.ts']),
     ],
     reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
   },

@@ -145,6 +145,7 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
       idempotent: this.#options.idempotent,
       maxInFlightRequests: this.#options.maxInFlightRequests,
       retries: this.#options.producerRetry.retries,
+      ackTimeoutMs: this.#options.timeoutMs,
     });
     this.#queue = new SendQueue(this.#options, {
       send: (batch) => this.#send(batch),

@@ -28,7 +28,15 @@ describe('the driver option', () => {
     expect(admin.map((i) => i.path)).toEqual(['driver']);
   });
 
-  it('accepts kafkajs explicitly, the default', async () => {
+  it('accepts kafkajs explicitly, the default, and platformatic for the publisher', async () => {
     await new KafkaPublisher({ brokers: 'localhost:1', driver: 'kafkajs' }).close();
+    await new KafkaPublisher({ brokers: 'localhost:1', driver: 'platformatic', compression: 'zstd' }).close();
+  });
+
+  it('checks the connection options on platformatic too, listing every problem', () => {
+    const found = issues(
+      () => new KafkaPublisher({ brokers: 'nohost', driver: 'platformatic', sasl: { mechanism: 'plain' } as never }),
+    );
+    expect(found.map((i) => i.path).sort()).toEqual(['brokers', 'sasl.password', 'sasl.username']);
   });
 });

@@ -1,5 +1,6 @@
 import type { KafkaConnectionOptions } from '../../connection.js';
 import { KafkajsDriver } from './kafkajs-driver.js';
+import { PlatformaticDriver } from './platformatic-driver.js';
 import type { KafkaDriver } from './types.js';
 
 /**
@@ -7,5 +8,7 @@ import type { KafkaDriver } from './types.js';
  * connection options first: a `ConfigError` lists every problem, named after `subject`.
  */
 export function createDriver(options: KafkaConnectionOptions, subject: string): KafkaDriver {
-  return new KafkajsDriver(options, subject);
+  return options.driver === 'platformatic'
+    ? new PlatformaticDriver(options, subject)
+    : new KafkajsDriver(options, subject);
 }

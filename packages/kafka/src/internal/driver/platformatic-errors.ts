@@ -60,6 +60,31 @@ export function platformaticErrorShape(error: unknown): PlatformaticErrorShape |
     all.at(-1) ??
     error;
   const kind = KIND_BY_CODE[String(chosen.code)] ?? 'client';
-  const type = typeof chosen.apiId === 'string' ? chosen.apiId : '';
+  // The client's metadata lookup reports a topic the broker does not know as a UserError.
+  const unknownTopic = chosen.code === 'PLT_KFK_USER' && /^Unknown topic /.test(String(chosen.message));
+  const type = typeof chosen.apiId === 'string' ? chosen.apiId : unknownTopic ? 'UNKNOWN_TOPIC_OR_PARTITION' : '';
   return { kind, type, root: chosen, retriable: all.every((e) => e.canRetry !== false) };
+}
+
+/**
+ * Reaches a broker through `lookup` (a metadata request without the client's own retries),
+ * retrying up to `retries` times with `delay` between attempts, as kafkajs's connect does, but
+ * giving up at once on a refused authentication (the client would retry it).
+ */
+export async function connectWithRetry(
+  lookup: () => Promise<unknown>,
+  retries: number,
+  delay: (attempt: number) => number,
+  closed: () => boolean,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await lookup();
+      return;
+    } catch (error) {
+      const shape = platformaticErrorShape(error);
+      if (attempt >= retries || closed() || shape?.kind === 'authentication' || shape?.retriable === false) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay(attempt + 1)));
+    }
+  }
 }

@@ -49,6 +49,8 @@ export interface ProducerSetup {
   readonly maxInFlightRequests: number | undefined;
   /** The client's own retries of one request (bounded; bus's deadline decides beyond them). */
   readonly retries: number;
+  /** How long a broker may take to acknowledge (drivers that fix it per client, not per send). */
+  readonly ackTimeoutMs: number;
 }
 
 /**

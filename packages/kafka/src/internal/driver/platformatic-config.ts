@@ -1,0 +1,70 @@
+import type * as Platformatic from '@platformatic/kafka';
+import { brokerList, type KafkaConnectionOptions, type KafkaSaslOptions } from '../../connection.js';
+
+const SASL_MECHANISMS = {
+  plain: 'PLAIN',
+  'scram-sha-256': 'SCRAM-SHA-256',
+  'scram-sha-512': 'SCRAM-SHA-512',
+  oauthbearer: 'OAUTHBEARER',
+} as const;
+
+function toSasl(sasl: KafkaSaslOptions): Platformatic.SASLOptions {
+  if (sasl.mechanism === 'oauthbearer') {
+    const provider = sasl.oauthBearerProvider;
+    // Asked on every (re)authentication, as on kafkajs.
+    return { mechanism: 'OAUTHBEARER', token: async () => (await provider()).value };
+  }
+  return { mechanism: SASL_MECHANISMS[sasl.mechanism], username: sasl.username, password: sasl.password };
+}
+
+/**
+ * kafkajs's backoff (exponential from `initialRetryTimeMs`, capped at `maxRetryTimeMs`, ±20 %
+ * jitter), so `retry` means the same on both drivers.
+ */
+export function backoff(initialMs: number, maxMs: number): (attempt: number) => number {
+  return (attempt) => {
+    const exponential = initialMs * 2 ** Math.max(0, attempt - 1);
+    const jitter = 1 + (Math.random() * 0.4 - 0.2);
+    return Math.min(maxMs, Math.round(exponential * jitter));
+  };
+}
+
+/** The connection's retry policy, kept with the client options it was derived from. */
+export const RETRY_POLICY = Symbol('bus.kafka.platformatic.retryPolicy');
+
+/** Client options plus bus's retry policy (for the connect loop, which skips the client's retries). */
+export type PlatformaticOptions = Platformatic.BaseOptions & {
+  readonly [RETRY_POLICY]: { readonly retries: number; readonly delay: (attempt: number) => number };
+};
+
+/** The client options of @platformatic/kafka that `options` stand for (validated beforehand). */
+export function toPlatformaticOptions(options: KafkaConnectionOptions): PlatformaticOptions {
+  const delay = backoff(options.retry?.initialRetryTimeMs ?? 300, options.retry?.maxRetryTimeMs ?? 30_000);
+  const retries = options.retry?.retries ?? 5;
+  const config: Platformatic.BaseOptions = {
+    clientId: options.clientId ?? 'bus',
+    bootstrapBrokers: brokerList(options.brokers),
+    connectTimeout: options.connectionTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    timeout: options.requestTimeoutMs ?? 30_000,
+    retries,
+    retryDelay: (_client, _operation, attempt) => delay(attempt),
+  };
+  if (options.ssl !== undefined && options.ssl !== false) {
+    if (options.ssl === true) {
+      config.tls = {};
+    } else {
+      const { ca, cert, key, rejectUnauthorized, servername } = options.ssl;
+      config.tls = {
+        ...(ca === undefined ? {} : { ca }),
+        ...(cert === undefined ? {} : { cert }),
+        ...(key === undefined ? {} : { key }),
+        ...(servername === undefined ? {} : { servername }),
+        rejectUnauthorized: rejectUnauthorized ?? true,
+      };
+      if (servername !== undefined) config.tlsServerName = servername;
+    }
+  }
+  if (options.sasl !== undefined) config.sasl = toSasl(options.sasl);
+  return { ...config, [RETRY_POLICY]: { retries, delay } };
+}

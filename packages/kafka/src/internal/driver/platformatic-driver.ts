@@ -1,0 +1,214 @@
+import { ConfigIssues } from '@bus/core';
+import type * as Platformatic from '@platformatic/kafka';
+import { checkDriverSupported, type KafkaConnectionOptions, validateConnectionOptions } from '../../connection.js';
+import { withDeadline } from '../deadline.js';
+import { type PlatformaticOptions, RETRY_POLICY, toPlatformaticOptions } from './platformatic-config.js';
+import { connectWithRetry } from './platformatic-errors.js';
+import { PlatformaticTransactionalProducer } from './platformatic-transaction.js';
+import type {
+  DriverCompression,
+  DriverRecord,
+  DriverSend,
+  KafkaDriver,
+  PartitionAck,
+  ProducerDriver,
+  ProducerSetup,
+  TransactionalProducerDriver,
+  TransactionalSetup,
+} from './types.js';
+
+type PlatformaticModule = typeof Platformatic;
+/** What bus hands @platformatic/kafka's producer: bytes everywhere, strings turned into UTF-8. */
+export type BytesProducer = Platformatic.Producer<unknown, unknown, unknown, unknown>;
+
+let loading: Promise<PlatformaticModule> | undefined;
+
+/** @platformatic/kafka, imported on first use (an optional peer dependency: kafkajs users never load it). */
+export function loadPlatformatic(): Promise<PlatformaticModule> {
+  loading ??= import('@platformatic/kafka');
+  return loading;
+}
+
+/** Whether @platformatic/kafka can be imported from here, checked without importing it. */
+function isInstalled(): boolean {
+  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+  if (typeof resolve !== 'function') return true;
+  try {
+    resolve('@platformatic/kafka');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function toBytes(data: unknown): Buffer | undefined {
+  if (data === undefined || data === null) return undefined;
+  return typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+}
+
+/** Serializers for bus's records: keys, values and header values are bytes or UTF-8 text. */
+export const BYTES_SERIALIZERS = { key: toBytes, value: toBytes, headerKey: toBytes, headerValue: toBytes };
+
+const COMPRESSIONS: Record<DriverCompression, Platformatic.CompressionAlgorithmValue | undefined> = {
+  none: undefined,
+  gzip: 'gzip',
+  snappy: 'snappy',
+  lz4: 'lz4',
+  zstd: 'zstd',
+};
+
+/** Partition counts are looked up again this often, so partitions added to a topic are used. */
+const PARTITION_COUNT_MAX_AGE_MS = 5_000;
+
+/** The records of `request` as @platformatic/kafka takes them (timestamps as bigint). */
+export function toPlatformaticMessages(
+  topic: string,
+  records: readonly DriverRecord[],
+): Platformatic.MessageToProduce<unknown, unknown, unknown, unknown>[] {
+  const messages = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    messages[i] = {
+      topic,
+      key: record.key ?? undefined,
+      value: record.value ?? undefined,
+      headers: record.headers,
+      partition: record.partition,
+      timestamp: record.timestamp === undefined ? undefined : BigInt(record.timestamp),
+    };
+  }
+  return messages;
+}
+
+class PlatformaticProducer implements ProducerDriver {
+  readonly #options: PlatformaticOptions;
+  readonly #setup: ProducerSetup;
+  #client: BytesProducer | undefined;
+  #murmur2: PlatformaticModule['murmur2'] | undefined;
+  readonly #partitionCounts = new Map<string, { count: number; at: number }>();
+  readonly #roundRobin = new Map<string, number>();
+
+  constructor(options: PlatformaticOptions, setup: ProducerSetup) {
+    this.#options = options;
+    this.#setup = setup;
+  }
+
+  async connect(): Promise<void> {
+    const platformatic = await loadPlatformatic();
+    this.#murmur2 = platformatic.murmur2;
+    const client: BytesProducer = new platformatic.Producer({
+      ...this.#options,
+      timeout: this.#setup.ackTimeoutMs,
+      retries: this.#setup.retries,
+      idempotent: this.#setup.idempotent,
+      autocreateTopics: this.#setup.allowAutoTopicCreation,
+      ...(this.#setup.maxInFlightRequests === undefined ? {} : { maxInflights: this.#setup.maxInFlightRequests }),
+      serializers: BYTES_SERIALIZERS,
+    });
+    this.#client = client;
+    // Reaches a broker (TLS, SASL) now, so a wrong password fails the connect, not the first send.
+    const { retries, delay } = this.#options[RETRY_POLICY];
+    await connectWithRetry(
+      () => client.metadata({ topics: [], retries: 0 }),
+      retries,
+      delay,
+      () => this.#client !== client,
+    );
+  }
+
+  async disconnect(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.close();
+  }
+
+  async send(request: DriverSend): Promise<PartitionAck[]> {
+    const client = this.#client;
+    if (client === undefined) throw new Error('producer is not connected');
+    const { topic, records } = request;
+    // Java's partitioner (murmur2 of the key, positive, modulo the partition count), as on kafkajs;
+    // chosen here so it is pinned on the record and a resend goes to the same partition.
+    const count = await this.#partitionCount(client, topic);
+    for (const record of records)
+      if (record.partition === undefined) record.partition = this.#partition(topic, record, count);
+    const compression = COMPRESSIONS[request.compression];
+    const result = await client.send({
+      messages: toPlatformaticMessages(topic, records),
+      acks: request.acks,
+      ...(compression === undefined ? {} : { compression }),
+    });
+    const acks: PartitionAck[] = [];
+    for (const offset of result.offsets ?? []) if (offset.topic === topic) acks.push({ partition: offset.partition });
+    return acks;
+  }
+
+  #partition(topic: string, record: DriverRecord, count: number): number {
+    const key = record.key;
+    if (key === undefined || key === null) {
+      const next = this.#roundRobin.get(topic) ?? 0;
+      this.#roundRobin.set(topic, next + 1);
+      return next % count;
+    }
+    const bytes = typeof key === 'string' ? Buffer.from(key) : key;
+    return (this.#murmur2!(bytes) & 0x7fffffff) % count;
+  }
+
+  async #partitionCount(client: BytesProducer, topic: string): Promise<number> {
+    const cached = this.#partitionCounts.get(topic);
+    const now = performance.now();
+    if (cached !== undefined && now - cached.at < PARTITION_COUNT_MAX_AGE_MS) return cached.count;
+    const metadata = await client.metadata({ topics: [topic], autocreateTopics: this.#setup.allowAutoTopicCreation });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    if (count < 1) {
+      throw Object.assign(new Error(`no partitions for topic "${topic}"`), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    }
+    this.#partitionCounts.set(topic, { count, at: now });
+    return count;
+  }
+}
+
+/** How long the publisher waits to look up a topic's size limit for a clearer error message. */
+const LIMIT_LOOKUP_TIMEOUT_MS = 2_000;
+
+/** The @platformatic/kafka driver: one set of client options shared by the clients it creates. */
+export class PlatformaticDriver implements KafkaDriver {
+  readonly name = 'platformatic' as const;
+  readonly #options: PlatformaticOptions;
+
+  /** Validates `options` (a `ConfigError` lists every problem, and a missing @platformatic/kafka). */
+  constructor(options: KafkaConnectionOptions, subject: string) {
+    const issues = new ConfigIssues(subject);
+    validateConnectionOptions(options, issues);
+    checkDriverSupported(options, issues, subject, ['kafkajs', 'platformatic']);
+    if (!isInstalled()) issues.add('driver', '"platformatic" needs the @platformatic/kafka package installed');
+    issues.throwIfAny();
+    this.#options = toPlatformaticOptions(options);
+  }
+
+  producer(setup: ProducerSetup): ProducerDriver {
+    return new PlatformaticProducer(this.#options, setup);
+  }
+
+  transactionalProducer(setup: TransactionalSetup): TransactionalProducerDriver {
+    return new PlatformaticTransactionalProducer(this.#options, setup);
+  }
+
+  async topicSizeLimit(topic: string): Promise<number | undefined> {
+    const platformatic = await loadPlatformatic();
+    const admin = new platformatic.Admin({ ...this.#options, retries: 0 });
+    try {
+      const described = await withDeadline(
+        admin.describeConfigs({
+          resources: [{ resourceType: 2, resourceName: topic, configurationKeys: ['max.message.bytes'] }],
+        }),
+        LIMIT_LOOKUP_TIMEOUT_MS,
+        () => new Error('size limit lookup timed out'),
+      );
+      const value = described[0]?.configs.find((config) => config.name === 'max.message.bytes')?.value;
+      const limit = value === undefined || value === null ? Number.NaN : Number(value);
+      return Number.isFinite(limit) ? limit : undefined;
+    } finally {
+      void admin.close().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { fileURLToPath } from 'node:url';
+import { defineProject } from 'vitest/config';
+import { workspaceAliases } from '../../vitest.shared.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The `kafka-platformatic` project: Kafka suites run again with the clients on @platformatic/kafka
+ * (`@bus/kafka` resolves to test/platformatic/bus-kafka.ts, which makes it their default driver).
+ * It runs beside the `kafka` project, which runs the same files on kafkajs. The list holds the
+ * suites of the clients that run on that driver so far: the publisher's (transactions, security).
+ */
+export default defineProject({
+  resolve: {
+    alias: [
+      { find: /^@bus\/kafka$/, replacement: `${repoRoot}packages/kafka/test/platformatic/bus-kafka.ts` },
+      ...workspaceAliases,
+    ],
+  },
+  test: {
+    name: 'kafka-platformatic',
+    include: [
+      'test/publisher.int.test.ts',
+      'test/publisher-acks.int.test.ts',
+      'test/publisher-backpressure.int.test.ts',
+      'test/publisher-close.int.test.ts',
+      'test/publisher-resilience.int.test.ts',
+      'test/batching.int.test.ts',
+      'test/errors.int.test.ts',
+      'test/transaction.int.test.ts',
+      'test/security.int.test.ts',
+    ],
+    globalSetup: [`${repoRoot}tools/test-infra/src/global-setup.ts`],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
