@@ -83,11 +83,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   let placed = 0;
   let phase = 'placing orders';
 
+  let replayed = 0;
+  // Two lines a tick: progress and failures, then what flowed (events per type, as the audit reads the
+  // stream topic) and how fast.
   const live = () => {
-    const { processors } = service.metrics();
+    const { processors, handlingLatency } = service.metrics();
+    const events = Object.entries(audit.stats().byType)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([type, n]) => `${type.slice(type.lastIndexOf('.') + 1)} ${n}`)
+      .join(', ');
     out(
-      `  [${elapsed()}] ${phase}: placed ${placed}/${count}, shipped ${service.projection.countByStatus().shipped},` +
-        ` retries ${processors.retried}, dead-lettered ${processors.deadLettered}, audited ${audit.stats().total}`,
+      `  [${elapsed()}] ${phase}: placed ${placed}/${count}, shipped ${service.projection.countByStatus().shipped};` +
+        ` retries ${processors.retried}, dead-lettered ${processors.deadLettered}, replayed ${replayed}`,
+    );
+    out(
+      `         events ${events || 'none yet'}; handling ${handlingLatency.describe()}; rpc ${rpc.latency.describe()}`,
     );
   };
   const timer = setInterval(live, options.liveIntervalMs ?? 1_000);
@@ -131,7 +141,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     live();
     service.payments.setOutage('giftcard', false);
     phase = 'replaying';
-    const replayed = await service.replayDeadLetters();
+    replayed = await service.replayDeadLetters();
     out(`  the provider is back: replayed ${replayed} dead letters`);
     await waitUntil('the replayed orders to ship', () => service.projection.countByStatus().shipped === placed, {
       timeoutMs,
