@@ -3,7 +3,8 @@ import { ConfigError } from '@bus/core';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KafkaReceivedMessage, type SettlementSink } from '../src/internal/consumer-message.js';
-import { PartitionState, type PendingRecord } from '../src/internal/partition-state.js';
+import type { PendingRecord } from '../src/internal/held-record.js';
+import { PartitionState } from '../src/internal/partition-state.js';
 
 const decode = { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' };
 const sink: SettlementSink = { acked: () => {}, nacked: () => {} };
@@ -22,7 +23,7 @@ function received(
     headers: {},
     ...raw,
   } as KafkaMessage;
-  state.enqueue(message, Number(message.offset));
+  state.enqueue([message], 0, 1, Number.POSITIVE_INFINITY);
   const record = state.take() as PendingRecord;
   record.attempts++;
   return new KafkaReceivedMessage(record, state, settlementSink, decode);

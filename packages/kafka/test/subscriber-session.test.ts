@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ConsumerSession } from '../src/internal/consumer-session.js';
 import { createConsumerStats } from '../src/internal/consumer-stats.js';
-import { RECORD_OVERHEAD_BYTES } from '../src/internal/partition-state.js';
+import { RECORD_OVERHEAD_BYTES } from '../src/internal/held-record.js';
 import { TypedEvents } from '../src/internal/typed-events.js';
 import type { KafkaSubscriberEvents } from '../src/subscriber-events.js';
 

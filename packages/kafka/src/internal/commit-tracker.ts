@@ -17,7 +17,8 @@ export interface TrackedOffset {
  * that is what makes a commit a claim that everything before it was processed.
  */
 export class CommitTracker {
-  #entries: TrackedOffset[] = [];
+  /** Registered entries; those before `#head` are behind the commit position and cleared. */
+  #entries: (TrackedOffset | undefined)[] = [];
   #head = 0;
   #lastRegistered = -1;
   #bytes = 0;
@@ -55,6 +56,9 @@ export class CommitTracker {
       if (!current.acked) break;
       last = current.offset;
       this.#bytes -= current.size;
+      // Drop the reference at once: an entry is a fetched record with its bytes, and one kept
+      // until the next compaction lives long enough to be promoted to V8's old space.
+      entries[head] = undefined;
       head++;
     }
     this.#head = head;
@@ -65,6 +69,11 @@ export class CommitTracker {
       this.#head = 0;
     }
     return true;
+  }
+
+  /** The last offset registered, or -1. */
+  get lastRegistered(): number {
+    return this.#lastRegistered;
   }
 
   /** Records registered and not yet behind the commit position: buffered, in flight, or acked out of order. */

@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { type NackOptions, nackDelayMs, type ReceivedMessage, type Settlement } from '@bus/core';
 import { CLOUDEVENTS_ID_HEADER } from '../subscriber-options.js';
-import type { PartitionState, PendingRecord } from './partition-state.js';
+import type { PendingRecord } from './held-record.js';
+import type { PartitionState } from './partition-state.js';
 
 /** How a fetched record is read into a {@link ReceivedMessage}. */
 export interface DecodeOptions {
@@ -32,15 +33,31 @@ export function headerValue(value: RawHeader): string | Uint8Array | undefined {
  * string when it is valid UTF-8 and the producer did not mark it binary; otherwise as bytes.
  */
 export function decodeKey(key: Buffer, binary: boolean): string | Uint8Array {
-  if (binary) return view(key);
-  const text = key.toString();
-  // Decoding replaces invalid UTF-8 with U+FFFD; only then is the (rarer) validity check needed.
-  return !text.includes('\uFFFD') || isUtf8(key) ? text : view(key);
+  return keyAt(key, 0, key.byteLength, binary);
 }
 
-/** A plain `Uint8Array` over the fetched bytes (no copy), so it compares equal to other byte arrays. */
+/** {@link decodeKey} for the `length` bytes of `bytes` from `start` on. */
+function keyAt(bytes: Buffer, start: number, length: number, binary: boolean): string | Uint8Array {
+  if (!binary) {
+    const text = bytes.toString('utf8', start, start + length);
+    if (isText(text, bytes, start, length)) return text;
+  }
+  return viewAt(bytes, start, length);
+}
+
+/** Whether `text`, decoded from `length` bytes of `bytes` at `start`, is what they hold (valid UTF-8). */
+function isText(text: string, bytes: Buffer, start: number, length: number): boolean {
+  // Decoding replaces invalid UTF-8 with U+FFFD; only then is the (rarer) validity check needed.
+  return !text.includes('\uFFFD') || isUtf8(bytes.subarray(start, start + length));
+}
+
+/** A plain `Uint8Array` over bytes (no copy), so it compares equal to other byte arrays. */
 function view(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return viewAt(buffer, 0, buffer.byteLength);
+}
+
+function viewAt(bytes: Buffer, start: number, length: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, length);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -59,7 +76,7 @@ export interface SettlementSink {
 /**
  * A fetched record handed to a consumer; settled once by `ack()` or `nack()`. Every message field
  * is an own property (so `{ ...message }` keeps id and headers); the payload and a binary key are
- * views of the fetched bytes, not copies.
+ * views of the bytes held for the record, not copies.
  */
 export class KafkaReceivedMessage implements ReceivedMessage {
   readonly id: string;
@@ -80,37 +97,47 @@ export class KafkaReceivedMessage implements ReceivedMessage {
   readonly #sink: SettlementSink;
 
   constructor(record: PendingRecord, state: PartitionState, sink: SettlementSink, options: DecodeOptions) {
-    const raw = record.raw;
+    const bytes = record.bytes as Buffer;
+    const { start, keyLength, valueLength } = record;
     let headers: Record<string, string> | undefined;
     let binaryHeaders: Record<string, Uint8Array> | undefined;
     let id: string | undefined;
-    const rawHeaders = raw.headers;
-    if (rawHeaders !== undefined) {
-      for (const name in rawHeaders) {
-        const value = headerValue(rawHeaders[name]);
-        if (value === undefined || name === options.binaryKeyHeader) continue;
-        if (typeof value !== 'string') {
+    let binaryKey = false;
+    const layout = record.headers;
+    if (layout !== undefined) {
+      // The header values follow the key and the value (see HeaderLayout).
+      let at = start + Math.max(keyLength, 0) + Math.max(valueLength, 0);
+      for (let i = 0; i < layout.length; i += 2) {
+        const name = layout[i] as string;
+        const length = layout[i + 1] as number;
+        if (length < 0) continue;
+        const from = at;
+        at += length;
+        if (name === options.binaryKeyHeader) {
+          binaryKey = true;
+          continue;
+        }
+        const text = bytes.toString('utf8', from, at);
+        if (!isText(text, bytes, from, length)) {
           // Not valid UTF-8 (rare): never an id, which is text.
           if (name === options.messageIdHeader) continue;
           binaryHeaders ??= {};
-          binaryHeaders[name] = value;
-        } else if (name === options.messageIdHeader) id = value;
+          binaryHeaders[name] = viewAt(bytes, from, length);
+        } else if (name === options.messageIdHeader) id = text;
         else {
           headers ??= {};
-          headers[name] = value;
+          headers[name] = text;
         }
       }
     }
     // Without the id header, a CloudEvent's id (kept in the headers too), else an id derived from the
     // record's position: stable across redeliveries.
-    this.id = id ?? headers?.[CLOUDEVENTS_ID_HEADER] ?? `${state.topic}-${state.partition}-${raw.offset}`;
-    this.payload = raw.value === null ? EMPTY : view(raw.value);
+    this.id = id ?? headers?.[CLOUDEVENTS_ID_HEADER] ?? `${state.topic}-${state.partition}-${record.offset}`;
+    this.payload = valueLength < 0 ? EMPTY : viewAt(bytes, start + Math.max(keyLength, 0), valueLength);
     this.headers = headers ?? NO_HEADERS;
     if (binaryHeaders !== undefined) this.binaryHeaders = binaryHeaders;
-    if (raw.key !== null && raw.key !== undefined) {
-      this.key = decodeKey(raw.key, raw.headers?.[options.binaryKeyHeader] !== undefined);
-    }
-    this.timestamp = Number(raw.timestamp);
+    if (keyLength >= 0) this.key = keyAt(bytes, start, keyLength, binaryKey);
+    this.timestamp = record.timestamp;
     this.topic = state.topic;
     this.partition = state.partition;
     this.offset = record.offset;

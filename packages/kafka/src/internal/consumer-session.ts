@@ -15,7 +15,8 @@ import type { KafkaSubscriberEvents, StallReason } from '../subscriber-events.js
 import type { ConsumerStats } from './consumer-stats.js';
 import { FetchGate } from './fetch-gate.js';
 import { HandOut } from './hand-out.js';
-import { PartitionState, type PendingRecord } from './partition-state.js';
+import type { PendingRecord } from './held-record.js';
+import { PartitionState } from './partition-state.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import type { TypedEvents } from './typed-events.js';
 

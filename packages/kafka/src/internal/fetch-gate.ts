@@ -62,7 +62,7 @@ export class FetchGate {
     let index = 0;
     while (index < messages.length) {
       const partitionRoom = maxInFlightPerPartition - state.outstanding;
-      let room = Math.min(partitionRoom, maxInFlight - this.#outstanding);
+      const room = Math.min(partitionRoom, maxInFlight - this.#outstanding);
       if (room <= 0 || this.#outstandingBytes >= maxInFlightBytes) {
         // Full: wait here (heartbeating) rather than pausing, so kafkajs fetches again the moment
         // acks make room; a fully paused kafkajs consumer sleeps a whole fetch wait.
@@ -84,24 +84,14 @@ export class FetchGate {
         }
         continue;
       }
-      let accepted = 0;
-      let last: string | undefined;
-      const bytesBefore = state.outstandingBytes;
       // The byte budget is checked per record, so one record larger than it still gets through.
-      for (; index < messages.length && room > 0; index++) {
-        const message = messages[index] as KafkaMessage;
-        if (this.#outstandingBytes + state.outstandingBytes - bytesBefore >= maxInFlightBytes) break;
-        if (state.enqueue(message, Number(message.offset))) {
-          accepted++;
-          room--;
-        }
-        last = message.offset;
-      }
+      const { next, queued, bytes } = state.enqueue(messages, index, room, maxInFlightBytes - this.#outstandingBytes);
       // The fetch position moves over what was queued.
-      if (last !== undefined) resolveOffset(last);
-      this.#outstanding += accepted;
-      this.#outstandingBytes += state.outstandingBytes - bytesBefore;
-      if (accepted > 0) this.#host.wake();
+      if (next > index) resolveOffset((messages[next - 1] as KafkaMessage).offset);
+      index = next;
+      this.#outstanding += queued;
+      this.#outstandingBytes += bytes;
+      if (queued > 0) this.#host.wake();
     }
     await this.#host.heartbeat(heartbeat);
   }

@@ -1,4 +1,5 @@
-import type { PartitionState, PendingRecord } from './partition-state.js';
+import type { PendingRecord } from './held-record.js';
+import type { PartitionState } from './partition-state.js';
 
 /** Messages handed out from one partition before the next partition's turn. */
 const BURST = 32;

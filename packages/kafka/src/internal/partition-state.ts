@@ -1,90 +1,6 @@
-import { isUtf8 } from 'node:buffer';
 import type { KafkaMessage } from 'kafkajs';
-import { CommitTracker, type TrackedOffset } from './commit-tracker.js';
-
-/**
- * Memory a held record takes besides its key, value and header text: the record, message and
- * header objects and the buffer views. Counted against `maxInFlightBytes`, so the byte budget
- * bounds what is retained, not just the payloads.
- */
-export const RECORD_OVERHEAD_BYTES = 256;
-
-const EMPTY_BUFFER = Buffer.alloc(0);
-
-type RawHeaders = NonNullable<KafkaMessage['headers']>;
-
-/**
- * A copy of a fetched record that owns its bytes, and its size as held in memory.
- *
- * kafkajs hands out keys, values and headers as views of the whole fetch response (up to
- * `fetchMaxBytesPerPartition` per partition). One record kept while later ones are processed would
- * keep that whole response alive, and once the record lives long enough to be promoted to V8's old
- * space, until the next full collection: a subscription holding a few thousand records pinned
- * hundreds of MB of responses. Key and value are copied into one small buffer (from Node's pool for
- * small records), header values become strings (which is how they are read), or owned bytes when not UTF-8.
- */
-export function detach(raw: KafkaMessage): { message: KafkaMessage; size: number } {
-  const key = raw.key ?? null;
-  const value = raw.value ?? null;
-  const keyLength = key === null ? 0 : key.byteLength;
-  const valueLength = value === null ? 0 : value.byteLength;
-  // An empty key or value (not null) of a record with no other bytes is a view of the empty buffer.
-  let own = EMPTY_BUFFER;
-  if (keyLength + valueLength > 0) {
-    own = Buffer.allocUnsafe(keyLength + valueLength);
-    if (key !== null) key.copy(own, 0);
-    if (value !== null) value.copy(own, keyLength);
-  }
-  let headers: RawHeaders | undefined;
-  let headerBytes = 0;
-  const rawHeaders = raw.headers;
-  if (rawHeaders !== undefined) {
-    headers = {};
-    for (const name in rawHeaders) {
-      const header = rawHeaders[name];
-      if (header === undefined || header === null) continue;
-      if (Array.isArray(header)) {
-        const values = header.map(ownValue);
-        headers[name] = values;
-        for (const value of values) headerBytes += name.length + value.length;
-      } else {
-        const value = ownValue(header);
-        headers[name] = value;
-        headerBytes += name.length + value.length;
-      }
-    }
-  }
-  const message: KafkaMessage = {
-    offset: raw.offset,
-    timestamp: raw.timestamp,
-    attributes: raw.attributes,
-    size: raw.size,
-    key: key === null ? null : own.subarray(0, keyLength),
-    value: value === null ? null : own.subarray(keyLength, keyLength + valueLength),
-    headers,
-  } as KafkaMessage;
-  return { message, size: keyLength + valueLength + headerBytes + RECORD_OVERHEAD_BYTES };
-}
-
-/**
- * A header value that no longer refers to the fetch response: the text (how it is read) when it is
- * valid UTF-8, else a copy of the bytes (rare: binary headers of foreign producers).
- */
-function ownValue(value: Buffer | string | null): string | Buffer {
-  if (value === null) return '';
-  if (typeof value === 'string') return value;
-  const text = value.toString();
-  return !text.includes('\uFFFD') || isUtf8(value) ? text : Buffer.from(value);
-}
-
-/** A fetched record, from fetch until commit; it is also its own commit-tracker entry. */
-export interface PendingRecord extends TrackedOffset {
-  readonly raw: KafkaMessage;
-  /** Deliveries so far. */
-  attempts: number;
-  /** For a redelivery: not before this time (ms since epoch). */
-  dueAt: number;
-}
+import { CommitTracker } from './commit-tracker.js';
+import { copyRecords, dataBytes, heldSize, type PendingRecord } from './held-record.js';
 
 /**
  * What one group member holds for one assigned partition during one generation: the records
@@ -113,15 +29,46 @@ export class PartitionState {
   }
 
   /**
-   * Registers and queues a fetched record, as a copy that owns its bytes (see {@link detach});
-   * returns `false` for one already registered.
+   * Copies records of a fetched batch, from `messages[from]` on, into one buffer and queues them:
+   * at most `room` records, while the bytes they hold stay below `bytesRoom` (checked before each
+   * record, so a record larger than the budget still gets through alone). Records at or below the
+   * last registered offset (fetched again) are passed over. Returns the index of the first record
+   * not taken, how many were queued, and the bytes they hold.
    */
-  enqueue(fetched: KafkaMessage, offset: number): boolean {
-    const { message: raw, size } = detach(fetched);
-    const record: PendingRecord = { offset, size, acked: false, raw, attempts: 0, dueAt: 0 };
-    if (!this.tracker.add(record)) return false;
-    this.#queue.push(record);
-    return true;
+  enqueue(
+    messages: readonly KafkaMessage[],
+    from: number,
+    room: number,
+    bytesRoom: number,
+  ): { next: number; queued: number; bytes: number } {
+    const picked: KafkaMessage[] = [];
+    const offsets: number[] = [];
+    const sizes: number[] = [];
+    let last = this.tracker.lastRegistered;
+    let bytes = 0;
+    let data = 0;
+    let index = from;
+    for (; index < messages.length && picked.length < room && bytes < bytesRoom; index++) {
+      const message = messages[index] as KafkaMessage;
+      const offset = Number(message.offset);
+      if (offset <= last) continue;
+      last = offset;
+      const recordData = dataBytes(message);
+      const size = heldSize(recordData);
+      picked.push(message);
+      offsets.push(offset);
+      sizes.push(size);
+      data += recordData;
+      bytes += size;
+    }
+    if (picked.length > 0) {
+      // One buffer for the lot: small ones come from Node's shared pool.
+      for (const record of copyRecords(picked, offsets, sizes, Buffer.allocUnsafe(data))) {
+        this.tracker.add(record);
+        this.#queue.push(record);
+      }
+    }
+    return { next: index, queued: picked.length, bytes };
   }
 
   /** Records registered and not yet committable: queued, in flight, or acked after an unsettled one. */

@@ -1,0 +1,157 @@
+import type { KafkaMessage } from 'kafkajs';
+import type { TrackedOffset } from './commit-tracker.js';
+
+/**
+ * Memory a held record takes besides its bytes: the record object and its header layout. Counted
+ * against `maxInFlightBytes`, so the byte budget bounds what is retained, not just the payloads.
+ */
+export const RECORD_OVERHEAD_BYTES = 128;
+
+/** Memory of one header entry in a held record's layout (a name reference and a length). */
+const HEADER_OVERHEAD_BYTES = 16;
+
+/**
+ * A record's header names and value lengths, in fetch order: name, length, name, length, ...
+ * (length -1: a header without a value). Of a name given more than once only the last value is
+ * kept. The values follow the record's value in its bytes.
+ */
+export type HeaderLayout = (string | number)[];
+
+/**
+ * A fetched record from fetch until commit (it is also its own commit-tracker entry): its offset,
+ * and its key, value and header values copied out of the fetch response into `bytes`, a buffer
+ * shared by the records copied with it.
+ *
+ * kafkajs hands out keys, values and headers as views of the whole fetch response, each a
+ * JavaScript object of its own. Held as they are, one record kept while later ones are processed
+ * keeps the whole response alive, and thousands of held records are thousands of objects that
+ * survive V8's young-generation collections. Copied into one buffer per batch, a held record is a
+ * single small object; its message objects are made when it is handed out, and die young.
+ */
+export interface PendingRecord extends TrackedOffset {
+  /** The bytes of this record and of the others copied with it; `undefined` once acked. */
+  bytes: Buffer | undefined;
+  /** Where the key begins in `bytes`; the value, then the header values follow. */
+  readonly start: number;
+  /** -1 for a null key. */
+  readonly keyLength: number;
+  /** -1 for a null value. */
+  readonly valueLength: number;
+  readonly headers: HeaderLayout | undefined;
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+  /** Deliveries so far. */
+  attempts: number;
+  /** For a redelivery: not before this time (ms since epoch). */
+  dueAt: number;
+}
+
+type HeaderValue = Buffer | string | null | undefined;
+
+function valueBytes(value: HeaderValue): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength;
+}
+
+/** Header values of the record {@link dataBytes} measured last (a scratch result, so sizing allocates nothing). */
+let measuredHeaders = 0;
+
+/** Bytes of a fetched record's key, value and header values: what copying it takes. */
+export function dataBytes(message: KafkaMessage): number {
+  let bytes = (message.key?.byteLength ?? 0) + (message.value?.byteLength ?? 0);
+  let count = 0;
+  const headers = message.headers;
+  if (headers !== undefined) {
+    for (const name in headers) {
+      const header = headers[name] as HeaderValue | HeaderValue[];
+      bytes += valueBytes(Array.isArray(header) ? header[header.length - 1] : header);
+      count++;
+    }
+  }
+  measuredHeaders = count;
+  return bytes;
+}
+
+/** What a record of `dataBytes` (just measured by {@link dataBytes}) holds in memory once copied. */
+export function heldSize(data: number): number {
+  return data + RECORD_OVERHEAD_BYTES + measuredHeaders * HEADER_OVERHEAD_BYTES;
+}
+
+/** Header names seen, so held records share one string per name instead of one each. */
+const names = new Map<string, string>();
+const MAX_NAMES = 1_024;
+
+function internName(name: string): string {
+  const known = names.get(name);
+  if (known !== undefined) return known;
+  if (names.size < MAX_NAMES) names.set(name, name);
+  return name;
+}
+
+/** Copies `value` into `into` at `at`; returns the bytes written, or -1 for no value. */
+function copyValue(value: HeaderValue, into: Buffer, at: number): number {
+  if (value === null || value === undefined) return -1;
+  if (typeof value === 'string') return into.write(value, at);
+  value.copy(into, at);
+  return value.byteLength;
+}
+
+/**
+ * Copies fetched records into `bytes` from `at` on, one after another, and makes their held
+ * records (with `offsets[i]` and `sizes[i]`, both from the caller's sizing pass).
+ */
+export function copyRecords(
+  messages: readonly KafkaMessage[],
+  offsets: readonly number[],
+  sizes: readonly number[],
+  bytes: Buffer,
+): PendingRecord[] {
+  const records: PendingRecord[] = new Array(messages.length);
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as KafkaMessage;
+    const start = at;
+    const key = message.key ?? null;
+    const value = message.value ?? null;
+    let keyLength = -1;
+    if (key !== null) {
+      key.copy(bytes, at);
+      keyLength = key.byteLength;
+      at += keyLength;
+    }
+    let valueLength = -1;
+    if (value !== null) {
+      value.copy(bytes, at);
+      valueLength = value.byteLength;
+      at += valueLength;
+    }
+    let layout: HeaderLayout | undefined;
+    const headers = message.headers;
+    if (headers !== undefined) {
+      for (const name in headers) {
+        const header = headers[name] as HeaderValue | HeaderValue[];
+        // Kafka allows a name more than once; a message keeps the last value, as a map would.
+        const last = Array.isArray(header) ? header[header.length - 1] : header;
+        const length = copyValue(last, bytes, at);
+        if (length > 0) at += length;
+        // A literal for the first header: an array grown by push() reserves room for 17 entries.
+        if (layout === undefined) layout = [internName(name), length];
+        else layout.push(internName(name), length);
+      }
+    }
+    records[i] = {
+      offset: offsets[i] as number,
+      size: sizes[i] as number,
+      acked: false,
+      bytes,
+      start,
+      keyLength,
+      valueLength,
+      headers: layout,
+      timestamp: Number(message.timestamp),
+      attempts: 0,
+      dueAt: 0,
+    };
+  }
+  return records;
+}
