@@ -27,6 +27,19 @@ export const CloudEventHeaders = Object.freeze({
 /** The CloudEvents version bus writes. */
 export const CLOUDEVENTS_SPEC_VERSION = '1.0';
 
+// Events of one publish are mostly made within the same millisecond: the last time's text is reused.
+let lastTimeMs = Number.NaN;
+let lastTimeText = '';
+
+function isoTime(time: Date): string {
+  const ms = time.getTime();
+  if (ms !== lastTimeMs) {
+    lastTimeText = time.toISOString();
+    lastTimeMs = ms;
+  }
+  return lastTimeText;
+}
+
 /** The CloudEvents headers of `envelope`. */
 export function envelopeHeaders(envelope: Envelope): Record<string, string> {
   // Written field by field: this runs for every published message.
@@ -35,7 +48,7 @@ export function envelopeHeaders(envelope: Envelope): Record<string, string> {
     ce_id: envelope.id,
     ce_type: envelope.type,
     ce_source: envelope.source,
-    ce_time: envelope.time.toISOString(),
+    ce_time: isoTime(envelope.time),
   };
   // Absent means 1: the first version of a type costs no header.
   if (envelope.version !== 1) headers.ce_typeversion = String(envelope.version);
@@ -49,6 +62,19 @@ export function envelopeHeaders(envelope: Envelope): Record<string, string> {
   if (envelope.actor !== undefined) headers.ce_actor = envelope.actor;
   if (envelope.metadata !== undefined) headers.ce_metadata = JSON.stringify(envelope.metadata);
   return headers;
+}
+
+// Events arrive in runs published within the same millisecond: the last text parsed is remembered.
+let lastParsedText = '';
+let lastParsedMs = Number.NaN;
+
+/** A new Date (callers may keep it) of an RFC 3339 text; an invalid Date for invalid text. */
+function parseTime(text: string): Date {
+  if (text !== lastParsedText) {
+    lastParsedMs = new Date(text).getTime();
+    lastParsedText = text;
+  }
+  return new Date(lastParsedMs);
 }
 
 /** The CloudEvents type of a message, or undefined when it is not a CloudEvent. */
@@ -75,7 +101,7 @@ export function envelopeFromHeaders(
 ): Envelope {
   const { ce_specversion: specVersion, ce_type: type, ce_source: source, ce_time: timeText } = headers;
   const id = headers.ce_id ?? options.id;
-  const time = timeText === undefined ? new Date() : new Date(timeText);
+  const time = timeText === undefined ? new Date() : parseTime(timeText);
   const versionText = headers.ce_typeversion;
   const aggregateVersionText = headers.ce_aggregateversion;
   const metadataText = headers.ce_metadata;

@@ -2,7 +2,7 @@ import type { Publisher } from '@bus/core';
 import { type BusOptions, checkBusOptions, type PublishOptions } from './bus-options.js';
 import type { AnyNewEvent } from './definition.js';
 import type { Envelope } from './envelope.js';
-import { assertDraft, byTopic, outgoing } from './internal/outgoing.js';
+import { assertDraft, byTopic, outgoing, settleAll } from './internal/outgoing.js';
 import type { TopicStrategy } from './topics.js';
 
 /**
@@ -44,7 +44,7 @@ export class EventBus implements AsyncDisposable {
     list.forEach((event, index) => {
       assertDraft(event, 'event', index);
     });
-    const items = await Promise.all(
+    const items = await settleAll(
       (list as readonly AnyNewEvent[]).map((event) => outgoing(event, this.#source, this.#topics, options.causedBy)),
     );
     await Promise.all([...byTopic(items)].map(([topic, messages]) => this.#publisher.publish(topic, ...messages)));

@@ -98,6 +98,23 @@ describe('the CloudEvents envelope', () => {
     expect(() => envelopeFromHeaders(headers)).toThrow('ce_id is missing');
   });
 
+  it('writes and reads each event its own time, also for runs of events within one millisecond', () => {
+    const at = (ms: number) => ({ ...envelope, time: new Date(ms) });
+    const times = [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_000];
+    const texts = times.map((ms) => envelopeHeaders(at(ms)).ce_time);
+    expect(texts).toEqual(times.map((ms) => new Date(ms).toISOString()));
+    const read = texts.map(
+      (text) => envelopeFromHeaders({ ...envelopeHeaders(envelope), ce_time: text as string }).time,
+    );
+    expect(read.map((time) => time.getTime())).toEqual(times);
+    // Each read is a Date of its own: changing one leaves the next untouched.
+    read[0]?.setTime(0);
+    expect(envelopeFromHeaders({ ...envelopeHeaders(envelope), ce_time: texts[1] as string }).time.getTime()).toBe(
+      times[1],
+    );
+    expect(() => envelopeFromHeaders({ ...envelopeHeaders(envelope), ce_time: 'yesterday' })).toThrow(CqrsError);
+  });
+
   it('refuses headers that are not a CloudEvent, naming every problem', () => {
     const error = (() => {
       try {

@@ -4,6 +4,7 @@ import type { Envelope } from '../envelope.js';
 import { envelopeHeaders } from '../cloudevents-headers.js';
 import { CqrsError } from '../errors.js';
 import type { TopicStrategy } from '../topics.js';
+import { isThenable } from './thenable.js';
 
 /** A draft turned into a message for its topic, with the envelope it carries. */
 export interface Outgoing {
@@ -31,12 +32,12 @@ export function assertDraft(
  * Builds the envelope of `draft` (caller-set fields first, then those inherited from `causedBy`:
  * the correlation id, tenant and actor, with the cause's id as causation id) and encodes its data.
  */
-export async function outgoing(
+export function outgoing(
   draft: Draft<DefinitionKind, string, unknown>,
   source: string,
   topics: TopicStrategy,
   causedBy: Envelope | undefined,
-): Promise<Outgoing> {
+): Outgoing | Promise<Outgoing> {
   const { definition, data, meta } = draft;
   const topic = topics({
     kind: definition.kind,
@@ -60,16 +61,25 @@ export async function outgoing(
     contentType: definition.schema.contentType,
   };
   const headers = envelopeHeaders(envelope);
-  const payload = await definition.schema.encode(data, { topic, role: 'value', headers });
-  const key = definition.keyOf(data, meta);
-  const message = createMessage({
-    id: envelope.id,
-    payload,
-    headers,
-    timestamp: envelope.time.getTime(),
-    ...(key === undefined ? {} : { key }),
-  });
-  return { topic, message, envelope };
+  const build = (payload: Uint8Array): Outgoing => {
+    const key = definition.keyOf(data, meta);
+    const message = createMessage({
+      id: envelope.id,
+      payload,
+      headers,
+      timestamp: envelope.time.getTime(),
+      ...(key === undefined ? {} : { key }),
+    });
+    return { topic, message, envelope };
+  };
+  // A synchronous codec (JSON, a cached registry schema) costs no promise per message.
+  const payload = definition.schema.encode(data, { topic, role: 'value', headers });
+  return isThenable(payload) ? Promise.resolve(payload).then(build) : build(payload);
+}
+
+/** Every item, without a promise when none of them is one. */
+export function settleAll(items: readonly (Outgoing | Promise<Outgoing>)[]): Outgoing[] | Promise<Outgoing[]> {
+  return items.some(isThenable) ? Promise.all(items) : (items as Outgoing[]);
 }
 
 /** Publishes messages grouped by topic, one call per topic, so same-key messages keep their order. */
