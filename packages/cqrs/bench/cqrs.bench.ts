@@ -73,11 +73,11 @@ function memory(): Transport {
   };
 }
 
-/** `messageIdHeader: 'ce_id'` carries the message id once, as the CloudEvents id, instead of twice. */
-function kafka(brokers: string[], messageIdHeader?: string): Transport {
-  const options = messageIdHeader === undefined ? { brokers } : { brokers, messageIdHeader };
+/** Both sides with @bus/kafka's defaults. */
+function kafka(brokers: string[]): Transport {
+  const options = { brokers };
   return {
-    name: messageIdHeader === undefined ? 'kafka' : `kafka, messageIdHeader ${messageIdHeader}`,
+    name: 'kafka',
     publisher: () => new KafkaPublisher(options),
     subscriber: () => new KafkaSubscriber(options),
     async topicPrefix() {
@@ -111,7 +111,8 @@ async function timed(
   for (let from = 0; from < EVENTS; from += BATCH) await publishBatch(from);
   await done;
   const ms = performance.now() - start;
-  if (handled() !== EVENTS) throw new Error(`handled ${handled()} of ${EVENTS}`);
+  // At-least-once: a rebalance under load may hand a few messages over twice; fewer would be a loss.
+  if (handled() < EVENTS) throw new Error(`handled ${handled()} of ${EVENTS}`);
   return { ms, cpuUs: cpuNow() - cpu };
 }
 
@@ -240,11 +241,7 @@ const table: Record<string, string | number>[] = [];
 const brokers = kafkaBrokers();
 const only = process.env.BENCH_ONLY; // 'memory' or 'kafka'
 const transports: (() => Transport)[] = only === 'kafka' ? [] : [memory];
-if (brokers && only !== 'memory')
-  transports.push(
-    () => kafka(brokers),
-    () => kafka(brokers, 'ce_id'),
-  );
+if (brokers && only !== 'memory') transports.push(() => kafka(brokers));
 else console.log('no Kafka brokers (KAFKA_BROKERS or connection.json): Kafka rows skipped');
 for (const make of transports) {
   const transport = make();
