@@ -19,6 +19,8 @@ export interface HttpApiOptions {
   projection: OrderProjection;
   /** Sends the `PlaceOrder` command; the HTTP answer waits for the send, not for the handling. */
   placeOrder: (order: NewOrder & { orderId: string }) => Promise<void>;
+  /** Takes a payment provider down or brings it back (`POST /payments/<method>/down|up`), to try the failure path. */
+  setOutage?: (method: PaymentMethod, down: boolean) => void;
   port: number;
   host: string;
 }
@@ -68,7 +70,8 @@ export function parseNewOrder(body: unknown): { order: NewOrder } | { problems: 
 /**
  * `POST /orders` places an order (202 with its id; 400 listing every problem of the body),
  * `GET /orders/<id>` answers from the projection (404 until the order is projected),
- * `GET /orders` counts orders by status. Plain `node:http`, no framework.
+ * `GET /orders` counts orders by status, `POST /payments/<method>/down|up` simulates a provider outage.
+ * Plain `node:http`, no framework.
  */
 export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const server = createServer((request, response) => {
@@ -126,6 +129,16 @@ async function route(options: HttpApiOptions, request: IncomingMessage, response
   }
   if (path === '/orders' && request.method === 'GET') {
     send(response, 200, options.projection.countByStatus());
+    return;
+  }
+  const outage = /^\/payments\/([\w-]+)\/(down|up)$/.exec(path);
+  if (outage?.[1] !== undefined && request.method === 'POST' && options.setOutage !== undefined) {
+    if (!PAYMENT_METHODS.includes(outage[1])) {
+      send(response, 404, { error: `no payment method ${outage[1]}` });
+      return;
+    }
+    options.setOutage(outage[1] as PaymentMethod, outage[2] === 'down');
+    send(response, 200, { payment: outage[1], provider: outage[2] });
     return;
   }
   const match = /^\/orders\/([\w-]+)$/.exec(path);

@@ -197,6 +197,7 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
       placeOrder: async (order) => {
         await commands.send(PlaceOrder.create(order, { aggregateId: order.orderId }));
       },
+      setOutage: (method, down) => payments.setOutage(method, down),
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
     });

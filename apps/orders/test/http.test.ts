@@ -44,4 +44,24 @@ describe('the order service over HTTP (node:http), in memory', () => {
     // Nothing was sent for the bad requests.
     expect(service.metrics().processors.handled).toBe(0);
   });
+
+  it('POST /payments/<method>/down makes those payments fail into the dead-letter topic; /up and a replay ship them', async () => {
+    await using transport = openTransport({ kind: 'memory' });
+    await using service = await startOrderService({ transport });
+    const down = await fetch(`${service.url}/payments/giftcard/down`, { method: 'POST' });
+    expect(await down.json()).toEqual({ payment: 'giftcard', provider: 'down' });
+    const orderId = await postOrder(service.url, {
+      customerId: 'c-1',
+      sku: 'tea-green',
+      quantity: 1,
+      totalCents: 450,
+      payment: 'giftcard',
+    });
+    await waitUntil('the payment to be dead-lettered', async () => (await service.deadLetterCount()) === 1);
+    expect((await getOrder(service.url, orderId))?.status).toBe('placed');
+    expect((await fetch(`${service.url}/payments/giftcard/up`, { method: 'POST' })).status).toBe(200);
+    expect(await service.replayDeadLetters()).toBe(1);
+    await waitUntil('the order to ship', async () => (await getOrder(service.url, orderId))?.status === 'shipped');
+    expect((await fetch(`${service.url}/payments/cash/down`, { method: 'POST' })).status).toBe(404);
+  });
 });
