@@ -149,7 +149,14 @@ class PlatformaticProducer implements ProducerDriver {
       this.#roundRobin.set(topic, next + 1);
       return next % count;
     }
-    const bytes = typeof key === 'string' ? Buffer.from(key) : key;
+    let bytes: Buffer;
+    if (typeof key === 'string') {
+      // Encoded once: the record keeps the bytes, so the client does not encode the key again.
+      bytes = Buffer.from(key);
+      record.key = bytes;
+    } else {
+      bytes = key;
+    }
     return (this.#murmur2!(bytes) & 0x7fffffff) % count;
   }
 
