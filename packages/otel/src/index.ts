@@ -7,7 +7,13 @@
 export { MESSAGING_SYSTEM, MessagingAttributes, SpanEvents } from './attributes.js';
 export { recordDeadLetter, recordRetry } from './events.js';
 export { headersGetter, headersSetter } from './headers.js';
-export { type OtelOptions, type ProducerContextMode, type ResolvedOtelOptions, resolveOtelOptions } from './options.js';
+export {
+  type OtelOptions,
+  type ProducerContextMode,
+  type ResolvedOtelOptions,
+  resolveOtelOptions,
+  type SettleSpans,
+} from './options.js';
 export { instrumentPublisher } from './publisher.js';
 export { type RouterInstrumentation, routerInstrumentation } from './router.js';
 export { instrumentSubscriber } from './subscriber.js';

@@ -1,6 +1,9 @@
 import { ConfigIssues } from '@bus/core';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 
+/** Which settlements get a span of their own: see {@link OtelOptions.settleSpans}. */
+export type SettleSpans = 'nack' | 'all' | 'none';
+
 /** How a process span relates to the span of the message's producer. */
 export type ProducerContextMode = 'parent' | 'link';
 
@@ -29,8 +32,14 @@ export interface OtelOptions {
    * when keys hold personal data.
    */
   recordKeys?: boolean;
-  /** Whether acks and nacks get their own `settle` span under the process span. Default `true`. */
-  settleSpans?: boolean;
+  /**
+   * Which settlements get a `settle` span (`ack <topic>` / `nack <topic>`, CLIENT) under the process span:
+   * - `'nack'` (default): only nacks, which make the transport deliver the message again;
+   * - `'all'`: acks too (one more span per message: an ack is in-memory bookkeeping, the offset commit
+   *   that follows is batched, and the process span already ends at the ack);
+   * - `'none'`.
+   */
+  settleSpans?: SettleSpans;
 }
 
 const METRIC_PREFIX = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
@@ -42,7 +51,7 @@ export interface ResolvedOtelOptions {
   readonly producerContext: ProducerContextMode;
   readonly metricPrefix: string;
   readonly recordKeys: boolean;
-  readonly settleSpans: boolean;
+  readonly settleSpans: SettleSpans;
 }
 
 /**
@@ -61,8 +70,9 @@ export function resolveOtelOptions(options: OtelOptions = {}, subject = '@bus/ot
   ) {
     issues.add('metricPrefix', 'must be lowercase dot-separated words (letters, digits, _), e.g. "bus" or "acme.bus"');
   }
-  for (const flag of ['recordKeys', 'settleSpans'] as const) {
-    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') issues.add(flag, 'must be a boolean');
+  issues.oneOf(options.settleSpans, 'settleSpans', ['nack', 'all', 'none']);
+  if (options.recordKeys !== undefined && typeof options.recordKeys !== 'boolean') {
+    issues.add('recordKeys', 'must be a boolean');
   }
   if (options.tracerProvider !== undefined && typeof options.tracerProvider?.getTracer !== 'function') {
     issues.add('tracerProvider', 'must be an OpenTelemetry TracerProvider (with getTracer)');
@@ -77,6 +87,6 @@ export function resolveOtelOptions(options: OtelOptions = {}, subject = '@bus/ot
     producerContext: options.producerContext ?? 'parent',
     metricPrefix: options.metricPrefix ?? 'bus',
     recordKeys: options.recordKeys ?? true,
-    settleSpans: options.settleSpans ?? true,
+    settleSpans: options.settleSpans ?? 'nack',
   };
 }

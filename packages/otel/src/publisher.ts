@@ -49,31 +49,57 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     return attributes;
   };
 
-  const publish = async (topic: string, ...messages: Message[]): Promise<void> => {
-    const parent = outputContext(messages[0]) ?? context.active();
-    const span = telemetry.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER }, parent);
-    // Attributes only for spans that are recorded: without an SDK this costs nothing.
-    if (span.isRecording()) span.setAttributes(sendAttributes(topic, messages, telemetry.options.recordKeys));
-    const sendContext = trace.setSpan(parent, span);
-    const outgoing = withContextHeaders(messages, sendContext);
-    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, parent, telemetry);
+  const failedAttributes = new Map<string, Attributes>();
+  const failedAttributesOf = (topic: string, type: string): Attributes => {
+    const key = `${topic}\u0000${type}`;
+    let attributes = failedAttributes.get(key);
+    if (attributes === undefined) {
+      attributes = { ...attributesOf(topic), 'error.type': type };
+      failedAttributes.set(key, attributes);
+    }
+    return attributes;
+  };
+  const traced = async (topic: string, messages: Message[], tracingOn: boolean): Promise<void> => {
+    let span: Span | undefined;
+    let outgoing = messages;
+    let sendContext: Context | undefined;
+    if (tracingOn) {
+      const parent = outputContext(messages[0]) ?? context.active();
+      // Attributes at the start, so that samplers see them.
+      const attributes = sendAttributes(topic, messages, telemetry.options.recordKeys);
+      span = telemetry.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes }, parent);
+      sendContext = trace.setSpan(parent, span);
+      outgoing = withContextHeaders(messages, sendContext);
+    }
+    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry);
     const instruments = telemetry.metrics;
     const started = performance.now();
     try {
-      await context.with(sendContext, () => publisher.publish(topic, ...outgoing));
+      if (sendContext === undefined) await publisher.publish(topic, ...outgoing);
+      else await context.with(sendContext, () => publisher.publish(topic, ...outgoing));
     } catch (error) {
       const type = errorType(error);
-      failSpan(span, error, type);
-      const attributes = { ...attributesOf(topic), 'error.type': type };
-      instruments.sent.add(messages.length, attributes);
-      instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+      if (span !== undefined) failSpan(span, error, type);
+      if (!instruments.noop) {
+        const attributes = failedAttributesOf(topic, type);
+        instruments.countSent(attributes, messages.length);
+        instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+      }
       throw error;
     } finally {
-      span.end();
+      span?.end();
     }
-    const attributes = attributesOf(topic);
-    instruments.sent.add(messages.length, attributes);
-    instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+    if (!instruments.noop) {
+      const attributes = attributesOf(topic);
+      instruments.countSent(attributes, messages.length);
+      instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+    }
+  };
+  const publish = (topic: string, ...messages: Message[]): Promise<void> => {
+    const tracingOn = telemetry.tracingOn;
+    // Nothing registered (no SDK): straight through, not even a promise of our own.
+    if (!tracingOn && telemetry.metrics.noop) return publisher.publish(topic, ...messages);
+    return traced(topic, messages, tracingOn);
   };
 
   return new Proxy(publisher, {
@@ -116,19 +142,22 @@ function failSpan(span: Span, error: unknown, type: string): void {
   span.setAttribute('error.type', type);
 }
 
-function deadLettered(messages: readonly Message[], parent: Context, telemetry: Telemetry): void {
-  const span = trace.getSpan(parent);
+function deadLettered(messages: readonly Message[], telemetry: Telemetry): void {
+  // The span they are sent from: the failing handler's process span, when there is one.
+  const span = trace.getSpan(outputContext(messages[0]) ?? context.active());
   for (const message of messages) {
     const h = message.headers;
     const originalTopic = h[DeadLetterHeaders.originalTopic] ?? '';
     const group = h[DeadLetterHeaders.originalConsumerGroup];
     const type = h[DeadLetterHeaders.errorCode] ?? h[DeadLetterHeaders.errorClass] ?? '_OTHER';
-    telemetry.metrics.deadLettered.add(1, {
-      'messaging.system': MESSAGING_SYSTEM,
-      'messaging.destination.name': originalTopic,
-      ...(group === undefined ? {} : { 'messaging.consumer.group.name': group }),
-      'error.type': type,
-    });
+    const instruments = telemetry.metrics;
+    if (!instruments.noop)
+      instruments.deadLettered.add(1, {
+        'messaging.system': MESSAGING_SYSTEM,
+        'messaging.destination.name': originalTopic,
+        ...(group === undefined ? {} : { 'messaging.consumer.group.name': group }),
+        'error.type': type,
+      });
     if (span?.isRecording()) {
       span.addEvent(SpanEvents.deadLetter, {
         'messaging.message.id': message.id,

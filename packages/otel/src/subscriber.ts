@@ -58,6 +58,8 @@ function instrumentedSubscription(
   // Metric attributes per partition, built once: a fresh object per message is measurable.
   const byPartition: Attributes[] = [];
   const wrap = (message: ReceivedMessage): ReceivedMessage => {
+    // Nothing registered (no SDK): hand out the transport's message itself, at no cost.
+    if (!telemetry.active) return message;
     let attributes = byPartition[message.partition];
     if (attributes === undefined) {
       attributes = {
@@ -70,8 +72,10 @@ function instrumentedSubscription(
       byPartition[message.partition] = attributes;
     }
     const instruments = telemetry.metrics;
-    instruments.consumed.add(1, attributes);
-    instruments.inFlight.add(1, attributes);
+    if (!instruments.noop) {
+      instruments.countConsumed(attributes);
+      instruments.countInFlight(attributes, 1);
+    }
     return new InstrumentedMessage(message, telemetry, attributes);
   };
   return {

@@ -1,5 +1,6 @@
 import type { Handler, HandlerContext, Middleware, ReceivedMessage } from '@bus/core';
 import {
+  type Attributes,
   type Context,
   context as otelContext,
   type Link,
@@ -20,7 +21,7 @@ import {
   processOf,
   setProcess,
 } from './internal/process-state.js';
-import { type Telemetry, telemetryFor } from './internal/telemetry.js';
+import { NOOP_SPAN, type Telemetry, telemetryFor } from './internal/telemetry.js';
 import type { OtelOptions } from './options.js';
 
 /**
@@ -32,7 +33,7 @@ import type { OtelOptions } from './options.js';
  *
  * List it first (outermost), so it sees the final outcome after `retry` and `deadLetter`. With an
  * instrumented subscriber the span lasts until the message is settled (forwarding and ack included);
- * otherwise until the handler returns.
+ * otherwise until the handler returns. Without an SDK it calls the handler and does nothing else.
  * @throws {ConfigError} for invalid options.
  */
 export function tracing(options?: OtelOptions): Middleware {
@@ -41,13 +42,31 @@ export function tracing(options?: OtelOptions): Middleware {
 
 /** {@link tracing} with resolved telemetry. */
 export function tracingWith(telemetry: Telemetry): Middleware {
-  return (next: Handler): Handler =>
-    (message: ReceivedMessage, handlerContext: HandlerContext) => {
-      const record = startProcess(telemetry, message, handlerContext);
+  return (next: Handler): Handler => {
+    // Metric attributes per handler and topic, built once: a fresh object per message is measurable.
+    const attributesByTopic = new Map<string, Attributes>();
+    return (message: ReceivedMessage, handlerContext: HandlerContext) => {
+      const tracingOn = telemetry.tracingOn;
+      if (!tracingOn && telemetry.metrics.noop) return next(message, handlerContext);
+      let metricAttributes = attributesByTopic.get(message.topic);
+      if (metricAttributes === undefined) {
+        const group = handlerContext.group;
+        metricAttributes = {
+          'messaging.system': MESSAGING_SYSTEM,
+          'messaging.destination.name': message.topic,
+          'messaging.operation.name': 'process',
+          'bus.handler.name': handlerContext.handlerName,
+          ...(group === undefined ? {} : { 'messaging.consumer.group.name': group }),
+        };
+        attributesByTopic.set(message.topic, metricAttributes);
+      }
+      const record = startProcess(telemetry, tracingOn, message, handlerContext, metricAttributes);
       const ownsEnd = !(message instanceof InstrumentedMessage);
       let output: ReturnType<Handler>;
       try {
-        output = otelContext.with(record.context, next, undefined, message, handlerContext);
+        output = tracingOn
+          ? otelContext.with(record.context, next, undefined, message, handlerContext)
+          : next(message, handlerContext);
       } catch (error) {
         failProcess(record, error);
         if (ownsEnd) endProcess(record);
@@ -60,7 +79,7 @@ export function tracingWith(telemetry: Telemetry): Middleware {
       ) {
         return (output as Promise<Awaited<ReturnType<Handler>>>).then(
           (result) => {
-            markOutputs(result, record.context);
+            if (tracingOn) markOutputs(result, record.context);
             if (ownsEnd) endProcess(record);
             return result;
           },
@@ -71,46 +90,57 @@ export function tracingWith(telemetry: Telemetry): Middleware {
           },
         );
       }
-      markOutputs(output, record.context);
+      if (tracingOn) markOutputs(output, record.context);
       if (ownsEnd) endProcess(record);
       return output;
     };
+  };
 }
 
-function startProcess(telemetry: Telemetry, message: ReceivedMessage, handlerContext: HandlerContext): ProcessRecord {
-  const producer =
-    message instanceof InstrumentedMessage
-      ? message.producerContext
-      : propagation.extract(ROOT_CONTEXT, message.headers, headersGetter);
-  const producerSpan = trace.getSpanContext(producer);
-  const links: Link[] = producerSpan === undefined ? [] : [{ context: producerSpan }];
-  let parent: Context;
-  if (telemetry.options.producerContext === 'parent' && producerSpan !== undefined) parent = producer;
-  else {
-    parent = otelContext.active();
-    // Baggage still travels from the producer, whatever the span relation.
-    const baggage = propagation.getBaggage(producer);
-    if (baggage !== undefined) parent = propagation.setBaggage(parent, baggage);
-  }
-  const span = telemetry.tracer.startSpan(`process ${message.topic}`, { kind: SpanKind.CONSUMER, links }, parent);
-  if (span.isRecording()) {
-    span.setAttributes(
-      processAttributes(message, handlerContext.group, handlerContext.handlerName, telemetry.options.recordKeys),
+function startProcess(
+  telemetry: Telemetry,
+  tracingOn: boolean,
+  message: ReceivedMessage,
+  handlerContext: HandlerContext,
+  metricAttributes: Attributes,
+): ProcessRecord {
+  let span = NOOP_SPAN;
+  let context = ROOT_CONTEXT;
+  if (tracingOn) {
+    const producer =
+      message instanceof InstrumentedMessage
+        ? message.producerContext
+        : propagation.extract(ROOT_CONTEXT, message.headers, headersGetter);
+    const producerSpan = trace.getSpanContext(producer);
+    const links: Link[] = producerSpan === undefined ? [] : [{ context: producerSpan }];
+    let parent: Context;
+    if (telemetry.options.producerContext === 'parent' && producerSpan !== undefined) parent = producer;
+    else {
+      parent = otelContext.active();
+      // Baggage still travels from the producer, whatever the span relation.
+      const baggage = propagation.getBaggage(producer);
+      if (baggage !== undefined) parent = propagation.setBaggage(parent, baggage);
+    }
+    // Attributes at the start, so that samplers see them.
+    const attributes = processAttributes(
+      message,
+      handlerContext.group,
+      handlerContext.handlerName,
+      telemetry.options.recordKeys,
     );
+    span = telemetry.tracer.startSpan(
+      `process ${message.topic}`,
+      { kind: SpanKind.CONSUMER, links, attributes },
+      parent,
+    );
+    context = trace.setSpan(parent, span);
   }
-  const group = handlerContext.group;
   const record: ProcessRecord = {
     telemetry,
     span,
-    context: trace.setSpan(parent, span),
+    context,
     startedAt: performance.now(),
-    metricAttributes: {
-      'messaging.system': MESSAGING_SYSTEM,
-      'messaging.destination.name': message.topic,
-      'messaging.operation.name': 'process',
-      'bus.handler.name': handlerContext.handlerName,
-      ...(group === undefined ? {} : { 'messaging.consumer.group.name': group }),
-    },
+    metricAttributes,
     failed: undefined,
     ended: false,
   };

@@ -10,7 +10,7 @@ let sdk: TestSdk;
 let options: OtelOptions;
 beforeEach(() => {
   sdk = startTestSdk();
-  options = { tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider };
+  options = { tracerProvider: sdk.tracerProvider, meterProvider: sdk.meterProvider, settleSpans: 'all' };
 });
 afterEach(async () => {
   await sdk.shutdown();

@@ -78,9 +78,10 @@ export class InstrumentedMessage implements ReceivedMessage, ProcessHolder {
   #settled(operation: 'ack' | 'nack', reason: string | Error | undefined): void {
     const telemetry = this.#telemetry;
     const instruments = telemetry.metrics;
-    instruments.inFlight.add(-1, this.#metricAttributes);
+    if (!instruments.noop) instruments.countInFlight(this.#metricAttributes, -1);
     const record = this[PROCESS];
-    if (telemetry.options.settleSpans) {
+    const settleSpans = telemetry.options.settleSpans;
+    if ((settleSpans === 'all' || (settleSpans === 'nack' && operation === 'nack')) && telemetry.tracingOn) {
       const parent = record?.context ?? this.producerContext;
       const span = telemetry.tracer.startSpan(`${operation} ${this.topic}`, { kind: SpanKind.CLIENT }, parent);
       if (span.isRecording()) {

@@ -67,7 +67,8 @@ export function failProcess(record: ProcessRecord, error: unknown): void {
     span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
     span.setAttribute('error.type', type);
   }
-  record.telemetry.metrics.handlerErrors.add(1, { ...record.metricAttributes, 'error.type': type });
+  const instruments = record.telemetry.metrics;
+  if (!instruments.noop) instruments.handlerErrors.add(1, { ...record.metricAttributes, 'error.type': type });
 }
 
 /** Ends the process span once, recording `messaging.process.duration`. */
@@ -75,8 +76,10 @@ export function endProcess(record: ProcessRecord): void {
   if (record.ended) return;
   record.ended = true;
   record.span.end();
+  const instruments = record.telemetry.metrics;
+  if (instruments.noop) return;
   const seconds = (performance.now() - record.startedAt) / 1000;
   const attributes =
     record.failed === undefined ? record.metricAttributes : { ...record.metricAttributes, 'error.type': record.failed };
-  record.telemetry.metrics.processDuration.record(seconds, attributes);
+  instruments.processDuration.record(seconds, attributes);
 }

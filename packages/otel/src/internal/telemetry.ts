@@ -1,12 +1,18 @@
 import {
+  type Attributes,
   type Counter,
+  createNoopMeter,
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
+  type Span,
   type Histogram,
   type Meter,
   type MeterProvider,
+  type ObservableCounter,
+  type ObservableUpDownCounter,
   metrics,
   trace,
   type Tracer,
-  type UpDownCounter,
 } from '@opentelemetry/api';
 import { type OtelOptions, type ResolvedOtelOptions, resolveOtelOptions } from '../options.js';
 
@@ -16,13 +22,22 @@ export const SCOPE_NAME = '@bus/otel';
 /** Bucket boundaries the conventions advise for messaging durations, in seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
+/** The API's no-op tracer provider: what the global proxy delegates to until an SDK registers one. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NOOP_METER = createNoopMeter();
+
+/** A span that records nothing, for when tracing is off. */
+export const NOOP_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /** The instruments of one meter. */
 export class Instruments {
   readonly meter: Meter;
-  /** `messaging.client.sent.messages`. */
-  readonly sent: Counter;
-  /** `messaging.client.consumed.messages`. */
-  readonly consumed: Counter;
+  /** Whether the meter is the API's no-op one (no SDK): then recording is skipped altogether. */
+  readonly noop: boolean;
+  /** `messaging.client.sent.messages`: add with {@link Instruments.countSent}. */
+  readonly sent: ObservableCounter;
+  /** `messaging.client.consumed.messages`: add with {@link Instruments.countConsumed}. */
+  readonly consumed: ObservableCounter;
   /** `messaging.client.operation.duration`, seconds. */
   readonly operationDuration: Histogram;
   /** `messaging.process.duration`, seconds. */
@@ -33,19 +48,27 @@ export class Instruments {
   readonly retries: Counter;
   /** `<prefix>.messages.dead_lettered`. */
   readonly deadLettered: Counter;
-  /** `<prefix>.messages.in_flight`. */
-  readonly inFlight: UpDownCounter;
+  /** `<prefix>.messages.in_flight`: change with {@link Instruments.countInFlight}. */
+  readonly inFlight: ObservableUpDownCounter;
+  // The per-message counts are summed here and observed at each collection (the final one at shutdown
+  // included, so exports stay exact): a synchronous add() hashes its attributes on every call, which
+  // costs more than the rest of the instrumentation of a message. Keyed by attribute objects that the
+  // callers cache, so a message costs one map update.
+  readonly #sentCounts = new Map<Attributes, number>();
+  readonly #consumedCounts = new Map<Attributes, number>();
+  readonly #inFlightCounts = new Map<Attributes, number>();
   /** `<prefix>.consumer.errors`: crashes and failed background operations reported by transport events. */
   readonly consumerErrors: Counter;
 
   constructor(meter: Meter, p: string) {
     this.meter = meter;
+    this.noop = meter === NOOP_METER;
     const m = meter;
-    this.sent = m.createCounter('messaging.client.sent.messages', {
+    this.sent = m.createObservableCounter('messaging.client.sent.messages', {
       description: 'Messages a producer attempted to send.',
       unit: '{message}',
     });
-    this.consumed = m.createCounter('messaging.client.consumed.messages', {
+    this.consumed = m.createObservableCounter('messaging.client.consumed.messages', {
       description: 'Messages delivered to a consumer.',
       unit: '{message}',
     });
@@ -71,15 +94,46 @@ export class Instruments {
       description: 'Messages moved to a dead-letter topic.',
       unit: '{message}',
     });
-    this.inFlight = m.createUpDownCounter(`${p}.messages.in_flight`, {
+    this.inFlight = m.createObservableUpDownCounter(`${p}.messages.in_flight`, {
       description: 'Messages delivered to a consumer and not settled yet.',
       unit: '{message}',
     });
+    if (!this.noop) {
+      // Registered once per meter: the callback reads this instance's maps.
+      m.addBatchObservableCallback(
+        (result) => {
+          for (const [attributes, value] of this.#sentCounts) result.observe(this.sent, value, attributes);
+          for (const [attributes, value] of this.#consumedCounts) result.observe(this.consumed, value, attributes);
+          for (const [attributes, value] of this.#inFlightCounts) result.observe(this.inFlight, value, attributes);
+        },
+        [this.sent, this.consumed, this.inFlight],
+      );
+    }
     this.consumerErrors = m.createCounter(`${p}.consumer.errors`, {
       description: 'Consumer crashes and failed background operations (commits, ...).',
       unit: '{error}',
     });
   }
+
+  /** Counts `n` messages sent with `attributes` (reuse the object: counts are keyed by it). */
+  countSent(attributes: Attributes, n: number): void {
+    bump(this.#sentCounts, attributes, n);
+  }
+
+  /** Counts one message delivered with `attributes` (reuse the object). */
+  countConsumed(attributes: Attributes): void {
+    bump(this.#consumedCounts, attributes, 1);
+  }
+
+  /** Changes the in-flight count of `attributes` (reuse the object) by `delta`. */
+  countInFlight(attributes: Attributes, delta: number): void {
+    bump(this.#inFlightCounts, attributes, delta);
+  }
+}
+
+/** Adds `n` to the count of `attributes` (an object the caller reuses). */
+function bump(counts: Map<Attributes, number>, attributes: Attributes, n: number): void {
+  counts.set(attributes, (counts.get(attributes) ?? 0) + n);
 }
 
 /** The tracer and instruments behind one set of options. */
@@ -93,6 +147,22 @@ export class Telemetry {
     this.options = options;
     // The API's global tracer is a proxy that follows the SDK registered later; its meter is not.
     this.tracer = (options.tracerProvider ?? trace).getTracer(SCOPE_NAME);
+  }
+
+  /**
+   * Whether spans are recorded: a tracer provider was passed, or an SDK registered a global one. Checked
+   * per message, so that without an SDK the instrumentation does no work at all, and an SDK registered
+   * later still takes effect.
+   */
+  get tracingOn(): boolean {
+    if (this.options.tracerProvider !== undefined) return true;
+    const global = trace.getTracerProvider();
+    return !(global instanceof ProxyTracerProvider) || global.getDelegate() !== NOOP_TRACER_PROVIDER;
+  }
+
+  /** Whether anything is recorded at all (spans or metrics). */
+  get active(): boolean {
+    return this.tracingOn || !this.metrics.noop;
   }
 
   /**

@@ -48,7 +48,7 @@ if (role === 'publish') {
   }
   await publisher.close();
 } else {
-  const router = new Router({ ...routerInstrumentation() });
+  const router = new Router({ ...routerInstrumentation({ settleSpans: 'all' }) });
   let handled = 0;
   const done = Promise.withResolvers<void>();
   const onHandled = () => {

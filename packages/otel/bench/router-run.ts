@@ -1,0 +1,203 @@
+/**
+ * One measurement of the @bus/otel benchmark, in a process of its own (the OpenTelemetry globals are
+ * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|metrics> <messages>`.
+ * Prints one JSON line: { ms, cpuUs, rssBytes, spans }.
+ *
+ * The workload: a Router handler consumes a pre-filled topic (8 partitions, 1,000 keys, 100-byte
+ * payloads) with concurrency 16 and returns one message per input, which the router forwards to a
+ * second topic. The clock runs from `run()` until the handler has seen every message.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createMessage,
+  type Handler,
+  MemoryBroker,
+  type Message,
+  type Publisher,
+  Router,
+  type Subscriber,
+} from '@bus/core';
+import { KafkaAdmin, KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
+import { routerInstrumentation } from '@bus/otel';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  CompositePropagator,
+  type ExportResult,
+  ExportResultCode,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
+import { JsonMetricsSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+
+const [transport, config, countText] = process.argv.slice(2);
+const COUNT = Number(countText);
+const PARTITIONS = 8;
+const KEYS = 1_000;
+const PAYLOAD = new Uint8Array(100).fill(120);
+
+/**
+ * Serializes every batch to OTLP/JSON, as the OTLP/HTTP exporter does, and drops the bytes: the CPU
+ * cost of exporting stays in the measurement, the network and the collector do not.
+ */
+class SerializingSpanExporter implements SpanExporter {
+  spans = 0;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.spans += spans.length;
+    JsonTraceSerializer.serializeRequest(spans);
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+class SerializingMetricExporter implements PushMetricExporter {
+  export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
+    JsonMetricsSerializer.serializeRequest(metrics);
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  selectAggregationTemporality(): AggregationTemporality {
+    return AggregationTemporality.CUMULATIVE;
+  }
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+}
+
+const spanExporter = new SerializingSpanExporter();
+let shutdown = async (): Promise<void> => {};
+if (config === 'tracing') {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+  const provider = new TracerProvider({
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })],
+  });
+  trace.setGlobalTracerProvider(provider);
+  shutdown = () => provider.shutdown();
+} else if (config === 'metrics') {
+  const provider = new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({ exporter: new SerializingMetricExporter(), exportIntervalMillis: 1_000 }),
+    ],
+  });
+  metrics.setGlobalMeterProvider(provider);
+  shutdown = () => provider.shutdown();
+} else if (config !== 'none' && config !== 'api') {
+  throw new Error(`unknown configuration ${config}`);
+}
+
+function kafkaBrokers(): string[] {
+  if (process.env.KAFKA_BROKERS) return process.env.KAFKA_BROKERS.split(',');
+  const file = join(process.env.BUS_INFRA_HOME ?? join(homedir(), '.cache/bus/infra'), 'run/connection.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { kafka: { brokers: string[] } }).kafka.brokers;
+}
+
+function batchOf(from: number, to: number): Message[] {
+  const batch: Message[] = [];
+  for (let i = from; i < to; i++) batch.push(createMessage({ payload: PAYLOAD, key: `key-${i % KEYS}` }));
+  return batch;
+}
+
+interface Setup {
+  subscriber: Subscriber;
+  publisher: Publisher;
+  input: string;
+  output: string;
+  close(): Promise<void>;
+}
+
+async function memorySetup(): Promise<Setup> {
+  const broker = new MemoryBroker();
+  broker.createTopic('in', { partitions: PARTITIONS });
+  broker.createTopic('out', { partitions: PARTITIONS });
+  const filler = broker.publisher();
+  for (let i = 0; i < COUNT; i += 1_000) await filler.publish('in', ...batchOf(i, Math.min(COUNT, i + 1_000)));
+  return {
+    subscriber: broker.subscriber(),
+    publisher: broker.publisher(),
+    input: 'in',
+    output: 'out',
+    close: () => broker.close(),
+  };
+}
+
+async function kafkaSetup(): Promise<Setup> {
+  const brokers = kafkaBrokers();
+  const run = `otel-bench-${config}-${Date.now().toString(36)}`;
+  const input = `${run}.in`;
+  const output = `${run}.out`;
+  {
+    await using admin = new KafkaAdmin({ brokers });
+    await admin.ensureTopics([
+      { name: input, partitions: PARTITIONS, replicationFactor: 1 },
+      { name: output, partitions: PARTITIONS, replicationFactor: 1 },
+    ]);
+  }
+  const filler = new KafkaPublisher({ brokers });
+  const fills: Promise<void>[] = [];
+  for (let i = 0; i < COUNT; i += 500) fills.push(filler.publish(input, ...batchOf(i, Math.min(COUNT, i + 500))));
+  await Promise.all(fills);
+  await filler.close();
+  const publisher = new KafkaPublisher({ brokers });
+  return {
+    subscriber: new KafkaSubscriber({ brokers, fromBeginning: true }),
+    publisher,
+    input,
+    output,
+    close: async () => {
+      await publisher.close();
+      await using admin = new KafkaAdmin({ brokers });
+      await admin.deleteTopics([input, output]);
+    },
+  };
+}
+
+const setup = transport === 'kafka' ? await kafkaSetup() : await memorySetup();
+const router = new Router({ ...(config === 'none' ? {} : routerInstrumentation()), closeTransports: false });
+let seen = 0;
+const all = Promise.withResolvers<void>();
+const handle: Handler = (message) => {
+  if (++seen === COUNT) all.resolve();
+  return [createMessage({ payload: message.payload, ...(message.key === undefined ? {} : { key: message.key }) })];
+};
+router.addHandler({
+  name: 'bench',
+  subscribeTopic: setup.input,
+  subscriber: setup.subscriber,
+  group: `bench-${config}`,
+  concurrency: 16,
+  handle,
+  publishTopic: setup.output,
+  publisher: setup.publisher,
+});
+const cpu0 = process.cpuUsage();
+const started = performance.now();
+const running = router.run();
+await all.promise;
+const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpu0);
+await router.close();
+await running;
+await shutdown();
+await setup.subscriber.close();
+await setup.close();
+process.stdout.write(
+  `${JSON.stringify({ ms, cpuUs: cpu.user + cpu.system, rssBytes: process.resourceUsage().maxRSS * 1024, spans: spanExporter.spans })}\n`,
+);
