@@ -10,7 +10,7 @@
  * best round, as the machine may be shared.
  *
  * Run after `pnpm build`: node bench/otel.bench.ts
- *   BENCH_MEMORY_MESSAGES (default 50 000), BENCH_KAFKA_MESSAGES (default 20 000), BENCH_ROUNDS (default 3),
+ *   BENCH_MEMORY_MESSAGES (default 50 000), BENCH_KAFKA_MESSAGES (default 20 000), BENCH_ROUNDS (default 5),
  *   KAFKA_BROKERS (default: the local infra's connection.json)
  */
 import { execFile } from 'node:child_process';
@@ -25,7 +25,7 @@ const LABELS: Record<(typeof CONFIGS)[number], string> = {
   tracing: 'SDK: always-on, batch spans',
   metrics: 'SDK: metrics only',
 };
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SIZES = {
   memory: Number(process.env.BENCH_MEMORY_MESSAGES ?? 50_000),
   kafka: Number(process.env.BENCH_KAFKA_MESSAGES ?? 20_000),

@@ -60,6 +60,7 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     return attributes;
   };
   const traced = async (topic: string, messages: Message[], tracingOn: boolean): Promise<void> => {
+    // With tracing on (metrics may be on too).
     let span: Span | undefined;
     let outgoing = messages;
     let sendContext: Context | undefined;
@@ -97,9 +98,26 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
   };
   const publish = (topic: string, ...messages: Message[]): Promise<void> => {
     const tracingOn = telemetry.tracingOn;
+    if (tracingOn) return traced(topic, messages, true);
+    const instruments = telemetry.metrics;
     // Nothing registered (no SDK): straight through, not even a promise of our own.
-    if (!tracingOn && telemetry.metrics.noop) return publisher.publish(topic, ...messages);
-    return traced(topic, messages, tracingOn);
+    if (instruments.noop) return publisher.publish(topic, ...messages);
+    // Metrics only: one continuation, no async frame.
+    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry);
+    const started = performance.now();
+    return publisher.publish(topic, ...messages).then(
+      () => {
+        const attributes = attributesOf(topic);
+        instruments.countSent(attributes, messages.length);
+        instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+      },
+      (error: unknown) => {
+        const attributes = failedAttributesOf(topic, errorType(error));
+        instruments.countSent(attributes, messages.length);
+        instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
+        throw error;
+      },
+    );
   };
 
   return new Proxy(publisher, {
