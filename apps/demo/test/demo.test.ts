@@ -19,7 +19,7 @@ describe('the demo on the embedded in-memory broker', () => {
     const done = lines.findIndex((line) => /^ {2}\[\d+\.\ds\] done: /.test(line));
     expect(lines[done]).toMatch(/ done: placed 198\/200, shipped 198; retries 54, dead-lettered 18, replayed 18$/);
     expect(lines[done + 1]).toMatch(
-      /^ {9}events OrderPaid 198, OrderPlaced 216, OrderShipped 198; handling p50 \d+ ms, p99 \d+ ms; rpc p50 [\d.]+ ms, p99 [\d.]+ ms$/,
+      /^ {9}events OrderPaid 198, OrderPlaced 216, OrderShipped 198; handling p50 [\d,]+(?:\.\d+)? ms, p99 [\d,]+(?:\.\d+)? ms; rpc p50 [\d,]+(?:\.\d+)? ms, p99 [\d,]+(?:\.\d+)? ms$/,
     );
 
     const summary = lines.slice(lines.findIndex((line) => line.startsWith('summary (')));
@@ -27,12 +27,14 @@ describe('the demo on the embedded in-memory broker', () => {
     expect(summary.slice(1)).toEqual([
       '  orders         198 placed over HTTP, 198 shipped',
       '  events         shop.OrderPaid 198, shop.OrderPlaced 216, shop.OrderShipped 198 (per type, replays included)',
-      expect.stringMatching(/^ {2}handling {7}p50 \d+ ms, p99 \d+ ms \(publish to handled, \d+ handlings\)$/),
+      expect.stringMatching(
+        /^ {2}handling {7}p50 [\d,]+(?:\.\d+)? ms, p99 [\d,]+(?:\.\d+)? ms \(publish to handled, \d+ handlings\)$/,
+      ),
       '  retries        54 (payments while the gift-card provider was down)',
       '  dead-lettered  18, replayed 18, then shipped',
       '  ordering       0 events out of order per order; 18 replayed events ignored by the projection',
       expect.stringMatching(
-        /^ {2}rpc {12}198 quotes, 2 refused \(UNKNOWN_SKU\), round trip p50 \d+\.?\d* ms, p99 \d+\.?\d* ms$/,
+        /^ {2}rpc {12}198 quotes, 2 refused \(UNKNOWN_SKU\), round trip p50 [\d,]+(?:\.\d+)? ms, p99 [\d,]+(?:\.\d+)? ms$/,
       ),
       `  audit log      612 records in ${auditLog}`,
     ]);

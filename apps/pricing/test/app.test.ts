@@ -10,10 +10,12 @@ describe('pricing app on the embedded in-memory broker', () => {
     const quotes = lines.filter((line) => line.startsWith('  quote '));
     expect(quotes).toHaveLength(6);
     // tea-green x1 at 4.50; coffee-beans x7 at 12.90 less 5 %.
-    expect(quotes[0]).toMatch(/^ {2}quote tea-green x1 = 4\.50 EUR in \d+\.\d+ ms$/);
+    expect(quotes[0]).toMatch(/^ {2}quote tea-green x1 = 4\.50 EUR in [\d,]+(?:\.\d+)? ms$/);
     expect(quotes[2]).toMatch(/^ {2}quote coffee-beans x7 = 85\.79 EUR \(-5 %\) in /);
     expect(quotes[5]).toBe('  quote tea-white x4 refused: UNKNOWN_SKU (Unknown SKU "tea-white")');
-    expect(lines.at(-1)).toMatch(/^pricing: 5 quoted, 1 refused, round trip p50 \d+\.\d+ ms, p99 \d+\.\d+ ms$/);
+    expect(lines.at(-1)).toMatch(
+      /^pricing: 5 quoted, 1 refused, round trip p50 [\d,]+(?:\.\d+)? ms, p99 [\d,]+(?:\.\d+)? ms$/,
+    );
   });
 
   it('a bad argument is one line and exit code 2', async () => {
