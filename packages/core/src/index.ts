@@ -39,6 +39,7 @@ export {
   encodeBinaryHeader,
   headerBytes,
   jsonMessage,
+  type MessageHeaders,
   keyString,
   type MessageFields,
   type MessageInit,

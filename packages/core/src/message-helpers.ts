@@ -75,12 +75,18 @@ export function decodeBinaryHeader(value: string | undefined): Uint8Array | unde
   return new Uint8Array(Buffer.from(value.slice(BINARY_HEADER_PREFIX.length), 'base64'));
 }
 
+/** The headers of a message (or of anything that carries a message's headers, such as a handler's context). */
+export interface MessageHeaders {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly binaryHeaders?: Readonly<Record<string, Uint8Array>> | undefined;
+}
+
 /**
  * The value of header `name` as bytes, whether it arrived as text (valid UTF-8, in `headers`) or as
  * bytes (in `binaryHeaders`); `undefined` when absent. Exact either way: valid UTF-8 decodes and
  * encodes back to the same bytes.
  */
-export function headerBytes(message: Pick<Message, 'headers' | 'binaryHeaders'>, name: string): Uint8Array | undefined {
+export function headerBytes(message: MessageHeaders, name: string): Uint8Array | undefined {
   const binary = message.binaryHeaders?.[name];
   if (binary !== undefined) return binary;
   const text = message.headers[name];

@@ -31,11 +31,21 @@ export interface RpcClientOptions {
    * it, the topic must exist or the broker must create topics on subscribe.
    */
   createReplyTopic?: (topic: string) => Promise<void>;
+  /**
+   * Deletes the reply topic when the client closes (e.g. `(topic) => admin.deleteTopics([topic])`),
+   * so short-lived clients leave no topics behind. Only a generated reply topic is deleted, after the
+   * client has left its group: the topic is this instance's alone. A configured `replyTopic` is
+   * never deleted (giving both is a configuration error). A failed deletion is logged, not thrown.
+   */
+  deleteReplyTopic?: (topic: string) => Promise<void>;
+  /** Keeps the generated reply topic on close even though `deleteReplyTopic` is given. Default `false`. */
+  keepReplyTopic?: boolean;
   /** Default timeout of a request, in ms. Default 30000. */
   timeoutMs?: number;
   /**
-   * Wire format of requests: `bus` (default), or `nest` to call NestJS `@MessagePattern` handlers
-   * (the route's topic is the pattern). Replies of either format are understood.
+   * Wire format of requests: `bus` (default); `nest` to call NestJS `@MessagePattern` handlers (the
+   * route's topic is the pattern); `spring` to call Spring Kafka `@KafkaListener` + `@SendTo`
+   * listeners (binary `kafka_correlationId`). Replies of every format are understood.
    */
   profile?: RpcProfile;
   /** Logger; default a no-op. */
@@ -87,6 +97,7 @@ export class RpcClient implements AsyncDisposable {
   readonly #publisher: Publisher;
   readonly #subscriber: Subscriber;
   readonly #createReplyTopic: ((topic: string) => Promise<void>) | undefined;
+  readonly #deleteReplyTopic: ((topic: string) => Promise<void>) | undefined;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
   readonly #profile: RpcProfile;
@@ -96,6 +107,7 @@ export class RpcClient implements AsyncDisposable {
   #started: Promise<void> | undefined;
   #loop: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: RpcClientOptions) {
     const issues = new ConfigIssues('RpcClient');
@@ -108,9 +120,18 @@ export class RpcClient implements AsyncDisposable {
       issues.add(options?.replyTopic === undefined ? 'replyTopicPrefix' : 'replyTopic', problem);
     if (replyTopic.includes(',')) issues.add('replyTopic', 'must not contain a comma');
     issues.integer(options?.timeoutMs, 'timeoutMs', { min: 1, max: 2 ** 31 - 1 });
-    issues.oneOf(options?.profile, 'profile', ['bus', 'nest']);
+    issues.oneOf(options?.profile, 'profile', ['bus', 'nest', 'spring']);
     if (options?.createReplyTopic !== undefined && typeof options.createReplyTopic !== 'function') {
       issues.add('createReplyTopic', 'must be a function');
+    }
+    if (options?.deleteReplyTopic !== undefined) {
+      if (typeof options.deleteReplyTopic !== 'function') issues.add('deleteReplyTopic', 'must be a function');
+      else if (options.replyTopic !== undefined) {
+        issues.add('deleteReplyTopic', 'a configured replyTopic is never deleted: leave deleteReplyTopic out');
+      }
+    }
+    if (options?.keepReplyTopic !== undefined && typeof options.keepReplyTopic !== 'boolean') {
+      issues.add('keepReplyTopic', 'must be a boolean');
     }
     issues.throwIfAny();
     assertSpecVersion(options.publisher, 'publisher');
@@ -118,6 +139,7 @@ export class RpcClient implements AsyncDisposable {
     this.#publisher = options.publisher;
     this.#subscriber = options.subscriber;
     this.#createReplyTopic = options.createReplyTopic;
+    this.#deleteReplyTopic = options.keepReplyTopic === true ? undefined : options.deleteReplyTopic;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#profile = options.profile ?? 'bus';
     this.replyTopic = replyTopic;
@@ -173,14 +195,17 @@ export class RpcClient implements AsyncDisposable {
     try {
       await this.start();
       const payload = await encodeWith(route.request, value, { topic: route.topic, role: 'value' });
+      const replyTo = [this.replyTopic, ...(options.alsoReplyTo ?? [])];
+      const own = requestHeaders(this.#profile, correlationId, replyTo, deadline);
+      const headers = { ...options.headers, ...own.headers };
+      // The profile's binary headers win over caller headers of the same name.
+      for (const name in own.binaryHeaders) delete headers[name];
       await this.#publisher.publish(route.topic, {
         id: correlationId,
         payload,
         ...(options.key === undefined ? {} : { key: options.key }),
-        headers: {
-          ...options.headers,
-          ...requestHeaders(this.#profile, correlationId, [this.replyTopic, ...(options.alsoReplyTo ?? [])], deadline),
-        },
+        headers,
+        ...(own.binaryHeaders === undefined ? {} : { binaryHeaders: own.binaryHeaders }),
       });
       this.#stats.sent++;
     } catch (error) {
@@ -243,7 +268,7 @@ export class RpcClient implements AsyncDisposable {
   }
 
   async #onReply(message: ReceivedMessage): Promise<void> {
-    const reply = readReplyHeaders(message.headers);
+    const reply = readReplyHeaders(message);
     // Checked before decoding: a reply for another request costs no decode.
     const pending = reply.correlationId === undefined ? undefined : this.#settle(reply.correlationId);
     if (pending === undefined) {
@@ -284,14 +309,30 @@ export class RpcClient implements AsyncDisposable {
     for (const pending of all) pending.reject(error);
   }
 
-  /** Fails every pending request with `ClosedError` at once, then ends the reply subscription. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Fails every pending request with `ClosedError` at once, then ends the reply subscription and,
+   * with `deleteReplyTopic`, deletes the generated reply topic. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     this.#failAll(new ClosedError('RpcClient'));
     this.#stop.abort();
-    await this.#started?.catch(() => {});
+    const started = this.#started;
+    await started?.catch(() => {});
     await this.#loop;
+    // Only once the group was left: a member still fetching could bring the topic back.
+    if (started !== undefined && this.#deleteReplyTopic !== undefined) {
+      try {
+        await this.#deleteReplyTopic(this.replyTopic);
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'could not delete the reply topic');
+      }
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -16,7 +16,7 @@ export {
   RpcTimeoutError,
 } from './errors.js';
 export { type ErrorBody, HANDLER_ERROR_CODE } from './error-reply.js';
-export { NestKafkaHeaders, nestReplyTopic, type RpcProfile } from './profiles.js';
+export { NestKafkaHeaders, nestReplyTopic, type RpcProfile, SpringKafkaHeaders } from './profiles.js';
 export {
   subscribeTyped,
   type TypedParser,

@@ -15,7 +15,7 @@ import {
 import { errorBody } from './error-reply.js';
 import { RpcError } from './errors.js';
 import { type CorrelationOptions, DEFAULT_CORRELATION_HEADERS, RpcHeaders, readCorrelationId } from './headers.js';
-import { errorReply, NestKafkaHeaders, okReply, replyAddress } from './profiles.js';
+import { errorReply, NestKafkaHeaders, okReply, type ReplyParts, replyAddress } from './profiles.js';
 import type { Route } from './route.js';
 
 /** What a handler gets besides the request. */
@@ -28,6 +28,8 @@ export interface RpcContext {
   readonly signal: AbortSignal;
   /** The request's headers. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The request's header values that are not text (see core's `Message.binaryHeaders`). */
+  readonly binaryHeaders: Readonly<Record<string, Uint8Array>> | undefined;
   /** The request's key. */
   readonly key: string | Uint8Array | undefined;
 }
@@ -49,7 +51,8 @@ export interface RpcServerOptions {
   correlation?: CorrelationOptions;
   /**
    * Partition count of a reply topic, for requests that name a reply partition (Nest's clients read
-   * only their assigned partitions): the reply gets a key that lands on that partition. Without it,
+   * only their assigned partitions, Spring's when their reply container has one assigned partition):
+   * the reply gets a key that lands on that partition. Without it,
    * such replies are keyed by correlation id, which is right only for single-partition reply topics.
    */
   replyTopicPartitions?: (topic: string) => Promise<number>;
@@ -157,8 +160,9 @@ export class RpcServer implements AsyncDisposable {
   }
 
   async #answer(route: Route<unknown, unknown>, handler: RpcHandler<unknown, unknown>, message: ReceivedMessage) {
-    const correlationId = readCorrelationId(message, this.#correlation);
-    const address = replyAddress(message.headers);
+    const address = replyAddress(message);
+    // A Nest or Spring client matches on its kafka_correlationId, whatever other ids the request has.
+    const correlationId = address.correlation?.id ?? readCorrelationId(message, this.#correlation);
     const replyTo = address.topics;
     if (correlationId === undefined || replyTo.length === 0) {
       this.#stats.invalid++;
@@ -189,6 +193,7 @@ export class RpcServer implements AsyncDisposable {
         deadline,
         signal,
         headers: message.headers,
+        binaryHeaders: message.binaryHeaders,
         key: message.key,
       });
       if (this.#stop.signal.aborted) {
@@ -196,12 +201,7 @@ export class RpcServer implements AsyncDisposable {
         return;
       }
       const payload = await encodeWith(route.reply, value, { topic: replyTo[0], role: 'value' });
-      reply = await this.#reply(
-        correlationId,
-        okReply(address.profile, correlationId, payload),
-        address.partition,
-        replyTo,
-      );
+      reply = await this.#reply(correlationId, okReply(address, correlationId, payload), address.partition, replyTo);
       this.#stats.replied++;
     } catch (error) {
       // Closing mid-request means no answer: another member gets the request after the rebalance.
@@ -210,12 +210,7 @@ export class RpcServer implements AsyncDisposable {
         return;
       }
       const body = errorBody(error);
-      reply = await this.#reply(
-        correlationId,
-        errorReply(address.profile, correlationId, body),
-        address.partition,
-        replyTo,
-      );
+      reply = await this.#reply(correlationId, errorReply(address, correlationId, body), address.partition, replyTo);
       this.#stats.failed++;
     }
     try {
@@ -232,7 +227,7 @@ export class RpcServer implements AsyncDisposable {
 
   async #reply(
     correlationId: string,
-    reply: { headers: Record<string, string>; payload: Uint8Array },
+    reply: ReplyParts,
     partition: number | undefined,
     topics: readonly string[],
   ): Promise<Message> {
@@ -240,7 +235,8 @@ export class RpcServer implements AsyncDisposable {
     if (partition !== undefined && this.#replyTopicPartitions !== undefined && topics[0] !== undefined) {
       key = keyForPartition(correlationId, partition, await this.#partitionsOf(topics[0]));
     }
-    return { id: crypto.randomUUID(), payload: reply.payload, key, headers: reply.headers };
+    const message = { id: crypto.randomUUID(), payload: reply.payload, key, headers: reply.headers };
+    return reply.binaryHeaders === undefined ? message : { ...message, binaryHeaders: reply.binaryHeaders };
   }
 
   #partitionsOf(topic: string): Promise<number> {

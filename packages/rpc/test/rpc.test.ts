@@ -1,5 +1,5 @@
 import { jsonCodec } from '@bus/codecs/json';
-import { ClosedError, ConfigError, MemoryBroker } from '@bus/core';
+import { ClosedError, ConfigError, headerBytes, MemoryBroker, noopLogger, type ReceivedMessage } from '@bus/core';
 import {
   AbortError,
   defineRoute,
@@ -10,6 +10,7 @@ import {
   RpcHeaders,
   RpcServer,
   RpcTimeoutError,
+  SpringKafkaHeaders,
 } from '@bus/rpc';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -266,5 +267,129 @@ describe('the nest profile on the in-memory broker', () => {
       ['c1', 1],
       ['c2', 2],
     ]);
+  });
+});
+
+describe('the spring profile on the in-memory broker', () => {
+  it('a spring-profile client sends its correlation id as 16 bytes; our server echoes them; errors cross', async () => {
+    broker = new MemoryBroker();
+    await using client = new RpcClient({
+      publisher: broker.publisher(),
+      subscriber: broker.subscriber(),
+      profile: 'spring',
+    });
+    await using server = new RpcServer({ publisher: broker.publisher(), subscriber: broker.subscriber() });
+    const seen: { correlationId: string; bytes: Uint8Array | undefined; headers: Record<string, string> }[] = [];
+    server.handle(Quote, ({ sku }, ctx) => {
+      const bytes = headerBytes(ctx, SpringKafkaHeaders.correlationId);
+      seen.push({ correlationId: ctx.correlationId, bytes, headers: { ...ctx.headers } });
+      if (sku === 'gone') throw new OutOfStock('gone');
+      return { sku, total: 1 };
+    });
+    const replies = broker.subscriber().subscribe(client.replyTopic, { group: 'spy' })[Symbol.asyncIterator]();
+    await expect(client.request(Quote, { sku: 'a', qty: 1 })).resolves.toEqual({ sku: 'a', total: 1 });
+    const [request] = seen;
+    expect(request?.bytes?.byteLength).toBe(16);
+    // The handler sees the id in UUID form: the 16 bytes' text.
+    expect(Buffer.from(request?.bytes ?? []).toString('hex')).toBe(request?.correlationId.replaceAll('-', ''));
+    expect(request?.headers[SpringKafkaHeaders.replyTopic]).toBe(client.replyTopic);
+    expect(request?.headers[SpringKafkaHeaders.replyPartition]).toBeUndefined();
+    const reply = (await replies.next()).value as ReceivedMessage;
+    expect(headerBytes(reply, SpringKafkaHeaders.correlationId)).toEqual(request?.bytes);
+    const error = await client.request(Quote, { sku: 'gone', qty: 1 }).catch((e: unknown) => e);
+    expect(RemoteError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'OUT_OF_STOCK', isRetryable: true, message: 'gone' });
+    await replies.return?.();
+  });
+
+  it('serves a Spring ReplyingKafkaTemplate: any correlation bytes echoed exactly, its 4-byte reply partition honoured', async () => {
+    broker = new MemoryBroker();
+    broker.createTopic('quote.replies', { partitions: 4 });
+    await using server = new RpcServer({
+      publisher: broker.publisher(),
+      subscriber: broker.subscriber(),
+      replyTopicPartitions: async () => 4,
+    });
+    server.handle(Quote, ({ sku }) => ({ sku, total: 1 }));
+    const publisher = broker.publisher();
+    // Spring's default 16 bytes; a custom CorrelationKey of 5 bytes; 16 bytes that are valid UTF-8.
+    const correlations = [
+      Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + (i % 16)),
+      Uint8Array.from([0xff, 0, 1, 2, 0x80]),
+      new TextEncoder().encode('sixteen-ascii-id'),
+    ];
+    for (const [n, correlation] of correlations.entries()) {
+      const partition = new Uint8Array(4);
+      new DataView(partition.buffer).setInt32(0, n + 1);
+      await publisher.publish(Quote.topic, {
+        id: `r${n}`,
+        payload: new TextEncoder().encode(JSON.stringify({ sku: `s${n}`, qty: 1 })),
+        headers: {},
+        binaryHeaders: {
+          [SpringKafkaHeaders.correlationId]: correlation,
+          [SpringKafkaHeaders.replyTopic]: new TextEncoder().encode('quote.replies'),
+          [SpringKafkaHeaders.replyPartition]: partition,
+        },
+      });
+    }
+    const seen: [string, number][] = [];
+    for await (const reply of broker.subscriber().subscribe('quote.replies', { group: 'spring-client' })) {
+      const bytes = headerBytes(reply, SpringKafkaHeaders.correlationId) ?? new Uint8Array(0);
+      seen.push([Buffer.from(bytes).toString('hex'), reply.partition]);
+      reply.ack();
+      if (seen.length === 3) break;
+    }
+    expect(seen.sort()).toEqual(
+      correlations.map((c, n) => [Buffer.from(c).toString('hex'), n + 1] as [string, number]).sort(),
+    );
+  });
+});
+
+describe('reply topic deletion', () => {
+  it('deletes a generated reply topic on close, after leaving its group; never a configured one', async () => {
+    broker = new MemoryBroker();
+    const deleted: string[] = [];
+    const deleteReplyTopic = async (topic: string) => {
+      deleted.push(topic);
+    };
+    const base = { publisher: broker.publisher(), subscriber: broker.subscriber() };
+    const unused = new RpcClient({ ...base, deleteReplyTopic });
+    await unused.close();
+    // Never started, so never created: nothing to delete.
+    expect(deleted).toEqual([]);
+    const client = new RpcClient({ ...base, deleteReplyTopic });
+    await client.start();
+    await Promise.all([client.close(), client.close()]);
+    expect(deleted).toEqual([client.replyTopic]);
+    const kept = new RpcClient({ ...base, deleteReplyTopic, keepReplyTopic: true });
+    await kept.start();
+    await kept.close();
+    expect(deleted).toEqual([client.replyTopic]);
+    const error = (() => {
+      try {
+        return new RpcClient({ ...base, replyTopic: 'fixed.replies', deleteReplyTopic, keepReplyTopic: 'no' as never });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(ConfigError.isInstance(error)).toBe(true);
+    expect((error as ConfigError).issues.map((i) => i.path)).toEqual(['deleteReplyTopic', 'keepReplyTopic']);
+  });
+
+  it('logs a failed deletion and still closes', async () => {
+    broker = new MemoryBroker();
+    const warnings: unknown[] = [];
+    const logger = { ...noopLogger, warn: (...args: unknown[]) => warnings.push(args), child: () => logger };
+    const client = new RpcClient({
+      publisher: broker.publisher(),
+      subscriber: broker.subscriber(),
+      deleteReplyTopic: async () => {
+        throw new Error('not authorized');
+      },
+      logger,
+    });
+    await client.start();
+    await expect(client.close()).resolves.toBeUndefined();
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -24,7 +24,13 @@ export async function createTopics(names: readonly string[], partitions: number)
   await admin.ensureTopics(names.map((name) => ({ name, partitions, replicationFactor: 1 })));
 }
 
-/** An RpcClient on the real broker with its own publisher, subscriber and a created reply topic. */
+/** Deletes topics (those that exist) on the real broker. */
+export async function deleteTopics(names: readonly string[]): Promise<void> {
+  await using admin = new KafkaAdmin({ brokers: brokers() });
+  await admin.deleteTopics(names);
+}
+
+/** An RpcClient on the real broker with its own publisher, subscriber and a reply topic it creates and deletes. */
 export function kafkaClient(prefix: string, timeoutMs = 20_000, profile: RpcProfile = 'bus') {
   const publisher = new KafkaPublisher({ brokers: brokers() });
   const subscriber = new KafkaSubscriber({ brokers: brokers(), fetchMaxWaitMs: 20 });
@@ -33,6 +39,7 @@ export function kafkaClient(prefix: string, timeoutMs = 20_000, profile: RpcProf
     subscriber,
     replyTopicPrefix: `${prefix}.replies`,
     createReplyTopic: (topic) => createTopics([topic], 1),
+    deleteReplyTopic: (topic) => deleteTopics([topic]),
     timeoutMs,
     profile,
   });
