@@ -149,7 +149,8 @@ export class KafkaAdmin implements AsyncDisposable {
       const created: string[] = [];
       if (missing.length > 0) {
         await admin.createTopics({
-          waitForLeaders: true,
+          // Waited for below: kafkajs' own wait gives up on a transient UNKNOWN_TOPIC_OR_PARTITION.
+          waitForLeaders: false,
           topics: missing.map((s) => ({
             topic: s.name,
             numPartitions: s.partitions,
@@ -157,6 +158,10 @@ export class KafkaAdmin implements AsyncDisposable {
             configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
           })),
         });
+        await waitForLeaders(
+          admin,
+          missing.map((s) => s.name),
+        );
         created.push(...missing.map((s) => s.name));
       }
       const existingSpecs = specs.filter((s) => known.has(s.name));
@@ -447,6 +452,35 @@ export class KafkaAdmin implements AsyncDisposable {
         secrets: this.#secrets,
       }) as BusError;
     }
+  }
+}
+
+/** How long {@link KafkaAdmin.ensureTopics} waits for the leaders of topics it created. */
+const LEADERS_TIMEOUT_MS = 30_000;
+const TRANSIENT_METADATA_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Waits until every partition of the just created `topics` has a leader. Right after creation a
+ * broker whose metadata still lags the controller answers UNKNOWN_TOPIC_OR_PARTITION (seen on the
+ * shared test broker under load); kafkajs' own wait retries only LEADER_NOT_AVAILABLE and failed.
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const led = metadata.topics.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (led.length === topics.length) return;
+    } catch (error) {
+      if (!TRANSIENT_METADATA_ERRORS.has((error as { type?: string }).type ?? '')) throw error;
+    }
+    if (Date.now() >= deadline) {
+      throw new KafkaTransportError(`Created topics got no leaders within ${LEADERS_TIMEOUT_MS} ms`, {
+        code: KafkaErrorCode.TIMEOUT,
+        isRetryable: true,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

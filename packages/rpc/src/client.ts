@@ -108,6 +108,8 @@ export class RpcClient implements AsyncDisposable {
   #loop: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Whether a start failed: the reply topic may exist even so, and close() still deletes it. */
+  #createFailed = false;
 
   constructor(options: RpcClientOptions) {
     const issues = new ConfigIssues('RpcClient');
@@ -166,7 +168,12 @@ export class RpcClient implements AsyncDisposable {
     this.#started ??= (async () => {
       if (this.#createReplyTopic !== undefined) await this.#createReplyTopic(this.replyTopic);
       this.#loop = this.#readReplies();
-    })();
+    })().catch((error: unknown) => {
+      // A failed creation (a broker hiccup) fails the requests waiting on it; the next one tries again.
+      this.#started = undefined;
+      this.#createFailed = true;
+      throw error;
+    });
     return this.#started;
   }
 
@@ -326,7 +333,7 @@ export class RpcClient implements AsyncDisposable {
     await started?.catch(() => {});
     await this.#loop;
     // Only once the group was left: a member still fetching could bring the topic back.
-    if (started !== undefined && this.#deleteReplyTopic !== undefined) {
+    if ((started !== undefined || this.#createFailed) && this.#deleteReplyTopic !== undefined) {
       try {
         await this.#deleteReplyTopic(this.replyTopic);
       } catch (error) {

@@ -393,3 +393,23 @@ describe('reply topic deletion', () => {
     expect(warnings).toHaveLength(1);
   });
 });
+
+describe('starting', () => {
+  it('a failed reply topic creation fails the waiting request; the next request creates it again', async () => {
+    broker = new MemoryBroker();
+    let attempts = 0;
+    await using client = new RpcClient({
+      publisher: broker.publisher(),
+      subscriber: broker.subscriber(),
+      createReplyTopic: async () => {
+        if (++attempts === 1) throw new Error('broker hiccup');
+      },
+      timeoutMs: 5_000,
+    });
+    await using server = new RpcServer({ publisher: broker.publisher(), subscriber: broker.subscriber() });
+    server.handle(Quote, ({ sku }) => ({ sku, total: 1 }));
+    await expect(client.request(Quote, { sku: 'a', qty: 1 })).rejects.toThrow('broker hiccup');
+    await expect(client.request(Quote, { sku: 'b', qty: 1 })).resolves.toEqual({ sku: 'b', total: 1 });
+    expect(attempts).toBe(2);
+  });
+});
