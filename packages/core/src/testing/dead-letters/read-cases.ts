@@ -18,8 +18,10 @@ export function readCases(ctx: DeadLetterSuiteContext): void {
       const original = await ctx.topic();
       const dlqTopic = await ctx.topic();
       const publisher = await ctx.publisher();
+      // A binary header value (not valid UTF-8) of the original travels with its letter.
+      const binaryHeaders = { 'x-trace-bin': new Uint8Array([0xff, 0x00, 0x80]) };
       await publishInOrder(publisher, dlqTopic, [
-        letter('l-0', { topic: original, partition: 0, offset: 7 }, 'order-1'),
+        { ...letter('l-0', { topic: original, partition: 0, offset: 7 }, 'order-1'), binaryHeaders },
       ]);
       const queue = await ctx.queue(dlqTopic);
 
@@ -31,6 +33,7 @@ export function readCases(ctx: DeadLetterSuiteContext): void {
       expect(first?.original?.key).toBe('order-1');
       expect(first?.original?.timestamp).toBe(1_700_000_000_007);
       expect(first?.original?.headers).toEqual({ 'x-origin': `${original}@7` });
+      expect(first?.original?.binaryHeaders).toEqual(binaryHeaders);
       expect(first?.failure).toMatchObject({
         originalTopic: original,
         originalPartition: 0,
