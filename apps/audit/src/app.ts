@@ -11,7 +11,7 @@ export interface AuditAppOptions {
   logPath: string;
   /** Orders the built-in order service places, so there is something to audit. Default 20. */
   orders?: number;
-  /** Delete the topics at the end (Kafka), for throw-away prefixes. Default false. */
+  /** Delete the topics when the transport closes (Kafka), for throw-away prefixes. Default false. */
   deleteTopics?: boolean;
   out: (line: string) => void;
 }
@@ -48,7 +48,7 @@ export async function runAuditApp(options: AuditAppOptions) {
     await audit.close();
     await log.close();
     if (options.deleteTopics) {
-      await transport.deleteTopics([audit.topic, `${prefix}.commands`, `${audit.topic}.dlq`, `${prefix}.commands.dlq`]);
+      transport.deleteOnClose([audit.topic, `${prefix}.commands`, `${audit.topic}.dlq`, `${prefix}.commands.dlq`]);
     }
   }
 }

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testInfra } from '@bus/test-infra';
+import { KafkaAdmin } from '@bus/kafka';
 import { type AuditRecord, main } from '@example/audit';
+import { waitUntil } from '@example/orders';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'audit-app-int-'));
@@ -33,5 +35,14 @@ describe('audit app on the real Kafka broker and registry', () => {
       .map((line) => JSON.parse(line) as AuditRecord);
     expect(new Set(records.map((r) => `${r.topic}/${r.partition}/${r.offset}`)).size).toBe(31);
     expect(records.find((r) => r.type === 'shop.OrderShipped')?.data).toMatchObject({ carrier: 'parcel-co' });
+
+    // The run's throw-away topics are deleted once every client is closed (none is created again).
+    const prefix = /of (audit-[a-z0-9]+)\.stream,/.exec(lines[0] ?? '')?.[1];
+    expect(prefix).toBeDefined();
+    await using admin = new KafkaAdmin({ brokers: infra.kafka.brokers });
+    const left = async () => (await admin.listTopics()).map((t) => t.name).filter((n) => n.startsWith(`${prefix}.`));
+    await waitUntil(`the ${prefix}.* topics to be gone`, async () => (await left()).length === 0, {
+      timeoutMs: 30_000,
+    });
   });
 });

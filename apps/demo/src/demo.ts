@@ -29,7 +29,7 @@ export interface DemoOptions {
   unknownSkuEvery?: number;
   /** The audit log. Default a file in the temp folder. */
   auditLogPath?: string;
-  /** Delete the topics at the end (Kafka), for throw-away prefixes. Default false. */
+  /** Delete the topics when the transport closes (Kafka), for throw-away prefixes. Default false. */
   deleteTopics?: boolean;
   /** `@bus/otel` instrumentation of the order service (`tracingFromEnv` of `@example/orders`). */
   tracing?: RouterInstrumentation;
@@ -176,9 +176,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await audit.close();
     await service.close();
     await log.close();
-    if (options.deleteTopics) {
-      await transport.deleteTopics([pricingTopic, client.replyTopic, ...allTopics(service.topics)]);
-    }
+    if (options.deleteTopics) transport.deleteOnClose([pricingTopic, client.replyTopic, ...allTopics(service.topics)]);
   }
 }
 

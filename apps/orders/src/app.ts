@@ -14,7 +14,7 @@ export interface OrdersAppOptions {
   orders?: number;
   /** Every n-th order pays by gift card, whose provider is down until the replay. Default 10. */
   giftcardEvery?: number;
-  /** Delete the service's topics at the end (Kafka): for throw-away prefixes. Default false. */
+  /** Delete the service's topics when the transport closes (Kafka): for throw-away prefixes. Default false. */
   deleteTopics?: boolean;
   /** `@bus/otel` instrumentation for the service (see `tracing.ts`). */
   tracing?: RouterInstrumentation;
@@ -111,7 +111,7 @@ export async function runOrdersApp(options: OrdersAppOptions): Promise<OrdersApp
   } finally {
     await service.close();
     if (options.deleteTopics) {
-      await transport.deleteTopics([service.topics.events, service.topics.commands, ...service.topics.deadLetters]);
+      transport.deleteOnClose([service.topics.events, service.topics.commands, ...service.topics.deadLetters]);
     }
   }
 }

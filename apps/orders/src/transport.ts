@@ -41,8 +41,12 @@ export interface Transport extends AsyncDisposable {
   deadLetterQueue(topic: string, publisher: Publisher): DeadLetterQueue;
   /** Creates the topics when missing (Kafka); the in-memory broker creates topics on first use. */
   ensureTopics(names: readonly string[], partitions?: number): Promise<void>;
-  /** Deletes the topics (Kafka), for runs whose topics are throw-away (tests, the demo). */
-  deleteTopics(names: readonly string[]): Promise<void>;
+  /**
+   * Deletes the topics (Kafka) when the transport closes, after every client it handed out: for runs
+   * whose topics are throw-away (tests, the demo). Deleted earlier, a topic an open consumer still knows
+   * would be created again by the broker's auto-creation.
+   */
+  deleteOnClose(names: readonly string[]): void;
   close(): Promise<void>;
 }
 
@@ -60,7 +64,7 @@ function memoryTransport(): Transport {
     subscriber: () => broker.subscriber(),
     deadLetterQueue: (topic) => broker.deadLetterQueue(topic),
     ensureTopics: async () => {},
-    deleteTopics: async () => {},
+    deleteOnClose: () => {},
     close: () => broker.close(),
     [Symbol.asyncDispose]: () => broker.close(),
   };
@@ -74,8 +78,11 @@ function kafkaTransport(brokers: string[], registryUrl: string): Transport {
     clients.push(client);
     return client;
   };
+  const doomed = new Set<string>();
   const close = async () => {
     await Promise.allSettled(clients.map((client) => client.close()));
+    if (doomed.size > 0) await admin.deleteTopics([...doomed]);
+    doomed.clear();
     await admin.close();
     registry.close();
   };
@@ -89,8 +96,8 @@ function kafkaTransport(brokers: string[], registryUrl: string): Transport {
     ensureTopics: async (names, partitions = 3) => {
       await admin.ensureTopics(names.map((name) => ({ name, partitions })));
     },
-    deleteTopics: async (names) => {
-      await admin.deleteTopics(names);
+    deleteOnClose: (names) => {
+      for (const name of names) doomed.add(name);
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -1,3 +1,4 @@
+import { KafkaAdmin } from '@bus/kafka';
 import { testInfra, uniqueName } from '@bus/test-infra';
 import { main, waitUntil } from '@example/orders';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -69,5 +70,13 @@ describe('orders app traced into a real Jaeger', () => {
       // OrderPlaced, OrderPaid, OrderShipped.
       expect(names.filter((n) => n === `send ${prefix}.stream`)).toHaveLength(3);
     }
+    // A named prefix keeps its topics: remove them.
+    await using admin = new KafkaAdmin({ brokers: infra.kafka.brokers });
+    await admin.deleteTopics([
+      `${prefix}.stream`,
+      `${prefix}.commands`,
+      `${prefix}.stream.dlq`,
+      `${prefix}.commands.dlq`,
+    ]);
   });
 });

@@ -43,6 +43,8 @@ export async function runPricingApp(options: PricingAppOptions): Promise<Pricing
     prefix,
     createReplyTopic: (topic) => transport.ensureTopics([topic], 1),
   });
+  // The reply topic is this client's alone: gone when the transport closes.
+  transport.deleteOnClose([client.replyTopic]);
   const report: PricingAppReport = { quoted: 0, refused: 0, latency: new LatencyRecorder() };
   try {
     await client.start();
@@ -66,7 +68,6 @@ export async function runPricingApp(options: PricingAppOptions): Promise<Pricing
   } finally {
     await client.close();
     await server.close();
-    await transport.deleteTopics([client.replyTopic]);
   }
   out(`pricing: ${report.quoted} quoted, ${report.refused} refused, round trip ${report.latency.describe()}`);
   return report;

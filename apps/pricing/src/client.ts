@@ -32,7 +32,7 @@ export class PricingClient implements AsyncDisposable {
     });
   }
 
-  /** This client's reply topic (delete it when the client is gone for good). */
+  /** This client's reply topic. */
   get replyTopic(): string {
     return this.#rpc.replyTopic;
   }
