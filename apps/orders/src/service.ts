@@ -1,4 +1,4 @@
-import { DEAD_LETTER_REPLAY_HEADERS, type Logger, type RetryOptions, Router } from '@bus/core';
+import { DEAD_LETTER_REPLAY_HEADERS, type DeadLetterPosition, type Logger, type RetryOptions, Router } from '@bus/core';
 import {
   CommandBus,
   CommandProcessor,
@@ -65,7 +65,11 @@ export interface OrderService extends AsyncDisposable {
   metrics(): OrderServiceMetrics;
   /** Letters in the events' dead-letter topic. */
   deadLetterCount(): Promise<number>;
-  /** Replays every dead-lettered event to the stream topic, then empties the dead-letter topic; resolves with the count. */
+  /**
+   * Replays to the stream topic every dead-lettered event this service has not replayed yet; resolves with
+   * the count. The letters stay in the dead-letter topic (a log: replay is a copy); purging it after a
+   * replay would also drop letters written in between.
+   */
   replayDeadLetters(): Promise<number>;
   /** Stops HTTP, drains the processors and closes them. */
   close(): Promise<void>;
@@ -207,6 +211,8 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
   }
 
   let replayed = 0;
+  // Letters this process replayed (by position), so that a second replay does not send them again.
+  const replayedPositions = new Set<string>();
   let closed: Promise<void> | undefined;
   const close = () => {
     closed ??= (async () => {
@@ -231,8 +237,8 @@ export async function startOrderService(options: OrderServiceOptions): Promise<O
     }),
     deadLetterCount: () => eventsDeadLetters.count(),
     replayDeadLetters: async () => {
-      const report = await eventsDeadLetters.replay(() => true);
-      await eventsDeadLetters.purge();
+      const report = await eventsDeadLetters.replay((letter) => !replayedPositions.has(positionKey(letter)));
+      for (const position of report.replayed) replayedPositions.add(positionKey(position));
       replayed += report.replayed.length;
       return report.replayed.length;
     },
@@ -257,4 +263,8 @@ function sumStats(a: ProcessorStats, b: ProcessorStats): ProcessorStats {
     inFlight: a.inFlight + b.inFlight,
     lastError,
   };
+}
+
+function positionKey(position: DeadLetterPosition): string {
+  return `${position.partition}/${position.offset}`;
 }

@@ -62,6 +62,9 @@ describe('the order service over HTTP (node:http), in memory', () => {
     expect((await fetch(`${service.url}/payments/giftcard/up`, { method: 'POST' })).status).toBe(200);
     expect(await service.replayDeadLetters()).toBe(1);
     await waitUntil('the order to ship', async () => (await getOrder(service.url, orderId))?.status === 'shipped');
+    // The letter stays in the topic (replay is a copy), and is not replayed a second time.
+    expect(await service.deadLetterCount()).toBe(1);
+    expect(await service.replayDeadLetters()).toBe(0);
     expect((await fetch(`${service.url}/payments/cash/down`, { method: 'POST' })).status).toBe(404);
   });
 });
