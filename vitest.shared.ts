@@ -8,8 +8,11 @@ const repoRoot = fileURLToPath(new URL('.', import.meta.url));
  * so tests never need a prior build. Subpath `@bus/x/y` maps to `packages/x/src/y/index.ts`.
  */
 export const workspaceAliases = [
-  { find: /^@bus\/(core|kafka|codecs|cqrs|rpc|otel)$/, replacement: `${repoRoot}packages/$1/src/index.ts` },
-  { find: /^@bus\/(core|kafka|codecs|cqrs|rpc|otel)\/(.+)$/, replacement: `${repoRoot}packages/$1/src/$2/index.ts` },
+  { find: /^@bus\/(core|kafka|codecs|cqrs|rpc|otel|cli)$/, replacement: `${repoRoot}packages/$1/src/index.ts` },
+  {
+    find: /^@bus\/(core|kafka|codecs|cqrs|rpc|otel|cli)\/(.+)$/,
+    replacement: `${repoRoot}packages/$1/src/$2/index.ts`,
+  },
   { find: /^@bus\/test-infra$/, replacement: `${repoRoot}tools/test-infra/src/index.ts` },
   // The example apps (private): `@example/x` is `apps/x/src/index.ts`, `@example/x/y` is `apps/x/src/y.ts`.
   { find: /^@example\/([a-z-]+)$/, replacement: `${repoRoot}apps/$1/src/index.ts` },

@@ -1,0 +1,3 @@
+import { busProject } from '../../vitest.shared.ts';
+
+export default busProject({ name: 'cli', integration: true });
