@@ -66,7 +66,7 @@ export async function watermarksOf(admin: Admin, topic: string): Promise<Partiti
 }
 
 /**
- * The offsets a reset of `topic` commits. Explicit offsets must name existing partitions and lie
+ * The offsets a reset of `topic` commits, in partition order. Explicit offsets must name existing partitions and lie
  * within `[low, high]`: otherwise `KAFKA_INVALID_OFFSETS`, naming every bad entry.
  */
 export async function resolveResetTarget(admin: Admin, topic: string, to: ResetTarget): Promise<PartitionOffset[]> {
@@ -78,7 +78,9 @@ export async function resolveResetTarget(admin: Admin, topic: string, to: ResetT
   }
   if ('timestamp' in to) {
     const found = await admin.fetchTopicOffsetsByTimestamp(topic, to.timestamp);
-    return found.map((p) => ({ partition: p.partition, offset: Number(p.offset) }));
+    return found
+      .map((p) => ({ partition: p.partition, offset: Number(p.offset) }))
+      .sort((a, b) => a.partition - b.partition);
   }
   const watermarks = new Map((await watermarksOf(admin, topic)).map((w) => [w.partition, w]));
   const problems: string[] = [];
