@@ -64,6 +64,13 @@ describe('bus produce and bus tail (real broker and registry)', () => {
     const past = await bus([...conn(), '--json', 'tail', topic, '--from', '2000-01-01T00:00:00Z']);
     expect(past.json()).toHaveLength(10);
 
+    const typed = await bus(['--url', kafkaUrl(), 'produce', topic, '-H', 'ce_type=shop.OrderPlaced'], {
+      stdin: '{"t":1}\n',
+    });
+    expect(typed.code).toBe(0);
+    const withType = await bus([...conn(), 'tail', topic, '-H', 'ce_type=shop.OrderPlaced']);
+    expect(withType.stdout).toMatch(/ key=- type=shop\.OrderPlaced \[json\] \{"t":1\}\n$/);
+
     const text = await bus([...conn(), 'tail', topic, '-p', String(partition), '--limit', '1']);
     expect(text.stdout).toMatch(
       new RegExp(`^${partition}@0 \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z key=c1 \\[json\\] \\{"id":"c1","n":1\\}\\n$`),

@@ -1,3 +1,4 @@
+import { TYPE_HEADER } from '@bus/codecs';
 import type { KafkaAdmin, PartitionWatermarks, PeekedRecord } from '@bus/kafka';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
@@ -145,7 +146,9 @@ async function printRecord(ctx: CommandContext, decoder: PayloadDecoder, record:
   const valueText =
     typeof value.value === 'string' && value.format === 'text' ? value.value : JSON.stringify(value.value);
   const tag = value.schemaId === undefined ? value.format : `${value.format}#${value.schemaId}`;
+  // The message type, as CloudEvents (cqrs) or a marshaler names it, helps read a mixed stream.
+  const type = record.headers.ce_type ?? record.headers[TYPE_HEADER];
   ctx.io.stdout(
-    `${record.partition}@${record.offset} ${new Date(record.timestamp).toISOString()} key=${keyText} [${tag}] ${valueText}\n`,
+    `${record.partition}@${record.offset} ${new Date(record.timestamp).toISOString()} key=${keyText}${type === undefined ? '' : ` type=${type}`} [${tag}] ${valueText}\n`,
   );
 }
