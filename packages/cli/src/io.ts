@@ -14,6 +14,8 @@ export interface CliIo {
   readonly stderrIsTTY: boolean;
   /** Writable stream (e.g. `process.stderr`) for progress bars; none: no bar. */
   readonly progressStream?: ProgressStream | undefined;
+  /** Resolves when stdout can take more (a slow reader of a pipe); commands that print a lot wait on it. */
+  readonly drained?: (() => Promise<void>) | undefined;
   /** Stops long-running commands (`--follow`, `--watch`); they then exit 0. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -28,10 +30,16 @@ export interface ProgressStream {
 
 /** The process's own streams and environment; Ctrl-C stops following commands. */
 export function processIo(signal?: AbortSignal): CliIo {
+  let drain: Promise<void> | undefined;
   return {
     stdout: (text) => {
-      process.stdout.write(text);
+      if (!process.stdout.write(text)) {
+        drain ??= new Promise<void>((resolve) => process.stdout.once('drain', resolve)).then(() => {
+          drain = undefined;
+        });
+      }
     },
+    drained: () => drain ?? Promise.resolve(),
     stderr: (text) => {
       process.stderr.write(text);
     },

@@ -18,7 +18,7 @@ interface TailOptions {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-const PAGE = 500;
+const PAGE = 10_000;
 const FOLLOW_WAIT_MS = 1_000;
 
 /** `bus tail <topic>`: reads records without a consumer group, decoding registry payloads. */
@@ -62,6 +62,8 @@ async function tail(ctx: CommandContext, topic: string, options: TailOptions): P
     if (!accept(record)) return true;
     printed++;
     await printRecord(ctx, decoder, record);
+    // A slow reader (`bus tail … | less`) holds the reading back instead of filling memory.
+    await ctx.io.drained?.();
     return printed < limit;
   };
 
