@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerGroupCommands } from './commands/groups.js';
@@ -14,8 +15,8 @@ export type CommandRunner = <A extends unknown[]>(
   handler: (ctx: CommandContext, ...args: A) => Promise<void>,
 ) => (...args: unknown[]) => Promise<void>;
 
-/** Version printed by `bus --version`. */
-const VERSION = '0.0.0';
+/** Version printed by `bus --version`: the package's own (src/ and dist/ both sit next to package.json). */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 function buildProgram(io: CliIo, contexts: CommandContext[]): Command {
   const program = new Command('bus')
