@@ -7,8 +7,13 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * The `kafka-platformatic` project: Kafka suites run again with the clients on @platformatic/kafka
  * (`@bus/kafka` resolves to test/platformatic/bus-kafka.ts, which makes it their default driver).
- * It runs beside the `kafka` project, which runs the same files on kafkajs. The list holds the
- * suites of the clients that run on that driver so far: the publisher's (transactions, security).
+ * It runs beside the `kafka` project, which runs the same files on kafkajs.
+ *
+ * Left out: subscriber.int and retry-topics.int, whose cases include "a partition stuck behind a
+ * delayed redelivery is paused alone": @platformatic/kafka 2.12 can pause only a whole stream, so
+ * on it a full partition holds the subscription's other partitions back (docs/kafka.md, "Choosing
+ * a driver"). The cluster failover scenarios and the dedicated-broker restarts (restart, broker-crash)
+ * run on kafkajs only, within CI's time budget.
  */
 export default defineProject({
   resolve: {
@@ -29,6 +34,11 @@ export default defineProject({
       'test/errors.int.test.ts',
       'test/transaction.int.test.ts',
       'test/security.int.test.ts',
+      'test/conformance.int.test.ts',
+      'test/rebalance.int.test.ts',
+      'test/revoked-ack.int.test.ts',
+      'test/router-drain.int.test.ts',
+      'test/shutdown.int.test.ts',
     ],
     globalSetup: [`${repoRoot}tools/test-infra/src/global-setup.ts`],
     testTimeout: 120_000,

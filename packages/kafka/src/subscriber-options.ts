@@ -1,6 +1,6 @@
 import { ConfigIssues } from '@bus/core';
 import type { KafkaConnectionOptions } from './connection.js';
-import { checkDriverSupported, validateConnectionOptions } from './connection.js';
+import { type KafkaDriverName, validateConnectionOptions } from './connection.js';
 import type { KafkaPartitionAssignor } from './partition-assignors.js';
 import { DEFAULT_PARTITION_ASSIGNORS, KAFKA_PARTITION_ASSIGNORS } from './partition-assignors.js';
 
@@ -79,6 +79,14 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
    * Default `['range', 'roundrobin', 'RoundRobinAssigner']`.
    */
   partitionAssignors?: readonly KafkaPartitionAssignor[];
+  /**
+   * The consumer group protocol: `'classic'` (JoinGroup/SyncGroup, every client) or `'consumer'`
+   * (KIP-848: the broker assigns partitions incrementally; Kafka 4.0+ brokers). `'consumer'` needs
+   * `driver: 'platformatic'` (kafkajs speaks only the classic protocol); the broker then owns the
+   * session timeout, heartbeat interval and assignor, so those options cannot be set with it.
+   * Default `'classic'`.
+   */
+  groupProtocol?: 'classic' | 'consumer';
 }
 
 /** The header `KafkaPublisher` writes the message id to by default. */
@@ -95,6 +103,7 @@ export const BINARY_KEY_HEADER = 'bus-key-binary';
 
 /** Subscriber options with every default applied. */
 export interface ResolvedSubscriberOptions {
+  readonly driver: KafkaDriverName;
   readonly groupId: string | undefined;
   readonly fromBeginning: boolean;
   readonly sessionTimeoutMs: number;
@@ -116,6 +125,7 @@ export interface ResolvedSubscriberOptions {
   readonly allowAutoTopicCreation: boolean;
   readonly topicWaitMs: number;
   readonly partitionAssignors: readonly KafkaPartitionAssignor[];
+  readonly groupProtocol: 'classic' | 'consumer';
 }
 
 function resolveCommit(commit: unknown, issues: ConfigIssues): ResolvedSubscriberOptions['commit'] {
@@ -153,7 +163,6 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     issues.throwIfAny();
   }
   validateConnectionOptions(options, issues);
-  checkDriverSupported(options, issues, 'KafkaSubscriber', ['kafkajs']);
   const o = options as unknown as Record<string, unknown>;
   if (o.groupId !== undefined && (typeof o.groupId !== 'string' || o.groupId === '')) {
     issues.add('groupId', 'must be a non-empty string');
@@ -188,6 +197,8 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
     allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
     topicWaitMs: options.topicWaitMs ?? 10_000,
     partitionAssignors: options.partitionAssignors ?? DEFAULT_PARTITION_ASSIGNORS,
+    driver: options.driver ?? 'kafkajs',
+    groupProtocol: options.groupProtocol ?? 'classic',
   };
   issues.integer(o.sessionTimeoutMs, 'sessionTimeoutMs', { min: 1, max: 3_600_000 });
   issues.integer(o.heartbeatIntervalMs, 'heartbeatIntervalMs', { min: 1, max: 3_600_000 });
@@ -214,6 +225,24 @@ export function resolveSubscriberOptions(options: KafkaSubscriberOptions): Resol
   }
   issues.integer(o.topicWaitMs, 'topicWaitMs', { min: 0, max: 3_600_000 });
   validatePartitionAssignors(o.partitionAssignors, issues);
+  issues.oneOf(o.groupProtocol, 'groupProtocol', ['classic', 'consumer']);
+  if (o.groupProtocol === 'consumer') {
+    if (o.driver !== 'platformatic') {
+      issues.add(
+        'groupProtocol',
+        '"consumer" (KIP-848) needs driver "platformatic": kafkajs speaks only the classic protocol',
+      );
+    }
+    for (const brokerOwned of ['sessionTimeoutMs', 'heartbeatIntervalMs', 'partitionAssignors'] as const) {
+      if (o[brokerOwned] !== undefined) issues.add(brokerOwned, 'is set by the broker with groupProtocol "consumer"');
+    }
+  }
+  if (o.driver === 'platformatic' && o.partitionAssignors !== undefined && o.groupProtocol !== 'consumer') {
+    issues.add(
+      'partitionAssignors',
+      'cannot be chosen on driver "platformatic" yet (it offers its own roundrobin assignor)',
+    );
+  }
   issues.throwIfAny();
   return resolved;
 }

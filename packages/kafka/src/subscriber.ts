@@ -13,6 +13,8 @@ import { connectionSecrets, type KafkaRetryOptions, toKafkaJsConfig } from './co
 import { kafkajsPartitionAssigners } from './internal/assignors/kafkajs-assigner.js';
 import { Kafka } from './internal/kafkajs.js';
 import { ConsumerSession } from './internal/consumer-session.js';
+import { type PlatformaticOptions, toPlatformaticOptions } from './internal/driver/platformatic-config.js';
+import { PlatformaticConsumerSession } from './internal/driver/platformatic-session.js';
 import { type ConsumerStats, createConsumerStats } from './internal/consumer-stats.js';
 import type { KafkaSubscriberEvents } from './subscriber-events.js';
 import type { KafkaSubscriberStats } from './subscriber-stats.js';
@@ -66,7 +68,9 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
   readonly #secrets: readonly string[];
   readonly #events: TypedEvents<KafkaSubscriberEvents>;
   readonly #stats: ConsumerStats = createConsumerStats();
-  readonly #sessions = new Set<ConsumerSession>();
+  readonly #sessions = new Set<ConsumerSession | PlatformaticConsumerSession>();
+  /** The @platformatic/kafka client options, when that is the driver. */
+  readonly #platformatic: PlatformaticOptions | undefined;
   #closed: Promise<void> | undefined;
 
   /** Validates `options` (throwing a `ConfigError` that lists every problem); connects lazily. */
@@ -94,6 +98,10 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
     };
     this.#consumerRetry = config.retry;
     this.#kafka = new Kafka(config);
+    this.#platformatic =
+      this.#options.driver === 'platformatic'
+        ? toPlatformaticOptions({ ...options, retry: options.retry ?? subscriberRetry(this.#options.sessionTimeoutMs) })
+        : undefined;
   }
 
   /**
@@ -124,6 +132,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
     // Already aborted: the loop ends at once, without joining the group.
     if (signal?.aborted === true) return { next: async () => ({ done: true, value: undefined }) };
     const o = this.#options;
+    if (this.#platformatic !== undefined) return this.#openPlatformatic(topic, group, signal, this.#platformatic);
     const session: ConsumerSession = new ConsumerSession(
       {
         kafka: this.#kafka,
@@ -166,6 +175,54 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
         stats: this.#stats,
         secrets: this.#secrets,
         partitionAssignors: o.partitionAssignors,
+      },
+      signal,
+      () => this.#sessions.delete(session),
+    );
+    this.#sessions.add(session);
+    return session;
+  }
+
+  #openPlatformatic(
+    topic: string,
+    group: string,
+    signal: AbortSignal | undefined,
+    client: PlatformaticOptions,
+  ): AsyncIterator<ReceivedMessage> {
+    const o = this.#options;
+    const session: PlatformaticConsumerSession = new PlatformaticConsumerSession(
+      {
+        client,
+        consumer: {
+          sessionTimeoutMs: o.sessionTimeoutMs,
+          heartbeatIntervalMs: o.heartbeatIntervalMs,
+          rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+          fetchMaxWaitMs: o.fetchMaxWaitMs,
+          fetchMaxBytesPerPartition: o.fetchMaxBytesPerPartition,
+          readUncommitted: o.readUncommitted,
+          groupProtocol: o.groupProtocol,
+          allowAutoTopicCreation: o.allowAutoTopicCreation,
+        },
+        topic,
+        group,
+        fromBeginning: o.fromBeginning,
+        topicWaitMs: o.topicWaitMs,
+        commit:
+          o.commit.mode === 'manual' ? undefined : { everyAcks: o.commit.everyAcks, intervalMs: o.commit.intervalMs },
+        maxInFlightPerPartition: o.maxInFlightPerPartition,
+        maxInFlight: o.maxInFlight,
+        maxInFlightBytes: o.maxInFlightBytes,
+        closeTimeoutMs: o.closeTimeoutMs,
+        stall: {
+          rebalanceBoundMs: o.rebalanceTimeoutMs + o.heartbeatIntervalMs,
+          progressBoundMs: o.sessionTimeoutMs,
+        },
+        heartbeatIntervalMs: o.heartbeatIntervalMs,
+        decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
+        logger: this.#logger,
+        events: this.#events,
+        stats: this.#stats,
+        secrets: this.#secrets,
       },
       signal,
       () => this.#sessions.delete(session),

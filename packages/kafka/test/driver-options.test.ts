@@ -22,8 +22,10 @@ describe('the driver option', () => {
   });
 
   it('fails construction, naming driver, where a client does not run on the chosen driver', () => {
-    const subscriber = issues(() => new KafkaSubscriber({ brokers: 'localhost:1', driver: 'platformatic' }));
-    expect(subscriber).toEqual([{ path: 'driver', message: expect.stringContaining('"kafkajs"') }]);
+    const subscriber = issues(
+      () => new KafkaSubscriber({ brokers: 'localhost:1', driver: 'platformatic', partitionAssignors: ['range'] }),
+    );
+    expect(subscriber.map((i) => i.path)).toEqual(['partitionAssignors']);
     const admin = issues(() => new KafkaAdmin({ brokers: 'localhost:1', driver: 'platformatic' }));
     expect(admin.map((i) => i.path)).toEqual(['driver']);
   });

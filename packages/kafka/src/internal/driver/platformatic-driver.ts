@@ -80,6 +80,46 @@ export function toPlatformaticMessages(
   return messages;
 }
 
+/**
+ * @platformatic/kafka 2.12 writes a record's timestamp as a delta from its batch's first one, and
+ * its varint64 encoder corrupts deltas of 2^31 ms (24.8 days) or more: the broker stores a
+ * timestamp some milliseconds off. Records whose timestamps lie further apart are sent in runs,
+ * one after another, in order, each within the safe range; every record without a timestamp gets
+ * the same "now". The common case (no timestamps, or recent ones) is a single run.
+ */
+const MAX_TIMESTAMP_SPREAD_MS = 2 ** 31 - 1;
+
+export function timestampRuns(records: DriverRecord[]): DriverRecord[][] {
+  let now: string | undefined;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let runs: DriverRecord[][] | undefined;
+  let start = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    if (record.timestamp === undefined) {
+      now ??= String(Date.now());
+      record.timestamp = now;
+    }
+    const timestamp = Number(record.timestamp);
+    const nextMin = Math.min(min, timestamp);
+    const nextMax = Math.max(max, timestamp);
+    if (nextMax - nextMin > MAX_TIMESTAMP_SPREAD_MS) {
+      runs ??= [];
+      runs.push(records.slice(start, i));
+      start = i;
+      min = timestamp;
+      max = timestamp;
+    } else {
+      min = nextMin;
+      max = nextMax;
+    }
+  }
+  if (runs === undefined) return [records];
+  runs.push(records.slice(start));
+  return runs;
+}
+
 class PlatformaticProducer implements ProducerDriver {
   readonly #options: PlatformaticOptions;
   readonly #setup: ProducerSetup;
@@ -132,13 +172,15 @@ class PlatformaticProducer implements ProducerDriver {
     for (const record of records)
       if (record.partition === undefined) record.partition = this.#partition(topic, record, count);
     const compression = COMPRESSIONS[request.compression];
-    const result = await client.send({
-      messages: toPlatformaticMessages(topic, records),
-      acks: request.acks,
-      ...(compression === undefined ? {} : { compression }),
-    });
     const acks: PartitionAck[] = [];
-    for (const offset of result.offsets ?? []) if (offset.topic === topic) acks.push({ partition: offset.partition });
+    for (const run of timestampRuns(records)) {
+      const result = await client.send({
+        messages: toPlatformaticMessages(topic, run),
+        acks: request.acks,
+        ...(compression === undefined ? {} : { compression }),
+      });
+      for (const offset of result.offsets ?? []) if (offset.topic === topic) acks.push({ partition: offset.partition });
+    }
     return acks;
   }
 

@@ -5,6 +5,7 @@ import {
   BYTES_SERIALIZERS,
   type BytesProducer,
   loadPlatformatic,
+  timestampRuns,
   toPlatformaticMessages,
 } from './platformatic-driver.js';
 import type {
@@ -30,11 +31,13 @@ class PlatformaticTransaction implements TransactionDriver {
   }
 
   async send(request: DriverSend): Promise<void> {
-    await this.#txn.send({
-      messages: toPlatformaticMessages(request.topic, request.records),
-      acks: request.acks,
-      ...(request.compression === 'none' ? {} : { compression: request.compression }),
-    });
+    for (const run of timestampRuns(request.records)) {
+      await this.#txn.send({
+        messages: toPlatformaticMessages(request.topic, run),
+        acks: request.acks,
+        ...(request.compression === 'none' ? {} : { compression: request.compression }),
+      });
+    }
   }
 
   /**

@@ -1,0 +1,498 @@
+import { type BusError, type NackOptions, type ReadyTaker, type ReceivedMessage, takeReady, toError } from '@bus/core';
+import type * as Platformatic from '@platformatic/kafka';
+import type { KafkaMessage } from 'kafkajs';
+import { toKafkaError } from '../../errors.js';
+import { CommitScheduler } from '../commit-scheduler.js';
+import { KafkaReceivedMessage, type SettlementSink } from '../consumer-message.js';
+import type { SessionOptions } from '../consumer-session.js';
+import type { PendingRecord } from '../held-record.js';
+import { HandOut } from '../hand-out.js';
+import { PartitionState } from '../partition-state.js';
+import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js';
+import { loadPlatformatic } from './platformatic-driver.js';
+import { connectWithRetry } from './platformatic-errors.js';
+
+type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+type BytesConsumer = Platformatic.Consumer<Buffer, Buffer, Buffer, Buffer>;
+type BytesStream = Platformatic.MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+type BytesMessage = Platformatic.Message<Buffer, Buffer, Buffer, Buffer>;
+
+const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
+/** Messages handed out back to back before yielding to the event loop (I/O). */
+const YIELD_EVERY = 2_048;
+
+/** What the platformatic session needs beyond the kafkajs session's options. */
+export interface PlatformaticSessionOptions extends Omit<SessionOptions, 'kafka' | 'consumerConfig'> {
+  readonly client: PlatformaticOptions;
+  readonly consumer: {
+    readonly sessionTimeoutMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly rebalanceTimeoutMs: number;
+    readonly fetchMaxWaitMs: number;
+    readonly fetchMaxBytesPerPartition: number;
+    readonly readUncommitted: boolean;
+    readonly groupProtocol: 'classic' | 'consumer';
+    readonly allowAutoTopicCreation: boolean;
+  };
+}
+
+/** A platformatic record in the shape bus's held-record copy reads (kafkajs's). */
+function asKafkaMessage(message: BytesMessage): KafkaMessage {
+  let headers: Record<string, Buffer> | undefined;
+  const entries = message.headerEntries;
+  if (entries !== undefined && entries.length > 0) {
+    headers = {};
+    for (const [name, value] of entries) headers[name.toString()] = value;
+  }
+  return {
+    offset: String(message.offset),
+    timestamp: String(message.timestamp),
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers,
+    attributes: 0,
+    size: 0,
+  } as KafkaMessage;
+}
+
+/**
+ * One subscription on @platformatic/kafka: one consumer (one group member) and its message
+ * stream, bridged to the same pull-based iterator, hand-out, commit and settlement rules as the
+ * kafkajs session. The stream is paused while the subscription holds its limit and resumed once
+ * acks bring it to three quarters of it.
+ */
+export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTaker, SettlementSink {
+  readonly #o: PlatformaticSessionOptions;
+  readonly #scheduler: CommitScheduler | undefined;
+  readonly #onStopped: () => void;
+  readonly #handOut: HandOut<ReceivedMessage>;
+  #phase: Phase = 'idle';
+  #partitions = new Map<number, PartitionState>();
+  #consumer: BytesConsumer | undefined;
+  #stream: BytesStream | undefined;
+  #rebalancing = false;
+  #fatal: BusError | undefined;
+  #started: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
+  #waiter: { promise: Promise<void>; resolve: () => void } | undefined;
+  #abort: (() => void) | undefined;
+  #sinceYield = 0;
+  #outstanding = 0;
+  #outstandingBytes = 0;
+  #paused = false;
+  /** Messages this session handed out that are not settled; they leave the stats when it stops. */
+  #inFlight = 0;
+
+  constructor(options: PlatformaticSessionOptions, signal: AbortSignal | undefined, onStopped: () => void) {
+    this.#o = options;
+    this.#onStopped = onStopped;
+    this.#scheduler =
+      options.commit === undefined ? undefined : new CommitScheduler(options.commit, () => this.#commitPending());
+    this.#handOut = new HandOut(
+      (record, state) => this.#deliver(record, state),
+      () => this.#wake(),
+    );
+    if (signal !== undefined) {
+      const onAbort = () => void this.return();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#abort = () => signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Records fetched (or nacked) and waiting in memory to be handed out. */
+  get waiting(): number {
+    return this.#handOut.waiting;
+  }
+
+  next(): Promise<IteratorResult<ReceivedMessage>> {
+    if (this.#phase === 'running' && this.#fatal === undefined) {
+      if (++this.#sinceYield >= YIELD_EVERY) {
+        this.#sinceYield = 0;
+        return new Promise((resolve) => setImmediate(() => resolve(this.#nextSlow())));
+      }
+      const message = this.#take();
+      if (message !== undefined) return Promise.resolve({ done: false, value: message });
+    }
+    return this.#nextSlow();
+  }
+
+  [takeReady](): ReceivedMessage | undefined {
+    if (this.#phase !== 'running' || this.#fatal !== undefined) return undefined;
+    if (this.#sinceYield + 1 >= YIELD_EVERY) return undefined;
+    const message = this.#take();
+    if (message !== undefined) this.#sinceYield++;
+    return message;
+  }
+
+  async #nextSlow(): Promise<IteratorResult<ReceivedMessage>> {
+    if (this.#phase === 'idle') await this.#start();
+    for (;;) {
+      if (this.#fatal !== undefined) {
+        const error = this.#fatal;
+        await this.#stop();
+        throw error;
+      }
+      if (this.#phase === 'stopping' || this.#phase === 'stopped') return DONE;
+      const message = this.#take();
+      if (message !== undefined) return { done: false, value: message };
+      await this.#wait();
+    }
+  }
+
+  async return(): Promise<IteratorResult<ReceivedMessage>> {
+    await this.#stop();
+    return DONE;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ReceivedMessage>> {
+    await this.#stop();
+    throw error;
+  }
+
+  /** Ends the subscription: the loop finishes, acked prefixes are committed, the member leaves. */
+  stop(): Promise<void> {
+    return this.#stop();
+  }
+
+  // --- settlement ---
+
+  acked(record: PendingRecord, state: PartitionState): void {
+    this.#o.stats.acked++;
+    this.#settled();
+    if (state.retired) return;
+    const before = state.outstanding;
+    const beforeBytes = state.outstandingBytes;
+    if (!state.tracker.ack(record)) return;
+    this.#outstanding -= before - state.outstanding;
+    this.#outstandingBytes -= beforeBytes - state.outstandingBytes;
+    this.#resumeIfRoom();
+    if (this.#phase === 'stopping') void this.#scheduler?.flush();
+    else this.#scheduler?.noteAck();
+  }
+
+  nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void {
+    this.#o.stats.nacked++;
+    this.#settled();
+    if (state.retired) return;
+    const delayMs = options.delayMs !== undefined && options.delayMs > 0 ? options.delayMs : 0;
+    state.redeliver(record, delayMs > 0 ? Date.now() + delayMs : 0);
+    if (delayMs > 0) this.#handOut.armDueTimer();
+    else this.#wake();
+  }
+
+  // --- internals ---
+
+  #settled(): void {
+    if (this.#phase === 'stopped') return;
+    this.#inFlight--;
+    this.#o.stats.inFlight--;
+  }
+
+  #take(): ReceivedMessage | undefined {
+    return this.#rebalancing ? undefined : this.#handOut.take();
+  }
+
+  #deliver(record: PendingRecord, state: PartitionState): ReceivedMessage {
+    record.attempts++;
+    const message = new KafkaReceivedMessage(record, state, this, this.#o.decode);
+    const stats = this.#o.stats;
+    stats.consumed++;
+    stats.inFlight++;
+    this.#inFlight++;
+    if (record.attempts > 1) stats.redelivered++;
+    return message;
+  }
+
+  #wait(): Promise<void> {
+    if (this.#waiter === undefined) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#waiter = { promise, resolve };
+    }
+    return this.#waiter.promise;
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter.resolve();
+    }
+  }
+
+  async #start(): Promise<void> {
+    this.#phase = 'starting';
+    this.#started = this.#connect();
+    try {
+      await this.#started;
+      if (this.#phase === 'starting') this.#phase = 'running';
+    } catch (error) {
+      const typed = toKafkaError(error, { operation: 'subscribe', topic: this.#o.topic, secrets: this.#o.secrets });
+      this.#recordError(typed);
+      await this.#stop();
+      throw typed;
+    }
+  }
+
+  async #connect(): Promise<void> {
+    const platformatic = await loadPlatformatic();
+    const { topic, group } = this.#o;
+    const c = this.#o.consumer;
+    const consumer: BytesConsumer = new platformatic.Consumer({
+      ...this.#o.client,
+      groupId: group,
+      ...(c.groupProtocol === 'consumer'
+        ? { groupProtocol: 'consumer' as const }
+        : {
+            sessionTimeout: c.sessionTimeoutMs,
+            heartbeatInterval: c.heartbeatIntervalMs,
+            rebalanceTimeout: c.rebalanceTimeoutMs,
+          }),
+      maxWaitTime: c.fetchMaxWaitMs,
+      maxBytesPerPartition: c.fetchMaxBytesPerPartition,
+      isolationLevel: c.readUncommitted ? 0 : 1,
+      autocommit: false,
+      autocreateTopics: c.allowAutoTopicCreation,
+    } as Platformatic.ConsumerOptions<Buffer, Buffer, Buffer, Buffer>);
+    this.#consumer = consumer;
+    const { retries, delay } = this.#o.client[RETRY_POLICY];
+    await connectWithRetry(
+      () => consumer.metadata({ topics: [], retries: 0 }),
+      retries,
+      delay,
+      () => this.#phase !== 'starting',
+    );
+    this.#o.events.emit('connect', { topic, group });
+    if (this.#phase !== 'starting') return;
+    consumer.on('consumer:group:rebalance', () => this.#onRebalancing());
+    consumer.on('consumer:group:join', () => this.#syncAssignment());
+    const deadline = Date.now() + this.#o.topicWaitMs;
+    let stream: BytesStream | undefined;
+    for (let delayMs = 50; stream === undefined; delayMs = Math.min(delayMs * 2, 1_000)) {
+      try {
+        stream = await consumer.consume({
+          topics: [topic],
+          mode: 'committed',
+          fallbackMode: this.#o.fromBeginning ? 'earliest' : 'latest',
+          autocommit: false,
+          maxWaitTime: c.fetchMaxWaitMs,
+        });
+      } catch (error) {
+        const typed = toKafkaError(error, { operation: 'subscribe', topic, secrets: this.#o.secrets });
+        if (typed.code !== 'KAFKA_UNKNOWN_TOPIC' || Date.now() + delayMs > deadline || this.#phase !== 'starting') {
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+    this.#stream = stream;
+    // The join happened inside consume(): take the assignment it produced.
+    this.#syncAssignment();
+    stream.on('data', (message: BytesMessage) => this.#onMessage(message));
+    stream.on('error', (error: Error) => this.#onCrash(error));
+  }
+
+  #onMessage(message: BytesMessage): void {
+    if (message.topic !== this.#o.topic || this.#phase === 'stopping' || this.#phase === 'stopped') return;
+    let state = this.#partitions.get(message.partition);
+    if (state === undefined) {
+      // The client moved partitions without a join (KIP-848 adds them incrementally): take its assignment.
+      this.#syncAssignment();
+      state = this.#partitions.get(message.partition);
+    }
+    if (state === undefined || state.retired) return;
+    const bytesBefore = state.outstandingBytes;
+    const { queued } = state.enqueue([asKafkaMessage(message)], 0, 1, Number.POSITIVE_INFINITY);
+    if (queued === 0) return;
+    this.#outstanding += queued;
+    this.#outstandingBytes += state.outstandingBytes - bytesBefore;
+    if (
+      !this.#paused &&
+      (this.#outstanding >= this.#o.maxInFlight ||
+        this.#outstandingBytes >= this.#o.maxInFlightBytes ||
+        state.outstanding >= this.#o.maxInFlightPerPartition)
+    ) {
+      // Full: stop reading until acks make room (the stream's buffer stays bounded by its high-water mark).
+      this.#paused = true;
+      this.#stream?.pause();
+    }
+    this.#wake();
+  }
+
+  #resumeIfRoom(): void {
+    if (!this.#paused || this.#phase !== 'running') return;
+    const { maxInFlight, maxInFlightBytes, maxInFlightPerPartition } = this.#o;
+    if (this.#outstanding > maxInFlight * 0.75 || this.#outstandingBytes > maxInFlightBytes * 0.75) return;
+    for (const state of this.#partitions.values()) if (state.outstanding > maxInFlightPerPartition * 0.75) return;
+    this.#paused = false;
+    this.#stream?.resume();
+  }
+
+  /** Takes the client's current assignment when it differs from what this session serves (or a rebalance began). */
+  #syncAssignment(): void {
+    const consumer = this.#consumer;
+    if (consumer === undefined || this.#phase === 'stopping' || this.#phase === 'stopped') return;
+    const assigned = [
+      ...new Set((consumer.assignments ?? []).filter((a) => a.topic === this.#o.topic).flatMap((a) => a.partitions)),
+    ].sort((a, b) => a - b);
+    const previous = [...this.#partitions.keys()];
+    const unchanged =
+      !this.#rebalancing && previous.length === assigned.length && previous.every((p) => assigned.includes(p));
+    if (unchanged && previous.length > 0) return;
+    this.#retireAll();
+    this.#partitions = new Map();
+    this.#outstanding = 0;
+    this.#outstandingBytes = 0;
+    for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
+    this.#handOut.assign([...this.#partitions.values()]);
+    this.#rebalancing = false;
+    if (this.#paused) {
+      this.#paused = false;
+      this.#stream?.resume();
+    }
+    this.#o.stats.rebalances++;
+    const revoked = previous.filter((p) => !assigned.includes(p));
+    const { topic, group } = this.#o;
+    this.#o.logger.debug({ topic, group, assigned, revoked }, 'partitions assigned');
+    this.#o.events.emit('rebalance', { topic, group, assigned, revoked });
+    this.#wake();
+  }
+
+  #onRebalancing(): void {
+    // Partitions are about to move: hand nothing more out and commit the acked prefixes now,
+    // while this generation's commits are still accepted.
+    this.#rebalancing = true;
+    void this.#scheduler?.flush();
+    // A classic rebalance ends with a join event. Under KIP-848 the client moves partitions after
+    // this event without another one: look for the new assignment (past the bound, take what it has).
+    if (this.#o.consumer.groupProtocol !== 'consumer') return;
+    const started = Date.now();
+    const snapshot = JSON.stringify(this.#consumer?.assignments ?? []);
+    const look = () => {
+      if (!this.#rebalancing || this.#phase !== 'running') return;
+      const changed = JSON.stringify(this.#consumer?.assignments ?? []) !== snapshot;
+      if (changed || Date.now() - started >= this.#o.stall.rebalanceBoundMs) this.#syncAssignment();
+      else setTimeout(look, 20).unref();
+    };
+    setTimeout(look, 20).unref();
+  }
+
+  #onCrash(error: unknown): void {
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
+    const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
+    this.#recordError(typed);
+    const { topic, group } = this.#o;
+    this.#o.events.emit('crash', { topic, group, error: typed, willRestart: false });
+    this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer failed');
+    this.#fatal = typed;
+    this.#wake();
+  }
+
+  #retireAll(): void {
+    for (const state of this.#handOut.partitions) state.retire();
+  }
+
+  async #commitPending(): Promise<void> {
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    const offsets: { topic: string; partition: number; offset: bigint; leaderEpoch: number }[] = [];
+    const committed: { state: PartitionState; offset: number }[] = [];
+    for (const state of this.#handOut.partitions) {
+      if (state.retired) continue;
+      const offset = state.tracker.pendingCommit();
+      if (offset === undefined) continue;
+      offsets.push({ topic: state.topic, partition: state.partition, offset: BigInt(offset), leaderEpoch: -1 });
+      committed.push({ state, offset });
+    }
+    if (offsets.length === 0) return;
+    const { topic, group } = this.#o;
+    try {
+      await consumer.commit({ offsets });
+      for (const { state, offset } of committed) state.tracker.markCommitted(offset);
+      this.#o.stats.commits++;
+      this.#o.events.emit('commit', {
+        topic,
+        group,
+        offsets: committed.map(({ state, offset }) => ({ partition: state.partition, offset })),
+      });
+    } catch (error) {
+      const typed = toKafkaError(error, { operation: 'commit', topic, secrets: this.#o.secrets });
+      this.#o.stats.commitFailures++;
+      this.#recordError(typed);
+      this.#o.logger.warn({ topic, group, err: typed }, 'offset commit failed');
+      this.#o.events.emit('error', { topic, group, operation: 'commit', error: typed });
+    }
+  }
+
+  #recordError(error: BusError): void {
+    this.#o.stats.lastError = { message: error.message, code: error.code, at: Date.now() };
+  }
+
+  #stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  async #shutdown(): Promise<void> {
+    const wasStarted = this.#phase !== 'idle' && this.#phase !== 'stopped';
+    this.#phase = 'stopping';
+    this.#wake();
+    this.#abort?.();
+    this.#handOut.stop();
+    const deadline = Date.now() + this.#o.closeTimeoutMs;
+    try {
+      if (wasStarted) {
+        await this.#step(this.#started?.catch(() => undefined) ?? Promise.resolve(), 'start', deadline);
+        const leaveShare = Math.min(1_000, this.#o.closeTimeoutMs / 4);
+        await this.#step(this.#finalCommit(), 'final commit', deadline - leaveShare);
+        const stream = this.#stream;
+        const consumer = this.#consumer;
+        await this.#step(
+          (async () => {
+            await stream?.close();
+            // Leaves the group, so its partitions go to the other members at once.
+            await consumer?.close(true);
+          })(),
+          'disconnect',
+          deadline,
+        );
+        if (consumer !== undefined) this.#o.events.emit('disconnect', { topic: this.#o.topic, group: this.#o.group });
+      }
+    } finally {
+      this.#retireAll();
+      this.#phase = 'stopped';
+      this.#o.stats.inFlight -= this.#inFlight;
+      this.#inFlight = 0;
+      this.#onStopped();
+    }
+  }
+
+  async #step(promise: Promise<void>, what: string, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        promise.catch((error: unknown) => Promise.reject(toError(error))),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Kafka consumer ${what} did not finish within the close deadline`)),
+            Math.max(0, deadline - Date.now()),
+          );
+        }),
+      ]);
+    } catch (error) {
+      const typed = toKafkaError(error, { operation: 'close', topic: this.#o.topic, secrets: this.#o.secrets });
+      this.#recordError(typed);
+      this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, `consumer ${what} failed`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #finalCommit(): Promise<void> {
+    if (this.#scheduler === undefined) return;
+    this.#scheduler.stop();
+    await this.#scheduler.flush();
+    if (this.#handOut.partitions.some((state) => !state.retired && state.tracker.pendingCommit() !== undefined)) {
+      await this.#scheduler.flush();
+    }
+  }
+}
