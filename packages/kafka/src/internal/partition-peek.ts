@@ -59,13 +59,13 @@ const PARTITION_MAX_BYTES = 1_048_576;
 
 /**
  * A cluster connection of `kafka` that fetches records without joining any consumer group.
- * Metadata refreshes, broker lookups and each broker's first fetch run one at a time: overlapping
- * ones in kafkajs can open a second socket to a broker that its disconnect then never closes.
+ * Metadata refreshes, broker lookups and fetches that must open a connection run one at a time:
+ * overlapping ones in kafkajs can open a second socket to a broker that disconnect never closes.
  */
 export function createPeekCluster(kafka: KafkaClient): PeekCluster {
   const cluster = rawCluster(kafka);
   const targets = new Map<string, Promise<void>>();
-  const firstFetches = new Map<string, Promise<unknown>>();
+  const opening = new Map<string, Promise<void>>();
   let queue: Promise<unknown> = Promise.resolve();
   const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = queue.then(fn);
@@ -89,28 +89,32 @@ export function createPeekCluster(kafka: KafkaClient): PeekCluster {
     findBroker: async (options) => {
       const broker = await oneAtATime(() => cluster.findBroker(options));
       return {
-        // kafkajs opens a broker's fetch connection on the first fetch, and two concurrent first
-        // fetches would each open one (the first socket then outlives disconnect): the first
-        // fetch of a broker goes alone.
-        fetch: async (request) => {
-          const first = firstFetches.get(options.nodeId);
-          if (first !== undefined) {
-            await first;
-            return broker.fetch(request);
-          }
-          const fetching = broker.fetch(request);
-          firstFetches.set(
+        // kafkajs opens a broker's fetch connection on demand without guarding against concurrent
+        // opens: two fetches that both find it closed (the first ones, or the first after a
+        // reconnect) would each open a socket, and disconnect closes only the last. While it is
+        // closed, fetches to that broker go one at a time.
+        fetch: (request) => {
+          if (fetchConnectionOpen(broker)) return broker.fetch(request);
+          const previous = opening.get(options.nodeId) ?? Promise.resolve();
+          const run = previous.then(() => broker.fetch(request));
+          opening.set(
             options.nodeId,
-            fetching.then(
+            run.then(
               () => {},
-              () => firstFetches.delete(options.nodeId),
+              () => {},
             ),
           );
-          return fetching;
+          return run;
         },
       };
     },
   };
+}
+
+/** Whether kafkajs' connection for fetches (pool slot 1) to `broker` is open; `false` when unknown. */
+function fetchConnectionOpen(broker: Broker): boolean {
+  const pool = (broker as { connectionPool?: { pool?: { isConnected?: () => boolean }[] } }).connectionPool?.pool;
+  return pool?.[1]?.isConnected?.() === true;
 }
 
 function rawCluster(kafka: KafkaClient): PeekCluster {
