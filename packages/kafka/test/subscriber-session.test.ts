@@ -96,6 +96,7 @@ function setup(
     maxInFlight?: number;
     maxInFlightPerPartition?: number;
     maxInFlightBytes?: number;
+    fetchAheadRecords?: number;
     rebalanceBoundMs?: number;
   } = {},
 ) {
@@ -115,6 +116,7 @@ function setup(
       maxInFlightPerPartition: overrides.maxInFlightPerPartition ?? 100,
       maxInFlight: overrides.maxInFlight ?? 1_000,
       maxInFlightBytes: overrides.maxInFlightBytes ?? 1_000_000,
+      ...(overrides.fetchAheadRecords === undefined ? {} : { fetchAheadRecords: overrides.fetchAheadRecords }),
       closeTimeoutMs: 1_000,
       stall: { rebalanceBoundMs: overrides.rebalanceBoundMs ?? 60_000, progressBoundMs: 60_000 },
       heartbeatIntervalMs: 50,
@@ -373,6 +375,47 @@ describe('ConsumerSession (fake consumer)', () => {
     await big.session.stop();
   });
 
+  it('queues at most fetchAheadRecords records ahead of the consumer, and takes the rest of the batch as it drains', async () => {
+    const { consumer, session } = setup({ fetchAheadRecords: 10 });
+    const first = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    const resolved: string[] = [];
+    const batch = consumer.batch(0, 0, 29, resolved);
+    const taken = [(await first).value as ReceivedMessage];
+    await new Promise((resolve) => setImmediate(resolve));
+    // 10 queued (one of them handed out since), the other 20 wait in kafkajs' batch.
+    expect(resolved).toEqual(['9']);
+    expect(session.waiting).toBe(9);
+    while (taken.length < 30) taken.push(...(await take(session, 1)));
+    await batch;
+    expect(taken.map((m) => m.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(resolved.at(-1)).toBe('29');
+    await session.stop();
+  });
+
+  it('does not let the queued records of a partition waiting for a delayed redelivery hold the others back', async () => {
+    const { consumer, session } = setup({ fetchAheadRecords: 4 });
+    const first = session.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await consumer.batch(0, 0, 3);
+    const head = (await first).value as ReceivedMessage;
+    head.nack({ delayMs: 60_000 }); // partition 0 waits a minute for its head, with 3 records queued behind it
+    const resolved: string[] = [];
+    const batch = consumer.batch(1, 0, 3, resolved);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Partition 1 gets its whole batch queued although 3 of the 4 places are taken by partition 0.
+    expect(resolved.at(-1)).toBe('3');
+    await batch;
+    const other = await take(session, 4);
+    expect(other.map((m) => [m.partition, m.offset])).toEqual([
+      [1, 0],
+      [1, 1],
+      [1, 2],
+      [1, 3],
+    ]);
+    await session.stop();
+  });
+
   it('never joins the group when stopped while connecting, and leaves again after a late join', async () => {
     const { consumer, session } = setup();
     let open!: () => void;
@@ -459,7 +502,12 @@ describe('ConsumerSession (fake consumer)', () => {
   });
 
   it('takeReady leaves a yield to I/O to next() now and then, without skipping or reordering records', async () => {
-    const { consumer, session } = setup({ maxInFlight: 5_000, maxInFlightPerPartition: 5_000 });
+    // Enough records queued at once for takeReady to reach its yield.
+    const { consumer, session } = setup({
+      maxInFlight: 5_000,
+      maxInFlightPerPartition: 5_000,
+      fetchAheadRecords: 5_000,
+    });
     const first = session.next();
     await new Promise((resolve) => setImmediate(resolve));
     await consumer.batch(0, 0, 2_999);

@@ -39,6 +39,8 @@ export interface SessionOptions {
   readonly stall: { readonly rebalanceBoundMs: number; readonly progressBoundMs: number };
   /** While waiting for room inside a batch, heartbeat this often so the member stays in the group. */
   readonly heartbeatIntervalMs: number;
+  /** Most fetched records queued and not handed out (see `FetchGate`); for tests. */
+  readonly fetchAheadRecords?: number;
   readonly decode: DecodeOptions;
   readonly logger: Logger;
   readonly events: TypedEvents<KafkaSubscriberEvents>;
@@ -159,6 +161,9 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       heartbeat: (heartbeat) => this.#heartbeat(heartbeat),
       pause: (state) => this.#consumer.pause([{ topic: state.topic, partitions: [state.partition] }]),
       resume: (partitions) => this.#resume(partitions),
+      get partitions() {
+        return session.#handOut.partitions;
+      },
     });
     this.#handOut = new HandOut(
       (record, state) => this.#deliver(record, state),
@@ -277,7 +282,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   }
 
   #deliver(record: PendingRecord, state: PartitionState): ReceivedMessage {
-    record.attempts++;
+    if (++record.attempts === 1) this.#gate.handedOut();
     const message = new KafkaReceivedMessage(record, state, this, this.#o.decode);
     const stats = this.#o.stats;
     stats.consumed++;

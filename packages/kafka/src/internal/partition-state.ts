@@ -81,6 +81,17 @@ export class PartitionState {
     return this.tracker.outstandingBytes;
   }
 
+  /** Fetched records not handed out yet (nacked ones aside). */
+  get queued(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Whether hand-out waits for a delayed redelivery (its queued records stay until it is due). */
+  get blocked(): boolean {
+    const head = this.#redeliveries[0];
+    return head !== undefined && head.dueAt > Date.now();
+  }
+
   /** Records waiting to be handed out (fetched or nacked). */
   get waiting(): number {
     return this.#queue.length - this.#queueHead + this.#redeliveries.length;
