@@ -48,8 +48,8 @@ export interface KafkaSubscriberOptions extends KafkaConnectionOptions {
   maxInFlight?: number;
   /**
    * Most bytes held by one subscription, like `maxInFlight` but for memory with large messages:
-   * keys, values and header text (copied out of kafkajs' fetch responses, so a held record pins
-   * nothing else) plus 256 bytes per record for its objects. A single record larger than this still
+   * keys, values and header values (copied out of kafkajs' fetch responses, so a held record pins
+   * nothing else) plus 128 bytes per record and 16 per header for its objects. A single record larger than this still
    * gets through. Default 64 MiB.
    */
   maxInFlightBytes?: number;
