@@ -59,65 +59,57 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     }
     return attributes;
   };
-  const traced = async (topic: string, messages: Message[], tracingOn: boolean): Promise<void> => {
-    // With tracing on (metrics may be on too).
-    let span: Span | undefined;
-    let outgoing = messages;
-    let sendContext: Context | undefined;
-    if (tracingOn) {
-      const parent = outputContext(messages[0]) ?? context.active();
-      // Attributes at the start, so that samplers see them.
-      const attributes = sendAttributes(topic, messages, telemetry.options.recordKeys);
-      span = telemetry.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes }, parent);
-      sendContext = trace.setSpan(parent, span);
-      outgoing = withContextHeaders(messages, sendContext);
-    }
-    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry);
+  /**
+   * Records the outcome of `sent` on the side and returns `sent` itself: a chained promise would settle
+   * one microtask later, and the Kafka publisher's batching is sensitive to that (a router forwarding
+   * through it ran up to 8× slower when its continuations came one tick late).
+   */
+  const observe = (sent: Promise<void>, topic: string, count: number, span: Span | undefined): Promise<void> => {
     const instruments = telemetry.metrics;
     const started = performance.now();
-    try {
-      if (sendContext === undefined) await publisher.publish(topic, ...outgoing);
-      else await context.with(sendContext, () => publisher.publish(topic, ...outgoing));
-    } catch (error) {
-      const type = errorType(error);
-      if (span !== undefined) failSpan(span, error, type);
-      if (!instruments.noop) {
-        const attributes = failedAttributesOf(topic, type);
-        instruments.countSent(attributes, messages.length);
-        instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
-      }
-      throw error;
-    } finally {
-      span?.end();
-    }
-    if (!instruments.noop) {
-      const attributes = attributesOf(topic);
-      instruments.countSent(attributes, messages.length);
-      instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
-    }
-  };
-  const publish = (topic: string, ...messages: Message[]): Promise<void> => {
-    const tracingOn = telemetry.tracingOn;
-    if (tracingOn) return traced(topic, messages, true);
-    const instruments = telemetry.metrics;
-    // Nothing registered (no SDK): straight through, not even a promise of our own.
-    if (instruments.noop) return publisher.publish(topic, ...messages);
-    // Metrics only: one continuation, no async frame.
-    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry);
-    const started = performance.now();
-    return publisher.publish(topic, ...messages).then(
+    sent.then(
       () => {
+        span?.end();
+        if (instruments.noop) return;
         const attributes = attributesOf(topic);
-        instruments.countSent(attributes, messages.length);
+        instruments.countSent(attributes, count);
         instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
       },
       (error: unknown) => {
-        const attributes = failedAttributesOf(topic, errorType(error));
-        instruments.countSent(attributes, messages.length);
+        const type = errorType(error);
+        if (span !== undefined) {
+          failSpan(span, error, type);
+          span.end();
+        }
+        if (instruments.noop) return;
+        const attributes = failedAttributesOf(topic, type);
+        instruments.countSent(attributes, count);
         instruments.operationDuration.record((performance.now() - started) / 1000, attributes);
-        throw error;
       },
     );
+    return sent;
+  };
+
+  const publish = (topic: string, ...messages: Message[]): Promise<void> => {
+    const tracingOn = telemetry.tracingOn;
+    // Nothing registered (no SDK): straight through.
+    if (!tracingOn && telemetry.metrics.noop) return publisher.publish(topic, ...messages);
+    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry);
+    if (!tracingOn) return observe(publisher.publish(topic, ...messages), topic, messages.length, undefined);
+    const parent = outputContext(messages[0]) ?? context.active();
+    // Attributes at the start, so that samplers see them.
+    const attributes = sendAttributes(topic, messages, telemetry.options.recordKeys);
+    const span = telemetry.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes }, parent);
+    const sendContext = trace.setSpan(parent, span);
+    const outgoing = withContextHeaders(messages, sendContext);
+    let sent: Promise<void>;
+    try {
+      sent = context.with(sendContext, () => publisher.publish(topic, ...outgoing));
+    } catch (error) {
+      // A publisher that throws instead of rejecting.
+      sent = Promise.reject(error);
+    }
+    return observe(sent, topic, messages.length, span);
   };
 
   return new Proxy(publisher, {
