@@ -11,7 +11,7 @@
  * the CPU ratio ("CPU vs no otel": baseline CPU / configuration CPU) is the steadier of the two.
  *
  * Run after `pnpm build`: node bench/otel.bench.ts
- *   BENCH_MEMORY_MESSAGES (default 50 000), BENCH_KAFKA_MESSAGES (default 20 000), BENCH_ROUNDS (default 5),
+ *   BENCH_MEMORY_MESSAGES (default 150 000), BENCH_KAFKA_MESSAGES (default 40 000), BENCH_ROUNDS (default 5),
  *   KAFKA_BROKERS (default: the local infra's connection.json)
  */
 import { execFile } from 'node:child_process';
@@ -28,8 +28,8 @@ const LABELS: Record<(typeof CONFIGS)[number], string> = {
 };
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SIZES = {
-  memory: Number(process.env.BENCH_MEMORY_MESSAGES ?? 50_000),
-  kafka: Number(process.env.BENCH_KAFKA_MESSAGES ?? 20_000),
+  memory: Number(process.env.BENCH_MEMORY_MESSAGES ?? 150_000),
+  kafka: Number(process.env.BENCH_KAFKA_MESSAGES ?? 40_000),
 };
 
 interface Measurement {
