@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,22 +58,54 @@ function infraScript(...args: string[]): Promise<string> {
 }
 
 /**
+ * Every test process that uses Jaeger holds a lease (a file named by its pid), so that the one that
+ * started it stops it only when no other test process (another file of the run) still uses it.
+ */
+function takeLease(): { release(): void; others(): number[] } {
+  const dir = join(infraHome(), 'run/jaeger-leases');
+  mkdirSync(dir, { recursive: true });
+  const mine = join(dir, String(process.pid));
+  writeFileSync(mine, `${process.pid}\n`);
+  return {
+    release: () => rmSync(mine, { force: true }),
+    others: () =>
+      readdirSync(dir)
+        .map(Number)
+        .filter((pid) => Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)),
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The real Jaeger of the infra scripts: the running one, else started here with `infra.sh jaeger up`
- * (which builds it with Go first if it is not cached). `stop()` stops it only if it was started here.
+ * (which builds it with Go first if it is not cached). `stop()` stops it if it was started here and no
+ * other test process uses it.
  */
 export async function useJaeger(): Promise<JaegerEndpoints & { stop(): Promise<void> }> {
+  // The lease comes first: a process that started Jaeger and is finishing sees it and leaves Jaeger up.
+  const lease = takeLease();
   const running = readEndpoints();
-  if (running !== undefined && (await answers(running))) return { ...running, stop: async () => {} };
+  if (running !== undefined && (await answers(running))) return { ...running, stop: async () => lease.release() };
   const output = await infraScript('jaeger', 'up');
   const endpoints = readEndpoints();
   if (endpoints === undefined || !(await answers(endpoints))) {
+    lease.release();
     throw new Error('infra.sh jaeger up finished, but Jaeger does not answer on its query API');
   }
   const startedHere = /infra: jaeger ready in \d+s/.test(output);
   return {
     ...endpoints,
     stop: async () => {
-      if (startedHere) await infraScript('jaeger', 'down');
+      lease.release();
+      if (startedHere && lease.others().length === 0) await infraScript('jaeger', 'down');
     },
   };
 }
