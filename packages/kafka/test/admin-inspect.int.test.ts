@@ -45,7 +45,9 @@ describe('KafkaAdmin inspection (real broker)', () => {
     await using admin = new KafkaAdmin({ brokers: brokers() });
     const topic = uniqueName('adm-peek-many');
     await admin.ensureTopics([{ name: topic, partitions: 3 }]);
-    const peeks = [0, 1, 2].map((partition) => admin.peek(topic, { partition, from: 0, waitMs: 15_000 }));
+    const peeks = Promise.all([0, 1, 2].map((partition) => admin.peek(topic, { partition, from: 0, waitMs: 15_000 })));
+    // Observed at once, so a failed peek fails this test instead of surfacing as an unhandled rejection.
+    peeks.catch(() => {});
     await using publisher = new KafkaPublisher({ brokers: brokers() });
     // Keys until every partition got one: the waiting peeks end as their partition gets a record.
     const seen = new Set<number>();
@@ -53,7 +55,7 @@ describe('KafkaAdmin inspection (real broker)', () => {
       await publisher.publish(topic, textMessage(`k${i}`, { key: `k${i}` }));
       for (const w of await admin.watermarks(topic)) if (w.high > 0) seen.add(w.partition);
     }
-    const results = await Promise.all(peeks);
+    const results = await peeks;
     for (const [partition, result] of results.entries()) {
       expect(result.records.length).toBeGreaterThan(0);
       expect(result.records.every((r) => r.partition === partition)).toBe(true);

@@ -56,6 +56,8 @@ export interface PeekCluster {
 const CREATE_CLUSTER = 'private:Kafka:createCluster';
 const READ_COMMITTED = 1;
 const PARTITION_MAX_BYTES = 1_048_576;
+/** Lookups of a moved (or not yet elected) leader before a fetch fails: pauses of 100, 200, … 500 ms. */
+const STALE_LEADER_RETRIES = 5;
 
 /**
  * A cluster connection of `kafka` that fetches records without joining any consumer group.
@@ -130,7 +132,9 @@ function rawCluster(kafka: KafkaClient): PeekCluster {
 
 /**
  * Fetches `partition` of `topic` from `offset` once, from its leader, read-committed. The broker
- * waits up to `maxWaitMs` when there is nothing to return yet. A stale leader is looked up again once.
+ * waits up to `maxWaitMs` when there is nothing to return yet. When the broker is not (or not yet:
+ * a topic just created) the partition's leader, the leader is looked up again, a few times with a
+ * growing pause (about 1.5 s in all).
  */
 export async function fetchPartition(
   cluster: PeekCluster,
@@ -165,8 +169,10 @@ export async function fetchPartition(
         : committedRecords(answer, offset);
     } catch (error) {
       const type = (error as { type?: unknown }).type;
-      const stale = type === 'NOT_LEADER_FOR_PARTITION' || type === 'LEADER_NOT_AVAILABLE';
-      if (!stale || attempt >= 1) throw error;
+      const stale =
+        type === 'NOT_LEADER_FOR_PARTITION' || type === 'LEADER_NOT_AVAILABLE' || type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (!stale || attempt >= STALE_LEADER_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
       await cluster.refreshMetadata();
     }
   }
