@@ -77,18 +77,20 @@ export function tracingWith(telemetry: Telemetry): Middleware {
         typeof output === 'object' &&
         typeof (output as PromiseLike<unknown>).then === 'function'
       ) {
-        return (output as Promise<Awaited<ReturnType<Handler>>>).then(
+        // Observed on the side, and the handler's own promise returned: a chained one would settle a
+        // microtask later, and the forwarding after it is sensitive to that (see instrumentPublisher).
+        // Registered before the router awaits it, so outputs are marked before the router forwards them.
+        (output as PromiseLike<Awaited<ReturnType<Handler>>>).then(
           (result) => {
             if (tracingOn) markOutputs(result, record.context);
             if (ownsEnd) endProcess(record);
-            return result;
           },
           (error: unknown) => {
             failProcess(record, error);
             if (ownsEnd) endProcess(record);
-            throw error;
           },
         );
+        return output;
       }
       if (tracingOn) markOutputs(output, record.context);
       if (ownsEnd) endProcess(record);
