@@ -9,11 +9,10 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  * (`@bus/kafka` resolves to test/platformatic/bus-kafka.ts, which makes it their default driver).
  * It runs beside the `kafka` project, which runs the same files on kafkajs.
  *
- * Left out: subscriber.int and retry-topics.int, whose cases include "a partition stuck behind a
- * delayed redelivery is paused alone": @platformatic/kafka 2.12 can pause only a whole stream, so
- * on it a full partition holds the subscription's other partitions back (docs/kafka.md, "Choosing
- * a driver"). The cluster failover scenarios and the dedicated-broker restarts (restart, broker-crash)
- * run on kafkajs only, within CI's time budget.
+ * Left out: retry-topics.int (a topic and its retry topics in one group, members joining at
+ * different times): on @platformatic/kafka the poison message did not reach the DLQ within 60 s;
+ * not solved yet. The cluster failover scenarios and the dedicated-broker restarts (restart, broker-crash) run on
+ * kafkajs only, within CI's time budget.
  */
 export default defineProject({
   resolve: {
@@ -35,6 +34,7 @@ export default defineProject({
       'test/transaction.int.test.ts',
       'test/security.int.test.ts',
       'test/conformance.int.test.ts',
+      'test/subscriber.int.test.ts',
       'test/rebalance.int.test.ts',
       'test/revoked-ack.int.test.ts',
       'test/router-drain.int.test.ts',

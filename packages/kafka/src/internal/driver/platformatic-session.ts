@@ -8,6 +8,7 @@ import type { SessionOptions } from '../consumer-session.js';
 import type { PendingRecord } from '../held-record.js';
 import { HandOut } from '../hand-out.js';
 import { PartitionState } from '../partition-state.js';
+import { subscriptionRoundRobin } from './platformatic-assignor.js';
 import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js';
 import { loadPlatformatic } from './platformatic-driver.js';
 import { connectWithRetry } from './platformatic-errors.js';
@@ -59,7 +60,7 @@ function asKafkaMessage(message: BytesMessage): KafkaMessage {
  * One subscription on @platformatic/kafka: one consumer (one group member) and its message
  * stream, bridged to the same pull-based iterator, hand-out, commit and settlement rules as the
  * kafkajs session. The stream is paused while the subscription holds its limit and resumed once
- * acks bring it to three quarters of it.
+ * acks bring it to three quarters of it; a full partition is held alone (see `#onMessage`).
  */
 export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTaker, SettlementSink {
   readonly #o: PlatformaticSessionOptions;
@@ -80,6 +81,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #outstanding = 0;
   #outstandingBytes = 0;
   #paused = false;
+  /** Full partitions: the offset from which each is fetched again once it drained. */
+  readonly #heldFrom = new Map<number, bigint>();
   /** Messages this session handed out that are not settled; they leave the stats when it stops. */
   #inFlight = 0;
 
@@ -246,6 +249,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
             sessionTimeout: c.sessionTimeoutMs,
             heartbeatInterval: c.heartbeatIntervalMs,
             rebalanceTimeout: c.rebalanceTimeoutMs,
+            partitionAssigner: subscriptionRoundRobin,
           }),
       maxWaitTime: c.fetchMaxWaitMs,
       maxBytesPerPartition: c.fetchMaxBytesPerPartition,
@@ -300,16 +304,26 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       state = this.#partitions.get(message.partition);
     }
     if (state === undefined || state.retired) return;
+    const heldFrom = this.#heldFrom.get(state.partition);
+    if (heldFrom !== undefined) {
+      // The partition is full: drop what arrives and move its fetch position back, so it is
+      // fetched again once the partition drained (the client cannot pause a single partition).
+      if (message.offset >= heldFrom) this.#stream?.offsetsToFetch.set(`${state.topic}:${state.partition}`, heldFrom);
+      return;
+    }
     const bytesBefore = state.outstandingBytes;
     const { queued } = state.enqueue([asKafkaMessage(message)], 0, 1, Number.POSITIVE_INFINITY);
     if (queued === 0) return;
     this.#outstanding += queued;
     this.#outstandingBytes += state.outstandingBytes - bytesBefore;
+    if (state.outstanding >= this.#o.maxInFlightPerPartition) {
+      // Only this partition stops: the others keep flowing (a partition stuck on an unsettled or
+      // delayed message at its head cannot hold them back).
+      this.#heldFrom.set(state.partition, message.offset + 1n);
+    }
     if (
       !this.#paused &&
-      (this.#outstanding >= this.#o.maxInFlight ||
-        this.#outstandingBytes >= this.#o.maxInFlightBytes ||
-        state.outstanding >= this.#o.maxInFlightPerPartition)
+      (this.#outstanding >= this.#o.maxInFlight || this.#outstandingBytes >= this.#o.maxInFlightBytes)
     ) {
       // Full: stop reading until acks make room (the stream's buffer stays bounded by its high-water mark).
       this.#paused = true;
@@ -319,10 +333,18 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   }
 
   #resumeIfRoom(): void {
-    if (!this.#paused || this.#phase !== 'running') return;
-    const { maxInFlight, maxInFlightBytes, maxInFlightPerPartition } = this.#o;
+    if (this.#phase !== 'running') return;
+    if (this.#heldFrom.size > 0) {
+      // Resume at half the limit, so a partition is not held and released on every ack.
+      const limit = this.#o.maxInFlightPerPartition / 2;
+      for (const partition of this.#heldFrom.keys()) {
+        const state = this.#partitions.get(partition);
+        if (state === undefined || state.retired || state.outstanding <= limit) this.#heldFrom.delete(partition);
+      }
+    }
+    if (!this.#paused) return;
+    const { maxInFlight, maxInFlightBytes } = this.#o;
     if (this.#outstanding > maxInFlight * 0.75 || this.#outstandingBytes > maxInFlightBytes * 0.75) return;
-    for (const state of this.#partitions.values()) if (state.outstanding > maxInFlightPerPartition * 0.75) return;
     this.#paused = false;
     this.#stream?.resume();
   }
@@ -342,6 +364,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#partitions = new Map();
     this.#outstanding = 0;
     this.#outstandingBytes = 0;
+    this.#heldFrom.clear();
     for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
     this.#handOut.assign([...this.#partitions.values()]);
     this.#rebalancing = false;
