@@ -3,6 +3,7 @@ import type * as Platformatic from '@platformatic/kafka';
 import type { KafkaMessage } from 'kafkajs';
 import { toKafkaError } from '../../errors.js';
 import { CommitScheduler } from '../commit-scheduler.js';
+import { FETCH_AHEAD_RECORDS } from '../fetch-gate.js';
 import { KafkaReceivedMessage, type SettlementSink } from '../consumer-message.js';
 import type { SessionOptions } from '../consumer-session.js';
 import type { PendingRecord } from '../held-record.js';
@@ -81,6 +82,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #outstanding = 0;
   #outstandingBytes = 0;
   #paused = false;
+  /** Fetched records queued and not handed out yet (see `FETCH_AHEAD_RECORDS`). */
+  #ahead = 0;
   /** Full partitions: the offset from which each is fetched again once it drained. */
   readonly #heldFrom = new Map<number, bigint>();
   /** Messages this session handed out that are not settled; they leave the stats when it stops. */
@@ -196,7 +199,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   }
 
   #deliver(record: PendingRecord, state: PartitionState): ReceivedMessage {
-    record.attempts++;
+    if (++record.attempts === 1 && --this.#ahead <= FETCH_AHEAD_RECORDS / 2 && this.#paused) this.#resumeIfRoom();
     const message = new KafkaReceivedMessage(record, state, this, this.#o.decode);
     const stats = this.#o.stats;
     stats.consumed++;
@@ -316,6 +319,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     if (queued === 0) return;
     this.#outstanding += queued;
     this.#outstandingBytes += state.outstandingBytes - bytesBefore;
+    this.#ahead += queued;
     if (state.outstanding >= this.#o.maxInFlightPerPartition) {
       // Only this partition stops: the others keep flowing (a partition stuck on an unsettled or
       // delayed message at its head cannot hold them back).
@@ -323,9 +327,12 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     }
     if (
       !this.#paused &&
-      (this.#outstanding >= this.#o.maxInFlight || this.#outstandingBytes >= this.#o.maxInFlightBytes)
+      (this.#outstanding >= this.#o.maxInFlight ||
+        this.#outstandingBytes >= this.#o.maxInFlightBytes ||
+        this.#aheadOfConsumer() >= FETCH_AHEAD_RECORDS)
     ) {
-      // Full: stop reading until acks make room (the stream's buffer stays bounded by its high-water mark).
+      // Full, or far enough ahead of the consumer: stop reading until acks or hand-outs make room
+      // (the stream's own buffer stays bounded by its high-water mark).
       this.#paused = true;
       this.#stream?.pause();
     }
@@ -345,8 +352,20 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     if (!this.#paused) return;
     const { maxInFlight, maxInFlightBytes } = this.#o;
     if (this.#outstanding > maxInFlight * 0.75 || this.#outstandingBytes > maxInFlightBytes * 0.75) return;
+    if (this.#aheadOfConsumer() > FETCH_AHEAD_RECORDS / 2) return;
     this.#paused = false;
     this.#stream?.resume();
+  }
+
+  /**
+   * Records queued ahead of the consumer, as the kafkajs session counts them: those of a partition
+   * waiting for a delayed redelivery aside, so they cannot hold the other partitions back.
+   */
+  #aheadOfConsumer(): number {
+    if (this.#ahead < FETCH_AHEAD_RECORDS / 2) return this.#ahead;
+    let ahead = 0;
+    for (const state of this.#partitions.values()) if (!state.blocked && !state.retired) ahead += state.queued;
+    return ahead;
   }
 
   /** Takes the client's current assignment when it differs from what this session serves (or a rebalance began). */
@@ -365,6 +384,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#outstanding = 0;
     this.#outstandingBytes = 0;
     this.#heldFrom.clear();
+    this.#ahead = 0;
     for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
     this.#handOut.assign([...this.#partitions.values()]);
     this.#rebalancing = false;
