@@ -82,9 +82,6 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #outstanding = 0;
   #outstandingBytes = 0;
   #paused = false;
-  /** Records emitted by the stream and not queued yet, by partition (queued at the end of the fetch). */
-  #arrived = new Map<PartitionState, KafkaMessage[]>();
-  #queueScheduled = false;
   /** Fetched records queued and not handed out yet (see `FETCH_AHEAD_RECORDS`). */
   #ahead = 0;
   /** Full partitions: the offset from which each is fetched again once it drained. */
@@ -317,54 +314,21 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       if (message.offset >= heldFrom) this.#stream?.offsetsToFetch.set(`${state.topic}:${state.partition}`, heldFrom);
       return;
     }
-    // The client emits a fetch's records one by one, in one go: they are queued together at the end
-    // of it, so they are copied into one buffer (see held-record) instead of one each.
-    let arrived = this.#arrived.get(state);
-    if (arrived === undefined) {
-      arrived = [];
-      this.#arrived.set(state, arrived);
-    }
-    arrived.push(asKafkaMessage(message));
-    if (!this.#queueScheduled) {
-      this.#queueScheduled = true;
-      queueMicrotask(() => this.#queueArrived());
-    }
-  }
-
-  /** Queues the records that arrived since the last call, partition by partition, within the limits. */
-  #queueArrived(): void {
-    this.#queueScheduled = false;
-    const arrived = this.#arrived;
-    this.#arrived = new Map();
-    if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
-    const { maxInFlightPerPartition, maxInFlight, maxInFlightBytes } = this.#o;
-    let queuedAny = false;
-    for (const [state, messages] of arrived) {
-      if (state.retired || this.#partitions.get(state.partition) !== state) continue;
-      const room = Math.min(maxInFlightPerPartition - state.outstanding, maxInFlight - this.#outstanding);
-      const bytesBefore = state.outstandingBytes;
-      const { next, queued } =
-        room > 0 && this.#outstandingBytes < maxInFlightBytes
-          ? state.enqueue(messages, 0, room, maxInFlightBytes - this.#outstandingBytes)
-          : { next: 0, queued: 0 };
-      this.#outstanding += queued;
-      this.#outstandingBytes += state.outstandingBytes - bytesBefore;
-      this.#ahead += queued;
-      if (queued > 0) queuedAny = true;
-      if (next < messages.length) {
-        // Full: only this partition stops, from the first record not taken (fetched again later),
-        // so a partition stuck on an unsettled or delayed message cannot hold the others back.
-        const from = BigInt(messages[next]!.offset);
-        this.#heldFrom.set(state.partition, from);
-        this.#stream?.offsetsToFetch.set(`${state.topic}:${state.partition}`, from);
-      } else if (state.outstanding >= maxInFlightPerPartition) {
-        this.#heldFrom.set(state.partition, BigInt(messages[messages.length - 1]!.offset) + 1n);
-      }
+    const bytesBefore = state.outstandingBytes;
+    const { queued } = state.enqueue([asKafkaMessage(message)], 0, 1, Number.POSITIVE_INFINITY);
+    if (queued === 0) return;
+    this.#outstanding += queued;
+    this.#outstandingBytes += state.outstandingBytes - bytesBefore;
+    this.#ahead += queued;
+    if (state.outstanding >= this.#o.maxInFlightPerPartition) {
+      // Only this partition stops: the others keep flowing (a partition stuck on an unsettled or
+      // delayed message at its head cannot hold them back).
+      this.#heldFrom.set(state.partition, message.offset + 1n);
     }
     if (
       !this.#paused &&
-      (this.#outstanding >= maxInFlight ||
-        this.#outstandingBytes >= maxInFlightBytes ||
+      (this.#outstanding >= this.#o.maxInFlight ||
+        this.#outstandingBytes >= this.#o.maxInFlightBytes ||
         this.#aheadOfConsumer() >= FETCH_AHEAD_RECORDS)
     ) {
       // Full, or far enough ahead of the consumer: stop reading until acks or hand-outs make room
@@ -372,7 +336,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       this.#paused = true;
       this.#stream?.pause();
     }
-    if (queuedAny) this.#wake();
+    this.#wake();
   }
 
   #resumeIfRoom(): void {
