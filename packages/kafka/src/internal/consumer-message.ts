@@ -157,6 +157,8 @@ export class KafkaReceivedMessage implements ReceivedMessage {
     // The sink still hears of it (it counts what is in flight) but commits nothing for a revoked partition.
     if (this.#state.retired) this.#tooLate = true;
     else this.#settlement = 'acked';
+    // Never delivered again: its bytes may go once this message and the others sharing them do.
+    this.#record.bytes = undefined;
     this.#sink.acked(this.#record, this.#state);
     return !this.#tooLate;
   }

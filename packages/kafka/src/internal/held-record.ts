@@ -97,19 +97,26 @@ function copyValue(value: HeaderValue, into: Buffer, at: number): number {
 }
 
 /**
- * Copies fetched records into `bytes` from `at` on, one after another, and makes their held
- * records (with `offsets[i]` and `sizes[i]`, both from the caller's sizing pass).
+ * Copies the records of `messages[from..to)` whose offsets are above `after` into `bytes`, one
+ * after another, and appends their held records to `into`. `bytes` holds {@link dataBytes} of them
+ * all (the caller's sizing pass over the same records).
  */
 export function copyRecords(
   messages: readonly KafkaMessage[],
-  offsets: readonly number[],
-  sizes: readonly number[],
+  from: number,
+  to: number,
+  after: number,
   bytes: Buffer,
-): PendingRecord[] {
-  const records: PendingRecord[] = new Array(messages.length);
+  into: PendingRecord[],
+): void {
   let at = 0;
-  for (let i = 0; i < messages.length; i++) {
+  let last = after;
+  for (let i = from; i < to; i++) {
     const message = messages[i] as KafkaMessage;
+    const offset = Number(message.offset);
+    if (offset <= last) continue;
+    last = offset;
+    const size = heldSize(dataBytes(message));
     const start = at;
     const key = message.key ?? null;
     const value = message.value ?? null;
@@ -139,9 +146,9 @@ export function copyRecords(
         else layout.push(internName(name), length);
       }
     }
-    records[i] = {
-      offset: offsets[i] as number,
-      size: sizes[i] as number,
+    into.push({
+      offset,
+      size,
       acked: false,
       bytes,
       start,
@@ -151,7 +158,6 @@ export function copyRecords(
       timestamp: Number(message.timestamp),
       attempts: 0,
       dueAt: 0,
-    };
+    });
   }
-  return records;
 }

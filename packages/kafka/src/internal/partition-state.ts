@@ -41,34 +41,30 @@ export class PartitionState {
     room: number,
     bytesRoom: number,
   ): { next: number; queued: number; bytes: number } {
-    const picked: KafkaMessage[] = [];
-    const offsets: number[] = [];
-    const sizes: number[] = [];
-    let last = this.tracker.lastRegistered;
+    const after = this.tracker.lastRegistered;
+    let last = after;
+    let queued = 0;
     let bytes = 0;
     let data = 0;
     let index = from;
-    for (; index < messages.length && picked.length < room && bytes < bytesRoom; index++) {
+    for (; index < messages.length && queued < room && bytes < bytesRoom; index++) {
       const message = messages[index] as KafkaMessage;
       const offset = Number(message.offset);
       if (offset <= last) continue;
       last = offset;
       const recordData = dataBytes(message);
-      const size = heldSize(recordData);
-      picked.push(message);
-      offsets.push(offset);
-      sizes.push(size);
       data += recordData;
-      bytes += size;
+      bytes += heldSize(recordData);
+      queued++;
     }
-    if (picked.length > 0) {
+    if (queued > 0) {
+      const queue = this.#queue;
+      const first = queue.length;
       // One buffer for the lot: small ones come from Node's shared pool.
-      for (const record of copyRecords(picked, offsets, sizes, Buffer.allocUnsafe(data))) {
-        this.tracker.add(record);
-        this.#queue.push(record);
-      }
+      copyRecords(messages, from, index, after, Buffer.allocUnsafe(data), queue);
+      for (let i = first; i < queue.length; i++) this.tracker.add(queue[i] as PendingRecord);
     }
-    return { next: index, queued: picked.length, bytes };
+    return { next: index, queued, bytes };
   }
 
   /** Records registered and not yet committable: queued, in flight, or acked after an unsettled one. */
