@@ -17,7 +17,12 @@ describe('broker crash (kill -9)', () => {
     const events: string[] = [];
     const t0 = Date.now();
     const at = () => ((Date.now() - t0) / 1000).toFixed(1);
-    subscriber.on('crash', ({ willRestart, error }) => events.push(`${at()} crash:${error.code}:${willRestart}`));
+    const crashCauses: string[] = [];
+    subscriber.on('crash', ({ willRestart, error }) => {
+      const cause = error.cause instanceof Error ? error.cause.name : 'unknown';
+      crashCauses.push(cause);
+      events.push(`${at()} crash:${error.code}:${cause}:${willRestart}`);
+    });
     subscriber.on('rebalance', ({ assigned }) => events.push(`${at()} assigned:${assigned.join(',')}`));
     subscriber.on('stall', ({ reason }) => events.push(`${at()} stall:${reason}`));
     const seen = new Set<string>();
@@ -60,9 +65,13 @@ describe('broker crash (kill -9)', () => {
     await waitFor(() => seen.size >= published, `all ${published} messages`, 60_000);
     const stats = subscriber.stats();
     // kafkajs rode the outage out with the same group member: no restart as a new member, which
-    // the group would only take after the old member's session (30 s) expired.
+    // the group would only take after the old member's session (30 s) expired. One kafkajs 2.2.4 path
+    // escapes us: when the dying broker closes a fetch's socket cleanly, kafkajs drops it from its pool,
+    // and with a single broker it then finds none and restarts the consumer as a new member (seen once
+    // in CI; docs/kafka.md). Only that cause may restart, once, and the figures say so.
     const restarts = stats.reconnections - restartsBefore;
-    expect(restarts, events.join(' | ')).toBe(0);
+    const lostOnlyBroker = crashCauses.includes('KafkaJSNoBrokerAvailableError');
+    expect(restarts, events.join(' | ')).toBe(lostOnlyBroker ? 1 : 0);
     expect(seen.size).toBe(published);
 
     // Now the broker dies for good, with acks the final commit cannot deliver: close() still ends
