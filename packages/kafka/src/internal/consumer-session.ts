@@ -9,7 +9,7 @@ import {
 } from '@bus/core';
 import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
-import { CommitScheduler, type CommitSchedule } from './commit-scheduler.js';
+import type { CommitSchedule } from './commit-scheduler.js';
 import { type DecodeOptions, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
 import type { KafkaSubscriberEvents, StallReason } from '../subscriber-events.js';
 import type { ConsumerStats } from './consumer-stats.js';
@@ -17,6 +17,7 @@ import { FetchGate } from './fetch-gate.js';
 import { HandOut } from './hand-out.js';
 import type { PendingRecord } from './held-record.js';
 import { PartitionState } from './partition-state.js';
+import { SessionCommits } from './session-commits.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import type { TypedEvents } from './typed-events.js';
 
@@ -122,12 +123,12 @@ const YIELD_EVERY = 2_048;
  * and shutdown. kafkajs pushes batches into `eachBatch`, where the {@link FetchGate} queues them and
  * holds fetching back while the subscription is full; `next()` takes records through the
  * {@link HandOut} scheduler. Commits are separate from the fetch position: only each partition's
- * contiguous acked prefix is committed, by the commit scheduler.
+ * contiguous acked prefix is committed, by {@link SessionCommits}.
  */
 export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTaker, SettlementSink {
   readonly #o: SessionOptions;
   readonly #consumer: Consumer;
-  readonly #scheduler: CommitScheduler | undefined;
+  readonly #commits: SessionCommits;
   readonly #onStopped: () => void;
   #phase: Phase = 'idle';
   #partitions = new Map<number, PartitionState>();
@@ -151,8 +152,12 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#onStopped = onStopped;
     const session = this;
     this.#consumer = options.kafka.consumer(options.consumerConfig);
-    this.#scheduler =
-      options.commit === undefined ? undefined : new CommitScheduler(options.commit, () => this.#commitPending());
+    this.#commits = new SessionCommits(
+      options,
+      this.#consumer,
+      () => this.#handOut.partitions,
+      (error) => this.#recordError(error),
+    );
     this.#gate = new FetchGate(options, {
       get accepting() {
         return session.#phase === 'running';
@@ -252,8 +257,8 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     if (state.retired) return;
     if (!this.#gate.acked(state, () => state.tracker.ack(record), this.#handOut.partitions)) return;
     // An ack racing with shutdown joins the final commit instead of being dropped.
-    if (this.#phase === 'stopping') void this.#scheduler?.flush();
-    else this.#scheduler?.noteAck();
+    if (this.#phase === 'stopping') this.#commits.flush();
+    else this.#commits.noteAck();
   }
 
   nacked(record: PendingRecord, state: PartitionState, options: NackOptions): void {
@@ -443,7 +448,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#rebalancing = true;
     this.#watchdog.rebalancing();
     this.#gate.release();
-    void this.#scheduler?.flush();
+    this.#commits.flush();
   }
 
   #onHeartbeat(): void {
@@ -561,35 +566,6 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     for (const state of this.#handOut.partitions) this.#gate.retire(state);
   }
 
-  async #commitPending(): Promise<void> {
-    const offsets: { topic: string; partition: number; offset: string }[] = [];
-    const committed: { state: PartitionState; offset: number }[] = [];
-    for (const state of this.#handOut.partitions) {
-      if (state.retired) continue;
-      const offset = state.tracker.pendingCommit();
-      if (offset === undefined) continue;
-      offsets.push({ topic: state.topic, partition: state.partition, offset: String(offset) });
-      committed.push({ state, offset });
-    }
-    if (offsets.length === 0) return;
-    try {
-      await this.#consumer.commitOffsets(offsets);
-      for (const { state, offset } of committed) state.tracker.markCommitted(offset);
-      this.#o.stats.commits++;
-      this.#o.events.emit('commit', {
-        topic: this.#o.topic,
-        group: this.#o.group,
-        offsets: committed.map(({ state, offset }) => ({ partition: state.partition, offset })),
-      });
-    } catch (error) {
-      const typed = toKafkaError(error, { operation: 'commit', topic: this.#o.topic, secrets: this.#o.secrets });
-      this.#o.stats.commitFailures++;
-      this.#recordError(typed);
-      this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, 'offset commit failed');
-      this.#o.events.emit('error', { topic: this.#o.topic, group: this.#o.group, operation: 'commit', error: typed });
-    }
-  }
-
   #recordError(error: BusError): void {
     this.#o.stats.lastError = { message: error.message, code: error.code, at: Date.now() };
   }
@@ -620,7 +596,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
         // The commit leaves a share of the deadline to leaving the group, so a member whose commit
         // timed out still leaves when the coordinator answers after all.
         const leaveShare = Math.min(1_000, this.#o.closeTimeoutMs / 4);
-        await this.#step(this.#finalCommit(), 'final commit', deadline - leaveShare);
+        await this.#step(this.#commits.final(), 'final commit', deadline - leaveShare);
         await this.#step(this.#consumer.disconnect(), 'disconnect', deadline);
       }
     } finally {
@@ -641,16 +617,6 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       const typed = toKafkaError(error, { operation: 'close', topic: this.#o.topic, secrets: this.#o.secrets });
       this.#recordError(typed);
       this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, `consumer ${what} failed`);
-    }
-  }
-
-  async #finalCommit(): Promise<void> {
-    if (this.#scheduler === undefined) return;
-    this.#scheduler.stop();
-    await this.#scheduler.flush();
-    // Acks that landed while that commit was on the wire get one more.
-    if (this.#handOut.partitions.some((state) => !state.retired && state.tracker.pendingCommit() !== undefined)) {
-      await this.#scheduler.flush();
     }
   }
 
