@@ -5,10 +5,9 @@ import {
   type ReadyTaker,
   type ReceivedMessage,
   takeReady,
-  toError,
 } from '@bus/core';
 import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachBatchPayload, Kafka } from 'kafkajs';
-import { KafkaErrorCode, KafkaTransportError, toKafkaError } from '../errors.js';
+import { toKafkaError } from '../errors.js';
 import type { CommitSchedule } from './commit-scheduler.js';
 import { type DecodeOptions, KafkaReceivedMessage, type SettlementSink } from './consumer-message.js';
 import type { KafkaSubscriberEvents, StallReason } from '../subscriber-events.js';
@@ -18,6 +17,7 @@ import { HandOut } from './hand-out.js';
 import type { PendingRecord } from './held-record.js';
 import { PartitionState } from './partition-state.js';
 import { SessionCommits } from './session-commits.js';
+import { SessionShutdown } from './session-shutdown.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import type { TypedEvents } from './typed-events.js';
 
@@ -129,6 +129,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   readonly #o: SessionOptions;
   readonly #consumer: Consumer;
   readonly #commits: SessionCommits;
+  readonly #shutdown: SessionShutdown;
   readonly #onStopped: () => void;
   #phase: Phase = 'idle';
   #partitions = new Map<number, PartitionState>();
@@ -158,6 +159,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       () => this.#handOut.partitions,
       (error) => this.#recordError(error),
     );
+    this.#shutdown = new SessionShutdown(options, (error) => this.#recordError(error));
     this.#gate = new FetchGate(options, {
       get accepting() {
         return session.#phase === 'running';
@@ -489,7 +491,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#restarting = true;
     this.#gate.release();
     try {
-      await this.#withDeadline(this.#consumer.stop(), 'stop before rejoining');
+      await this.#shutdown.withDeadline(this.#consumer.stop(), 'stop before rejoining');
       if (this.#phase !== 'running') return;
       await this.#consumer.run(this.#runConfig);
     } catch (error) {
@@ -571,11 +573,11 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
   }
 
   #stop(): Promise<void> {
-    this.#stopped ??= this.#shutdown();
+    this.#stopped ??= this.#stopNow();
     return this.#stopped;
   }
 
-  async #shutdown(): Promise<void> {
+  async #stopNow(): Promise<void> {
     const wasStarted = this.#phase !== 'idle' && this.#phase !== 'stopped';
     this.#phase = 'stopping';
     this.#wake();
@@ -585,19 +587,13 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     this.#handOut.stop();
     clearTimeout(this.#outageTimer);
     this.#outageTimer = undefined;
-    // One deadline for the whole shutdown: a coordinator that cannot be reached must not make each
-    // step wait its own full timeout.
-    const deadline = Date.now() + this.#o.closeTimeoutMs;
     try {
       if (wasStarted) {
-        // kafkajs ignores a stop issued while the group join is in progress, so let the start
-        // finish first, within the close deadline (a join that completes later leaves at once).
-        await this.#step(this.#started?.catch(() => undefined) ?? Promise.resolve(), 'start', deadline);
-        // The commit leaves a share of the deadline to leaving the group, so a member whose commit
-        // timed out still leaves when the coordinator answers after all.
-        const leaveShare = Math.min(1_000, this.#o.closeTimeoutMs / 4);
-        await this.#step(this.#commits.final(), 'final commit', deadline - leaveShare);
-        await this.#step(this.#consumer.disconnect(), 'disconnect', deadline);
+        await this.#shutdown.leave({
+          started: () => this.#started?.catch(() => undefined) ?? Promise.resolve(),
+          finalCommit: () => this.#commits.final(),
+          disconnect: () => this.#consumer.disconnect(),
+        });
       }
     } finally {
       // kafkajs listeners stay: a late join or crash of this consumer must still be handled.
@@ -606,39 +602,6 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
       this.#o.stats.inFlight -= this.#inFlight;
       this.#inFlight = 0;
       this.#onStopped();
-    }
-  }
-
-  /** Runs one shutdown step within the close deadline; a failure is recorded and logged, never thrown. */
-  async #step(promise: Promise<void>, what: string, deadline: number): Promise<void> {
-    try {
-      await this.#withDeadline(promise, what, deadline - Date.now());
-    } catch (error) {
-      const typed = toKafkaError(error, { operation: 'close', topic: this.#o.topic, secrets: this.#o.secrets });
-      this.#recordError(typed);
-      this.#o.logger.warn({ topic: this.#o.topic, group: this.#o.group, err: typed }, `consumer ${what} failed`);
-    }
-  }
-
-  async #withDeadline(promise: Promise<void>, what: string, timeoutMs = this.#o.closeTimeoutMs): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new KafkaTransportError(`Kafka consumer ${what} did not finish within the close deadline`, {
-              code: KafkaErrorCode.TIMEOUT,
-              isRetryable: true,
-              topic: this.#o.topic,
-            }),
-          ),
-        Math.max(0, timeoutMs),
-      );
-    });
-    try {
-      await Promise.race([promise.catch((error: unknown) => Promise.reject(toError(error))), deadline]);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
