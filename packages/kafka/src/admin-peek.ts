@@ -1,7 +1,7 @@
 import { ConfigIssues } from '@bus/core';
 import type { Admin } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError } from './errors.js';
-import { fetchPartition, type PeekCluster } from './internal/partition-peek.js';
+import { fetchPartition, type PeekCluster, retryStaleLeader } from './internal/partition-peek.js';
 
 /** What {@link KafkaAdmin.peek} reads. */
 export interface PeekOptions {
@@ -84,7 +84,9 @@ export async function peekPartition(
   const { partition, signal } = options;
   const limit = options.limit ?? DEFAULT_LIMIT;
   const waitMs = options.waitMs ?? 0;
-  const bounds = (await admin.fetchTopicOffsets(topic)).find((o) => o.partition === partition);
+  const bounds = (await retryStaleLeader(cluster, () => admin.fetchTopicOffsets(topic))).find(
+    (o) => o.partition === partition,
+  );
   if (bounds === undefined) {
     throw new KafkaTransportError(`Topic "${topic}" has no partition ${partition}`, {
       code: KafkaErrorCode.INVALID_OFFSETS,

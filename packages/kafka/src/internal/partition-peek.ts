@@ -144,29 +144,40 @@ export async function fetchPartition(
   maxWaitMs: number,
 ): Promise<PartitionFetch> {
   await cluster.addTargetTopic(topic);
+  return retryStaleLeader(cluster, async () => {
+    const leaders = cluster.findLeaderForPartitions(topic, [partition]);
+    const nodeId = Object.keys(leaders)[0];
+    if (nodeId === undefined) {
+      throw new KafkaTransportError(`Topic "${topic}" has no partition ${partition}`, {
+        code: KafkaErrorCode.INVALID_OFFSETS,
+        topic,
+      });
+    }
+    const broker = await cluster.findBroker({ nodeId });
+    const response = await broker.fetch({
+      replicaId: -1,
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: maxWaitMs,
+      minBytes: 1,
+      maxBytes: PARTITION_MAX_BYTES * 2,
+      topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: PARTITION_MAX_BYTES }] }],
+    });
+    const answer = response.responses.find((r) => r.topicName === topic)?.partitions[0];
+    return answer === undefined
+      ? { records: [], nextOffset: offset, highWatermark: offset }
+      : committedRecords(answer, offset);
+  });
+}
+
+/**
+ * Runs a request to a partition's leader, looking the leaders up again (up to 5 times, with growing
+ * pauses) while the broker answers that it does not lead it: a topic created a moment ago does that
+ * under load.
+ */
+export async function retryStaleLeader<T>(cluster: PeekCluster, request: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const leaders = cluster.findLeaderForPartitions(topic, [partition]);
-      const nodeId = Object.keys(leaders)[0];
-      if (nodeId === undefined) {
-        throw new KafkaTransportError(`Topic "${topic}" has no partition ${partition}`, {
-          code: KafkaErrorCode.INVALID_OFFSETS,
-          topic,
-        });
-      }
-      const broker = await cluster.findBroker({ nodeId });
-      const response = await broker.fetch({
-        replicaId: -1,
-        isolationLevel: READ_COMMITTED,
-        maxWaitTime: maxWaitMs,
-        minBytes: 1,
-        maxBytes: PARTITION_MAX_BYTES * 2,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: PARTITION_MAX_BYTES }] }],
-      });
-      const answer = response.responses.find((r) => r.topicName === topic)?.partitions[0];
-      return answer === undefined
-        ? { records: [], nextOffset: offset, highWatermark: offset }
-        : committedRecords(answer, offset);
+      return await request();
     } catch (error) {
       const type = (error as { type?: unknown }).type;
       const stale =
