@@ -12,7 +12,7 @@ import {
 import { connectionSecrets, type KafkaRetryOptions, toKafkaJsConfig } from './connection.js';
 import { kafkajsPartitionAssigners } from './internal/assignors/kafkajs-assigner.js';
 import { Kafka } from './internal/kafkajs.js';
-import { ConsumerSession } from './internal/consumer-session.js';
+import { ConsumerSession, type SessionOptions } from './internal/consumer-session.js';
 import { type PlatformaticOptions, toPlatformaticOptions } from './internal/driver/platformatic-config.js';
 import { PlatformaticConsumerSession } from './internal/driver/platformatic-session.js';
 import { type ConsumerStats, createConsumerStats } from './internal/consumer-stats.js';
@@ -136,8 +136,6 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
     const session: ConsumerSession = new ConsumerSession(
       {
         kafka: this.#kafka,
-        topic,
-        group,
         consumerConfig: {
           groupId: group,
           sessionTimeout: o.sessionTimeoutMs,
@@ -153,27 +151,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           // member, and the group waits out the old member's session (about 30 s on the 3-node cluster).
           retry: this.#consumerRetry,
         },
-        fromBeginning: o.fromBeginning,
-        topicWaitMs: o.topicWaitMs,
-        commit:
-          o.commit.mode === 'manual' ? undefined : { everyAcks: o.commit.everyAcks, intervalMs: o.commit.intervalMs },
-        maxInFlightPerPartition: o.maxInFlightPerPartition,
-        maxInFlight: o.maxInFlight,
-        maxInFlightBytes: o.maxInFlightBytes,
-        closeTimeoutMs: o.closeTimeoutMs,
-        stall: {
-          // A correct rebalance ends within the rebalance timeout (the join waits for every member
-          // up to it) plus a sync; longer, and it is not coming.
-          rebalanceBoundMs: o.rebalanceTimeoutMs + o.heartbeatIntervalMs,
-          // Without a fetch or heartbeat for a session timeout, the member has lost the group anyway.
-          progressBoundMs: o.sessionTimeoutMs,
-        },
-        heartbeatIntervalMs: o.heartbeatIntervalMs,
-        decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
-        logger: this.#logger,
-        events: this.#events,
-        stats: this.#stats,
-        secrets: this.#secrets,
+        ...this.#sessionOptions(topic, group),
         partitionAssignors: o.partitionAssignors,
       },
       signal,
@@ -181,6 +159,36 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
     );
     this.#sessions.add(session);
     return session;
+  }
+
+  /** What a subscription's session needs whichever driver runs it. */
+  #sessionOptions(topic: string, group: string): Omit<SessionOptions, 'kafka' | 'consumerConfig'> {
+    const o = this.#options;
+    return {
+      topic,
+      group,
+      fromBeginning: o.fromBeginning,
+      topicWaitMs: o.topicWaitMs,
+      commit:
+        o.commit.mode === 'manual' ? undefined : { everyAcks: o.commit.everyAcks, intervalMs: o.commit.intervalMs },
+      maxInFlightPerPartition: o.maxInFlightPerPartition,
+      maxInFlight: o.maxInFlight,
+      maxInFlightBytes: o.maxInFlightBytes,
+      closeTimeoutMs: o.closeTimeoutMs,
+      stall: {
+        // A correct rebalance ends within the rebalance timeout (the join waits for every member
+        // up to it) plus a sync; longer, and it is not coming.
+        rebalanceBoundMs: o.rebalanceTimeoutMs + o.heartbeatIntervalMs,
+        // Without a fetch or heartbeat for a session timeout, the member has lost the group anyway.
+        progressBoundMs: o.sessionTimeoutMs,
+      },
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+      decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
+      logger: this.#logger,
+      events: this.#events,
+      stats: this.#stats,
+      secrets: this.#secrets,
+    };
   }
 
   #openPlatformatic(
@@ -203,26 +211,7 @@ export class KafkaSubscriber implements Subscriber, EventSource<KafkaSubscriberE
           groupProtocol: o.groupProtocol,
           allowAutoTopicCreation: o.allowAutoTopicCreation,
         },
-        topic,
-        group,
-        fromBeginning: o.fromBeginning,
-        topicWaitMs: o.topicWaitMs,
-        commit:
-          o.commit.mode === 'manual' ? undefined : { everyAcks: o.commit.everyAcks, intervalMs: o.commit.intervalMs },
-        maxInFlightPerPartition: o.maxInFlightPerPartition,
-        maxInFlight: o.maxInFlight,
-        maxInFlightBytes: o.maxInFlightBytes,
-        closeTimeoutMs: o.closeTimeoutMs,
-        stall: {
-          rebalanceBoundMs: o.rebalanceTimeoutMs + o.heartbeatIntervalMs,
-          progressBoundMs: o.sessionTimeoutMs,
-        },
-        heartbeatIntervalMs: o.heartbeatIntervalMs,
-        decode: { messageIdHeader: o.messageIdHeader, binaryKeyHeader: BINARY_KEY_HEADER },
-        logger: this.#logger,
-        events: this.#events,
-        stats: this.#stats,
-        secrets: this.#secrets,
+        ...this.#sessionOptions(topic, group),
       },
       signal,
       () => this.#sessions.delete(session),
