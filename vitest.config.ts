@@ -12,6 +12,9 @@ export default defineConfig({
       'apps/*/vitest.config.ts',
       ...(unitOnly ? [] : ['packages/kafka/vitest.cluster.config.ts', 'packages/kafka/vitest.platformatic.config.ts']),
     ],
+    // Most files wait on the broker, not the CPU: vitest's default on 2 cores (one worker) ran them one
+    // after another. BUS_TEST_WORKERS overrides.
+    maxWorkers: Number(process.env.BUS_TEST_WORKERS ?? 2),
     reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
   },
 });

@@ -68,7 +68,8 @@ fetch_jaeger() {
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || die "go mod download of github.com/jaegertracing/jaeger@v$JAEGER_VERSION failed"
   [ -n "$dir" ] && [ -d "$dir/cmd/jaeger" ] || die "github.com/jaegertracing/jaeger@v$JAEGER_VERSION has no cmd/jaeger"
   mkdir -p "$JAEGER_HOME"
-  (cd "$dir" && "$go" build -o "$JAEGER_HOME/jaeger.tmp" ./cmd/jaeger) >&2 ||
+  # -s -w: no symbol table or DWARF, so the link step (the one part of a cold build on one core) is shorter.
+  (cd "$dir" && "$go" build -ldflags="-s -w" -o "$JAEGER_HOME/jaeger.tmp" ./cmd/jaeger) >&2 ||
     die "building Jaeger $JAEGER_VERSION failed (see output above)"
   mv "$JAEGER_HOME/jaeger.tmp" "$JAEGER_HOME/jaeger"
   exec 8>&-
