@@ -3,11 +3,14 @@
 // partitions), batching (1,000 per request, 5 requests in flight) and acks (all). Every row runs in
 // a fresh child process, best of 3, reporting msg/s, CPU µs/msg and peak RSS of that process.
 // @confluentinc/kafka-javascript (librdkafka) is a row when it can be imported from here.
-// Run: pnpm --filter @bus/kafka build && node bench/drivers.bench.ts [messages]   (default 300,000)
-// Writes bench/results/drivers-<messages>.json (with the machine) so a change can be compared with it.
+// Run: pnpm --filter @bus/kafka build && node bench/drivers.bench.ts [messages] [--only produce|consume|<row>,...]
+// (default 300,000 messages, every row). `--only` runs a direction or named rows; ratios are taken only
+// against raw rows of the same run. BENCH_CPU_PROF=<dir> writes a --cpu-prof profile per child run.
+// Writes bench/results/drivers-<messages>.json (with the machine): rows run now replace their entry,
+// the others keep theirs, each entry with its run's time and load average.
 import { fork } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, homedir, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, homedir, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMessage, type Message, Router } from '@bus/core';
@@ -336,10 +339,15 @@ if (process.argv[2] === '--case') {
 
 // --- parent ---
 
-function runChild(name: string, topic: string, count: number): Promise<CaseResult | { error: string }> {
+function runChild(name: string, topic: string, count: number, label: string): Promise<CaseResult | { error: string }> {
   return new Promise((resolve) => {
+    const profiles = process.env.BENCH_CPU_PROF;
     const child = fork(fileURLToPath(import.meta.url), ['--case', name, topic, String(count)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [
+        ...process.execArgv,
+        ...(profiles ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${label}.cpuprofile`] : []),
+      ],
     });
     let answer: CaseResult | { error: string } = { error: 'child exited without a result' };
     child.on('message', (message: { ok: boolean; result?: CaseResult; error?: string }) => {
@@ -353,10 +361,15 @@ function runChild(name: string, topic: string, count: number): Promise<CaseResul
   });
 }
 
-const count = Number(process.argv[2] ?? 300_000);
+const args = process.argv.slice(2);
+const onlyAt = args.indexOf('--only');
+const only = onlyAt >= 0 ? (args.splice(onlyAt, 2)[1] ?? '').split(',') : undefined;
+const count = Number(args[0] ?? 300_000);
+const selected = (name: string) => only === undefined || only.includes(name) || only.includes(CASES[name]!.direction);
 const admin = new kafkajs.Kafka({ brokers: BROKERS, clientId: 'bench', logLevel: kafkajs.logLevel.NOTHING }).admin();
 await admin.connect();
 const run = Date.now().toString(36);
+const at = new Date().toISOString();
 let topics = 0;
 async function topic(label: string): Promise<string> {
   const name = `bench-drivers-${label}-${run}-${++topics}`;
@@ -375,22 +388,33 @@ try {
   confluent = `not installed here (${String((error as Error).message).split('\n')[0]})`;
 }
 
-const consumeTopic = await topic('consume');
-{
+const names = Object.keys(CASES).filter(
+  (name) => selected(name) && (CASES[name]!.client !== 'confluent' || confluent === 'installed'),
+);
+let consumeTopic: string | undefined;
+if (names.some((name) => CASES[name]!.direction === 'consume')) {
   // Filled once with the raw kafkajs producer; every consume row reads all of it from the start.
-  const fill = await runChild('raw-kafkajs-produce', consumeTopic, count);
+  consumeTopic = await topic('consume');
+  const fill = await runChild('raw-kafkajs-produce', consumeTopic, count, 'fill');
   if ('error' in fill) throw new Error(`filling the consume topic failed: ${fill.error}`);
 }
 
-const results: Record<string, { best?: CaseResult; runs: (CaseResult | { error: string })[] }> = {};
-const names = Object.keys(CASES).filter((name) => CASES[name]!.client !== 'confluent' || confluent === 'installed');
+/** One row's runs in one bench run, with the 1-minute load average before each. */
+interface RowEntry {
+  at: string;
+  best?: CaseResult;
+  runs: (CaseResult | { error: string })[];
+  load1: number[];
+}
+const results: Record<string, RowEntry> = {};
 for (let repeat = 0; repeat < REPEATS; repeat++) {
   // Rows interleave, so every row sees the same drift in load on a shared machine.
   for (const name of names) {
-    const target = CASES[name]!.direction === 'produce' ? await topic('produce') : consumeTopic;
-    const outcome = await runChild(name, target, count);
-    results[name] ??= { runs: [] };
+    const target = CASES[name]!.direction === 'produce' ? await topic('produce') : consumeTopic!;
+    results[name] ??= { at, runs: [], load1: [] };
     const entry = results[name];
+    entry.load1.push(Number(loadavg()[0]!.toFixed(2)));
+    const outcome = await runChild(name, target, count, `${name}-${run}-${repeat + 1}`);
     entry.runs.push(outcome);
     if (!('error' in outcome) && (entry.best === undefined || outcome.ms < entry.best.ms)) entry.best = outcome;
     console.error(
@@ -400,21 +424,45 @@ for (let repeat = 0; repeat < REPEATS; repeat++) {
 }
 await admin.disconnect();
 
+// Rows not run now keep their earlier entry (a direction can be rerun alone).
+const out = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
+const file = join(out, `drivers-${count}.json`);
+const earlier = existsSync(file)
+  ? ((JSON.parse(readFileSync(file, 'utf8')) as { results?: Record<string, Partial<RowEntry>> }).results ?? {})
+  : {};
+const all: Record<string, RowEntry> = {};
+for (const name of Object.keys(CASES)) {
+  const entry = results[name] ?? earlier[name];
+  if (entry?.runs !== undefined)
+    all[name] = {
+      at: entry.at ?? 'unknown',
+      runs: entry.runs,
+      load1: entry.load1 ?? [],
+      ...(entry.best ? { best: entry.best } : {}),
+    };
+}
+
 const rate = (r: CaseResult | undefined) => (r === undefined ? undefined : (r.messages / r.ms) * 1000);
-const baseline = (direction: string, client: string) => rate(results[`raw-${client}-${direction}`]?.best);
-const rawKafkajs = (direction: string) => baseline(direction, 'kafkajs');
-const table = names.map((name) => {
+/** A raw row's rate, only when it ran in the same bench run as the row compared with it. */
+const baseline = (name: string, direction: string, client: string) => {
+  const raw = all[`raw-${client}-${direction}`];
+  return raw?.at === all[name]?.at ? rate(raw?.best) : undefined;
+};
+const table = Object.keys(all).map((name) => {
   const { direction, client, bus } = CASES[name]!;
-  const best = results[name]?.best;
+  const { best, at: runAt, load1 } = all[name]!;
   const perSecond = rate(best);
-  const raw = bus === undefined ? undefined : baseline(direction, client);
+  const raw = bus === undefined ? undefined : baseline(name, direction, client);
+  const rawKafkajs = baseline(name, direction, 'kafkajs');
   return {
     row: name,
     'msg/s': perSecond === undefined ? 'failed' : Math.round(perSecond),
     'vs own raw driver': perSecond === undefined || raw === undefined ? '' : (perSecond / raw).toFixed(2),
-    'vs raw kafkajs': perSecond === undefined ? '' : (perSecond / (rawKafkajs(direction) ?? Number.NaN)).toFixed(2),
+    'vs raw kafkajs': perSecond === undefined || rawKafkajs === undefined ? '' : (perSecond / rawKafkajs).toFixed(2),
     'CPU µs/msg': best === undefined ? '' : (best.cpuUs / best.messages).toFixed(2),
     'peak RSS MB': best === undefined ? '' : Math.round(best.peakRssMb),
+    load1: load1.join(' '),
+    run: runAt,
   };
 });
 const machine = {
@@ -431,9 +479,8 @@ console.log(
     `@confluentinc/kafka-javascript: ${confluent}`,
 );
 console.table(table);
-const out = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(
-  join(out, `drivers-${count}.json`),
-  `${JSON.stringify({ at: new Date().toISOString(), machine, workload: { count, size: SIZE, partitions: PARTITIONS, batch: BATCH, inFlight: IN_FLIGHT, callers: CALLERS, acks: 'all', repeats: REPEATS }, confluent, table, results }, null, 2)}\n`,
+  file,
+  `${JSON.stringify({ at, machine, workload: { count, size: SIZE, partitions: PARTITIONS, batch: BATCH, inFlight: IN_FLIGHT, callers: CALLERS, acks: 'all', repeats: REPEATS }, confluent, table, results: all }, null, 2)}\n`,
 );
