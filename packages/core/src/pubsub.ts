@@ -113,6 +113,43 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** The router's logger, bound to this handler. */
   readonly logger: Logger;
+  /**
+   * Told what middleware did with the message: a retry, a dead letter (see {@link HandlerEvent}). The
+   * router does not set it. A middleware that observes the ones listed after it (tracing, metrics)
+   * passes them a context with its own `onEvent`, which also calls the one it was given, if any.
+   * Middleware that reports (`retry`, `deadLetter`, `retryTopics`) calls it when present and ignores
+   * what it throws.
+   */
+  readonly onEvent?: ((event: HandlerEvent) => void) | undefined;
+}
+
+/** What middleware reports through {@link HandlerContext.onEvent}. */
+export type HandlerEvent = HandlerRetryEvent | HandlerDeadLetterEvent;
+
+/** A failed attempt that will be tried again: in process (`retry`), or through a retry topic (`retryTopics`). */
+export interface HandlerRetryEvent {
+  readonly type: 'retry';
+  readonly message: ReceivedMessage;
+  /** The failure that causes the retry. */
+  readonly error: Error;
+  /** 1 for the first retry. */
+  readonly retry: number;
+  /** How long until the retry, in milliseconds. */
+  readonly delayMs: number;
+  /** The retry topic the message was moved to; absent for an in-process retry. */
+  readonly topic?: string;
+}
+
+/** A message moved to a dead-letter topic (`deadLetter`, or `retryTopics` once its delays ran out). */
+export interface HandlerDeadLetterEvent {
+  readonly type: 'deadLetter';
+  readonly message: ReceivedMessage;
+  /** The last failure. */
+  readonly error: Error;
+  /** The dead-letter topic. */
+  readonly topic: string;
+  /** What was published there. */
+  readonly deadLetter: Message;
 }
 
 /**

@@ -2,6 +2,7 @@ import { ConfigIssues } from '../config.js';
 import { BusError, toError } from '../errors.js';
 import type { Message, Middleware, Publisher, ReceivedMessage } from '../pubsub.js';
 import { deadLetterMessage } from './internal/dead-letter-message.js';
+import { reportEvent } from './internal/report-event.js';
 
 /** Prefix of every header the dead-letter middleware adds. */
 export const DEAD_LETTER_HEADER_PREFIX = 'bus-dlq-';
@@ -50,7 +51,7 @@ export interface DeadLetterOptions {
   includeStack?: boolean;
   /** Which errors dead-letter the message; the others are rethrown (so the message is nacked). Default: all. */
   filter?: (error: Error, message: ReceivedMessage) => boolean;
-  /** Called after a message was dead-lettered. */
+  /** Called after a message was dead-lettered. (The handler context's `onEvent` is told too.) */
   onDeadLetter?: (event: {
     readonly error: Error;
     readonly message: ReceivedMessage;
@@ -100,6 +101,7 @@ export function deadLetter(options: DeadLetterOptions): Middleware {
       }
       context.logger.warn({ err: error, messageId: message.id, topic }, 'message dead-lettered');
       onDeadLetter?.({ error, message, deadLetter: letter });
+      reportEvent(context, { type: 'deadLetter', error, message, topic, deadLetter: letter });
       return undefined;
     }
   };

@@ -5,6 +5,7 @@ import type { Message, Middleware, Publisher, ReceivedMessage } from '../pubsub.
 import type { ConsumerHandlerConfig } from '../router/types.js';
 import { MAX_NACK_DELAY_MS } from '../validation.js';
 import { deadLetterMessage } from './internal/dead-letter-message.js';
+import { reportEvent } from './internal/report-event.js';
 import { firstFailureOf, recordFailure } from './internal/retry-count.js';
 import { RetryNotDueError } from './retry-not-due-error.js';
 
@@ -133,6 +134,12 @@ export function retryTopics(options: RetryTopicsOptions): Middleware {
       context.logger.warn(
         { err: error, messageId: message.id, topic: target },
         'message moved to a retry or dead-letter topic',
+      );
+      reportEvent(
+        context,
+        delayMs === undefined
+          ? { type: 'deadLetter', error, message, topic: target, deadLetter: outgoing }
+          : { type: 'retry', error, message, retry: origin.attempt + 1, delayMs, topic: target },
       );
       return undefined;
     }

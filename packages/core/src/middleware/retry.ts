@@ -2,6 +2,7 @@ import { ConfigIssues } from '../config.js';
 import { BusError, HandlerError, toError } from '../errors.js';
 import type { Handler, HandlerContext, Middleware, ReceivedMessage } from '../pubsub.js';
 import { abortableSleep } from './internal/abortable-sleep.js';
+import { reportEvent } from './internal/report-event.js';
 import { recordFailure, recordRetries } from './internal/retry-count.js';
 
 /** Options of {@link retry}. */
@@ -26,7 +27,7 @@ export interface RetryOptions {
    * `isRetryable: false` (a rejected configuration, say), which fail the same way every time.
    */
   shouldRetry?: (error: Error, message: ReceivedMessage) => boolean;
-  /** Called before each wait, e.g. for logging or metrics. */
+  /** Called before each wait, e.g. for logging. (The handler context's `onEvent` is told too.) */
   onRetry?: (event: RetryEvent) => void;
   /** Source of randomness in [0, 1), for deterministic tests. Default `Math.random`. */
   random?: () => number;
@@ -99,6 +100,7 @@ export function retry(options: RetryOptions = {}): Middleware {
       const delayMs = delayFor(retryNumber);
       if (maxElapsedMs !== undefined && Date.now() + delayMs - startedAt > maxElapsedMs) throw error;
       onRetry?.({ error, retry: retryNumber, delayMs, message });
+      reportEvent(context, { type: 'retry', error, retry: retryNumber, delayMs, message });
       context.logger.debug({ err: error, retry: retryNumber, delayMs }, 'retrying handler');
       try {
         await abortableSleep(delayMs, context.signal);

@@ -45,11 +45,12 @@ export function received(
 }
 
 export function context(
-  overrides: { signal?: AbortSignal; logger?: Logger; handlerName?: string } = {},
+  overrides: { signal?: AbortSignal; logger?: Logger; handlerName?: string; onEvent?: HandlerContext['onEvent'] } = {},
 ): HandlerContext {
   return {
     handlerName: overrides.handlerName ?? 'test-handler',
     signal: overrides.signal ?? new AbortController().signal,
     logger: overrides.logger ?? noopLogger,
+    ...(overrides.onEvent === undefined ? {} : { onEvent: overrides.onEvent }),
   };
 }
