@@ -10,9 +10,10 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { MESSAGING_SYSTEM, SpanEvents } from './attributes.js';
+import { claimDeadLetter } from './events.js';
 import { headersSetter } from './headers.js';
 import { sendAttributes } from './internal/message-attributes.js';
-import { outputContext } from './internal/process-state.js';
+import { takeOutputContext } from './internal/process-state.js';
 import { errorType, type Telemetry, telemetryFor } from './internal/telemetry.js';
 import type { OtelOptions } from './options.js';
 
@@ -91,12 +92,17 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
   };
 
   const publish = (topic: string, ...messages: Message[]): Promise<void> => {
-    const tracingOn = telemetry.tracingOn;
     // Nothing registered (no SDK): straight through.
-    if (!tracingOn && telemetry.metrics.noop) return publisher.publish(topic, ...messages);
-    if (messages[0]?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry);
-    if (!tracingOn) return observe(publisher.publish(topic, ...messages), topic, messages.length, undefined);
-    const parent = outputContext(messages[0]) ?? context.active();
+    if (!telemetry.active) return publisher.publish(topic, ...messages);
+    const tracingOn = telemetry.tracingOn;
+    const first = messages[0];
+    if (!tracingOn) {
+      if (first?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry, undefined);
+      return observe(publisher.publish(topic, ...messages), topic, messages.length, undefined);
+    }
+    // Messages a handler returned are sent under its process span; others under the active context.
+    const parent = takeOutputContext(first) ?? context.active();
+    if (first?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry, parent);
     // Attributes at the start, so that samplers see them.
     const attributes = sendAttributes(topic, messages, telemetry.options.recordKeys);
     const span = telemetry.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes }, parent);
@@ -152,10 +158,11 @@ function failSpan(span: Span, error: unknown, type: string): void {
   span.setAttribute('error.type', type);
 }
 
-function deadLettered(messages: readonly Message[], telemetry: Telemetry): void {
+function deadLettered(messages: readonly Message[], telemetry: Telemetry, parent: Context | undefined): void {
   // The span they are sent from: the failing handler's process span, when there is one.
-  const span = trace.getSpan(outputContext(messages[0]) ?? context.active());
+  const span = parent === undefined ? undefined : trace.getSpan(parent);
   for (const message of messages) {
+    if (!claimDeadLetter(message)) continue;
     const h = message.headers;
     const originalTopic = h[DeadLetterHeaders.originalTopic] ?? '';
     const group = h[DeadLetterHeaders.originalConsumerGroup];

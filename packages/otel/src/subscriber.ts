@@ -81,9 +81,11 @@ function instrumentedSubscription(
   return {
     [Symbol.asyncIterator]() {
       const iterator = inner[Symbol.asyncIterator]();
+      const wrapResult = (result: IteratorResult<ReceivedMessage>): IteratorResult<ReceivedMessage> =>
+        result.done ? result : { done: false, value: wrap(result.value) };
       const wrapped: AsyncIterator<ReceivedMessage> & { [takeReady]?: () => ReceivedMessage | undefined } = {
-        next: () =>
-          iterator.next().then((result) => (result.done ? result : { done: false, value: wrap(result.value) })),
+        // Nothing registered (no SDK): the transport's own promise, no continuation of ours.
+        next: () => (telemetry.active ? iterator.next().then(wrapResult) : iterator.next()),
         return: (value?: unknown) =>
           iterator.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
       };

@@ -1,4 +1,4 @@
-import type { Handler, HandlerContext, Middleware, ReceivedMessage } from '@bus/core';
+import type { Handler, HandlerContext, HandlerEvent, Middleware, ReceivedMessage } from '@bus/core';
 import {
   type Attributes,
   type Context,
@@ -10,6 +10,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { MESSAGING_SYSTEM } from './attributes.js';
+import { recordHandlerEvent } from './events.js';
 import { headersGetter } from './headers.js';
 import { InstrumentedMessage } from './internal/instrumented-message.js';
 import { processAttributes } from './internal/message-attributes.js';
@@ -30,6 +31,9 @@ import type { OtelOptions } from './options.js';
  * The span is active while the handler runs, so spans the handler starts, and messages it publishes
  * or returns, belong to the same trace. A failure is recorded on the span (exception event, status,
  * `error.type`) and in `<prefix>.handler.errors`; `messaging.process.duration` is recorded at the end.
+ * Retries and dead letters of core's `retry`, `deadLetter` and `retryTopics` middleware listed after it
+ * are recorded too (`bus.retry` / `bus.dead_letter` span events, `<prefix>.handler.retries` and
+ * `<prefix>.messages.dead_lettered`): it hands its handlers a context whose `onEvent` they report to.
  *
  * List it first (outermost), so it sees the final outcome after `retry` and `deadLetter`. With an
  * instrumented subscriber the span lasts until the message is settled (forwarding and ack included);
@@ -45,9 +49,12 @@ export function tracingWith(telemetry: Telemetry): Middleware {
   return (next: Handler): Handler => {
     // Metric attributes per handler and topic, built once: a fresh object per message is measurable.
     const attributesByTopic = new Map<string, Attributes>();
+    // Retries and dead letters that core's middleware inside this one reports (see HandlerContext.onEvent).
+    const onEvent = (event: HandlerEvent): void => recordHandlerEvent(event, telemetry);
     return (message: ReceivedMessage, handlerContext: HandlerContext) => {
+      // Nothing registered (no SDK): straight through.
+      if (!telemetry.active) return next(message, handlerContext);
       const tracingOn = telemetry.tracingOn;
-      if (!tracingOn && telemetry.metrics.noop) return next(message, handlerContext);
       let metricAttributes = attributesByTopic.get(message.topic);
       if (metricAttributes === undefined) {
         const group = handlerContext.group;
@@ -61,12 +68,23 @@ export function tracingWith(telemetry: Telemetry): Middleware {
         attributesByTopic.set(message.topic, metricAttributes);
       }
       const record = startProcess(telemetry, tracingOn, message, handlerContext, metricAttributes);
-      const ownsEnd = !(message instanceof InstrumentedMessage);
+      const ownsEnd = !record.endsAtSettlement;
+      const outer = handlerContext.onEvent;
+      const observed: HandlerContext = {
+        ...handlerContext,
+        onEvent:
+          outer === undefined
+            ? onEvent
+            : (event) => {
+                onEvent(event);
+                outer(event);
+              },
+      };
       let output: ReturnType<Handler>;
       try {
         output = tracingOn
-          ? otelContext.with(record.context, next, undefined, message, handlerContext)
-          : next(message, handlerContext);
+          ? otelContext.with(record.context, next, undefined, message, observed)
+          : next(message, observed);
       } catch (error) {
         failProcess(record, error);
         if (ownsEnd) endProcess(record);
@@ -82,7 +100,7 @@ export function tracingWith(telemetry: Telemetry): Middleware {
         // Registered before the router awaits it, so outputs are marked before the router forwards them.
         (output as PromiseLike<Awaited<ReturnType<Handler>>>).then(
           (result) => {
-            if (tracingOn) markOutputs(result, record.context);
+            if (tracingOn) markOutputs(result, record);
             if (ownsEnd) endProcess(record);
           },
           (error: unknown) => {
@@ -92,7 +110,7 @@ export function tracingWith(telemetry: Telemetry): Middleware {
         );
         return output;
       }
-      if (tracingOn) markOutputs(output, record.context);
+      if (tracingOn) markOutputs(output, record);
       if (ownsEnd) endProcess(record);
       return output;
     };
@@ -145,6 +163,9 @@ function startProcess(
     metricAttributes,
     failed: undefined,
     ended: false,
+    // An instrumented subscriber's message ends its record when it is settled.
+    endsAtSettlement: message instanceof InstrumentedMessage,
+    output: undefined,
   };
   // A redelivered message handled again: the previous record (if any) is over.
   const previous = processOf(message);

@@ -165,7 +165,7 @@ describe('tracing a publish → process → republish → process chain', () => 
 });
 
 describe('failures, retries and dead letters', () => {
-  it('records a retry as a span event and a handler failure as an exception with error.type', async () => {
+  it('records a retry as a span event and a handler failure as an exception with error.type, without wiring', async () => {
     const broker = new MemoryBroker();
     const router = new Router({ ...routerInstrumentation(options) });
     let calls = 0;
@@ -174,7 +174,8 @@ describe('failures, retries and dead letters', () => {
       subscribeTopic: 'jobs',
       subscriber: broker.subscriber(),
       group: 'workers',
-      middleware: [retry({ maxRetries: 1, initialIntervalMs: 0, onRetry: (event) => recordRetry(event, options) })],
+      // No onRetry: tracing() hears core's retry through the handler context.
+      middleware: [retry({ maxRetries: 1, initialIntervalMs: 0 })],
       handle: () => {
         calls++;
         // Fails twice (first attempt + its retry), then succeeds on the redelivery.
@@ -248,5 +249,44 @@ describe('failures, retries and dead letters', () => {
         p.value,
       ]),
     ).toEqual([['payments', 'payers', 1]]);
+  });
+
+  it('records retries and the dead letter of an uninstrumented dead-letter publisher by itself, each once', async () => {
+    const broker = new MemoryBroker();
+    const router = new Router({ ...routerInstrumentation(options) });
+    router.addConsumerHandler({
+      name: 'hopeless',
+      subscribeTopic: 'refunds',
+      subscriber: broker.subscriber(),
+      group: 'refunders',
+      middleware: [
+        deadLetter({ publisher: broker.publisher(), topic: 'refunds.dlq' }),
+        // Also wired by hand, the old way: still counted once.
+        retry({ maxRetries: 2, initialIntervalMs: 0, onRetry: (event) => recordRetry(event, options) }),
+      ],
+      handle: () => {
+        throw new RangeError('no such refund');
+      },
+    });
+    const running = router.run();
+    await router.running;
+    await instrumentPublisher(broker.publisher(), options).publish('refunds', textMessage('r'));
+    await waitFor(() => sdk.finished().some((s) => s.name === 'process refunds'), 'the process span');
+    await router.close();
+    await running;
+    await broker.close();
+    const processSpan = spanNamed(sdk.finished(), 'process refunds');
+    expect(processSpan.events.map((e) => e.name)).toEqual(['bus.retry', 'bus.retry', 'bus.dead_letter']);
+    expect(processSpan.events.map((e) => e.attributes?.['bus.retry.number'])).toEqual([1, 2, undefined]);
+    expect(processSpan.events[2]?.attributes).toMatchObject({
+      'exception.type': 'RangeError',
+      'exception.message': 'no such refund',
+    });
+    const retries = await sdk.points('bus.handler.retries');
+    expect(
+      retries.map((p) => [p.attributes['messaging.consumer.group.name'], p.attributes['error.type'], p.value]),
+    ).toEqual([['refunders', 'RangeError', 2]]);
+    const deadLettered = await sdk.points('bus.messages.dead_lettered');
+    expect(deadLettered.map((p) => [p.attributes['messaging.destination.name'], p.value])).toEqual([['refunds', 1]]);
   });
 });

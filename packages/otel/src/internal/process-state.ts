@@ -15,6 +15,10 @@ export interface ProcessRecord {
   /** `error.type` once the handler failed. */
   failed: string | undefined;
   ended: boolean;
+  /** Whether the record ends at the settlement (after the forwarding), not when the handler returns. */
+  readonly endsAtSettlement: boolean;
+  /** The first message the handler returned, while its forwarding has not read its context. */
+  output: Message | undefined;
 }
 
 /** Process records of messages that did not come through an instrumented subscriber. */
@@ -23,9 +27,14 @@ const processes = new WeakMap<ReceivedMessage, ProcessRecord>();
 /**
  * The process context of the handler call a message was returned from, so that the send span of its
  * forwarding (which the router does after the handler returned, outside its async context) is a child
- * of that process span.
+ * of that process span. Keyed by the first message a handler returned (the router forwards them in one
+ * call). A plain map, emptied when the forwarding reads it or the process ends: a WeakMap entry per
+ * message cost more than the rest of our work for it (ephemeron tables grow until the next GC).
  */
-const outputs = new WeakMap<Message, Context>();
+const outputs = new Map<Message, Context>();
+
+/** The same, for records that end before the forwarding (no instrumented subscriber): left to the GC. */
+const orphanOutputs = new WeakMap<Message, Context>();
 
 /** Messages an instrumented subscriber handed out carry their record themselves (no map lookup). */
 export const PROCESS: unique symbol = Symbol('bus.otel.process');
@@ -48,13 +57,24 @@ export function processOf(message: ReceivedMessage): ProcessRecord | undefined {
   return isProcessHolder(message) ? message[PROCESS] : processes.get(message);
 }
 
-export function markOutputs(output: unknown, context: Context): void {
-  if (!Array.isArray(output)) return;
-  for (const message of output) if (message !== null && typeof message === 'object') outputs.set(message, context);
+/** Remembers the process context for the forwarding of what a handler returned. */
+export function markOutputs(output: unknown, record: ProcessRecord): void {
+  if (!Array.isArray(output) || output.length === 0) return;
+  const first: unknown = output[0];
+  if (first === null || typeof first !== 'object') return;
+  if (record.endsAtSettlement) {
+    outputs.set(first as Message, record.context);
+    record.output = first as Message;
+  } else orphanOutputs.set(first as Message, record.context);
 }
 
-export function outputContext(message: Message | undefined): Context | undefined {
-  return message === undefined ? undefined : outputs.get(message);
+/** The process context `message` was returned under, if it was; read once, by the forwarding's publish. */
+export function takeOutputContext(message: Message | undefined): Context | undefined {
+  if (message === undefined) return undefined;
+  const context = outputs.get(message);
+  if (context === undefined) return orphanOutputs.get(message);
+  outputs.delete(message);
+  return context;
 }
 
 /** Records a handler failure on the process span and in `<prefix>.handler.errors`. */
@@ -75,6 +95,11 @@ export function failProcess(record: ProcessRecord, error: unknown): void {
 export function endProcess(record: ProcessRecord): void {
   if (record.ended) return;
   record.ended = true;
+  if (record.output !== undefined) {
+    // Returned but never forwarded (the forwarding failed, or the message was abandoned).
+    outputs.delete(record.output);
+    record.output = undefined;
+  }
   record.span.end();
   const instruments = record.telemetry.metrics;
   if (instruments.noop) return;

@@ -26,6 +26,13 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 const NOOP_METER = createNoopMeter();
 
+/**
+ * The slot on `globalThis` where `@opentelemetry/api` keeps what was registered (tracer and meter
+ * providers, propagator, context manager, diag logger). Every 1.x copy of the API shares it: that is how
+ * two copies in one process see one SDK. While it is absent, nothing was registered by anyone.
+ */
+const API_GLOBALS = Symbol.for('opentelemetry.js.api.1');
+
 /** A span that records nothing, for when tracing is off. */
 export const NOOP_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
@@ -140,11 +147,14 @@ function bump(counts: Map<Attributes, number>, attributes: Attributes, n: number
 export class Telemetry {
   readonly options: ResolvedOtelOptions;
   readonly tracer: Tracer;
+  /** Whether a provider was passed in the options: then something may record whatever the globals say. */
+  readonly #explicit: boolean;
   #provider: MeterProvider | undefined;
   #instruments: Instruments | undefined;
 
   constructor(options: ResolvedOtelOptions) {
     this.options = options;
+    this.#explicit = options.tracerProvider !== undefined || options.meterProvider !== undefined;
     // The API's global tracer is a proxy that follows the SDK registered later; its meter is not.
     this.tracer = (options.tracerProvider ?? trace).getTracer(SCOPE_NAME);
   }
@@ -160,8 +170,13 @@ export class Telemetry {
     return !(global instanceof ProxyTracerProvider) || global.getDelegate() !== NOOP_TRACER_PROVIDER;
   }
 
-  /** Whether anything is recorded at all (spans or metrics). */
+  /**
+   * Whether anything is recorded at all (spans or metrics). Checked per message, so that an SDK
+   * registered later takes effect at the next message. With no provider in the options and nothing
+   * registered with the API (no SDK), it costs one property read.
+   */
   get active(): boolean {
+    if (!this.#explicit && (globalThis as Record<symbol, unknown>)[API_GLOBALS] === undefined) return false;
     return this.tracingOn || !this.metrics.noop;
   }
 
