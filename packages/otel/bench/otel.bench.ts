@@ -3,29 +3,37 @@
  * Kafka, in four configurations, all measured in this run:
  *   - none:    no instrumentation (the baseline);
  *   - api:     routerInstrumentation() with @opentelemetry/api only, no SDK registered;
- *   - tracing: the SDK with always-on sampling and a batch span processor (spans serialized to OTLP/JSON);
- *   - metrics: routerInstrumentation() with a meter provider only (exported every second as OTLP/JSON).
+ *   - tracing: the SDK with always-on sampling and a batch span processor, spans serialized as the
+ *              NodeSDK's default OTLP exporter does (http/protobuf);
+ *   - metrics: routerInstrumentation() with a meter provider only (exported every second, protobuf).
+ * Two more rows split the cost of full tracing: the same spans serialized as OTLP/JSON (the other OTLP/HTTP
+ * encoding), and not serialized at all (instrumentation and the SDK's span objects, without export).
  * Each measurement runs in its own process (router-run.ts): OpenTelemetry's globals are per process,
  * and peak RSS is then per configuration. Configurations alternate within each round; each reports its
- * best round (throughput) and its least CPU per message, as the machine may be shared: on a busy machine
- * the CPU ratio ("CPU vs no otel": baseline CPU / configuration CPU) is the steadier of the two.
+ * best round (throughput), its median, and its least CPU per message, as the machine may be shared: on
+ * a busy machine the CPU ratio ("CPU vs no otel": baseline CPU / configuration CPU) is the steadier one.
+ * Results go to bench/results/otel-latest.json (every round, the load average before each).
  *
  * Run after `pnpm build`: node bench/otel.bench.ts
  *   BENCH_MEMORY_MESSAGES (default 150 000), BENCH_KAFKA_MESSAGES (default 40 000), BENCH_ROUNDS (default 5),
- *   KAFKA_BROKERS (default: the local infra's connection.json)
+ *   BENCH_TRANSPORTS (default "memory,kafka"), KAFKA_BROKERS (default: the local infra's connection.json)
  */
 import { execFile } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const runner = fileURLToPath(new URL('./router-run.ts', import.meta.url));
-const CONFIGS = ['none', 'api', 'tracing', 'metrics'] as const;
+const CONFIGS = ['none', 'api', 'tracing', 'metrics', 'tracing-json', 'tracing-no-export'] as const;
 const LABELS: Record<(typeof CONFIGS)[number], string> = {
   none: 'no otel (baseline)',
   api: 'otel API, no SDK',
   tracing: 'SDK: always-on, batch spans',
   metrics: 'SDK: metrics only',
+  'tracing-json': '(split) tracing, OTLP/JSON',
+  'tracing-no-export': '(split) tracing, no export',
 };
+const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'memory,kafka').split(',') as ('memory' | 'kafka')[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SIZES = {
   memory: Number(process.env.BENCH_MEMORY_MESSAGES ?? 150_000),
@@ -68,44 +76,56 @@ function measureOnce(transport: string, config: string, messages: number): Promi
 }
 
 const started = performance.now();
-const lines: string[] = [];
-for (const transport of ['memory', 'kafka'] as const) {
+const load = () => loadavg().map((l) => Number(l.toFixed(1)));
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  rounds: ROUNDS,
+  transports: {},
+};
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+for (const transport of TRANSPORTS) {
   const messages = SIZES[transport];
-  const best = new Map<string, Measurement>();
-  const rss = new Map<string, number>();
-  const cpu = new Map<string, number>();
+  const runs = new Map<string, (Measurement & { load: number[] })[]>(CONFIGS.map((c) => [c, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const config of CONFIGS) {
+      const before = load();
       const m = await measure(transport, config, messages);
-      const known = best.get(config);
-      if (known === undefined || m.ms < known.ms) best.set(config, m);
-      rss.set(config, Math.max(rss.get(config) ?? 0, m.rssBytes));
-      cpu.set(config, Math.min(cpu.get(config) ?? Number.POSITIVE_INFINITY, m.cpuUs));
+      runs.get(config)?.push({ ...m, load: before });
     }
   }
-  const base = best.get('none') as Measurement;
-  const baseRate = messages / (base.ms / 1_000);
-  const baseCpu = cpu.get('none') as number;
-  const rows = CONFIGS.map((config) => {
-    const m = best.get(config) as Measurement;
-    const rate = messages / (m.ms / 1_000);
-    return {
-      configuration: LABELS[config],
-      'messages/s': Math.round(rate),
-      'vs no otel': (rate / baseRate).toFixed(2),
-      'CPU µs/msg': ((cpu.get(config) as number) / messages).toFixed(1),
-      'CPU vs no otel': (baseCpu / (cpu.get(config) as number)).toFixed(2),
-      'peak RSS MB': Math.round((rss.get(config) as number) / 2 ** 20),
-      'spans exported': m.spans,
-    };
-  });
-  const title = `${transport === 'memory' ? 'in-memory broker' : 'Kafka (single broker, loopback)'}: ${messages} messages, 8 partitions, 1,000 keys, concurrency 16, consume → handler → forward; best of ${ROUNDS}`;
-  lines.push(title);
+  const of = (config: string) => runs.get(config) as (Measurement & { load: number[] })[];
+  const bestMs = (config: string) => Math.min(...of(config).map((m) => m.ms));
+  const medianMs = (config: string) => median(of(config).map((m) => m.ms));
+  const leastCpu = (config: string) => Math.min(...of(config).map((m) => m.cpuUs));
+  const rows = CONFIGS.map((config) => ({
+    configuration: LABELS[config],
+    'messages/s': Math.round(messages / (bestMs(config) / 1_000)),
+    'vs no otel': (bestMs('none') / bestMs(config)).toFixed(2),
+    'median vs no otel': (medianMs('none') / medianMs(config)).toFixed(2),
+    'CPU µs/msg': (leastCpu(config) / messages).toFixed(1),
+    'CPU vs no otel': (leastCpu('none') / leastCpu(config)).toFixed(2),
+    'peak RSS MB': Math.round(Math.max(...of(config).map((m) => m.rssBytes)) / 2 ** 20),
+    'spans exported': of(config)[0]?.spans ?? 0,
+  }));
+  const title = `${transport === 'memory' ? 'in-memory broker' : 'Kafka (single broker, loopback)'}: ${messages} messages, 8 partitions, 1,000 keys, concurrency 16, consume → handler → forward; ${ROUNDS} rounds`;
   console.log(title);
   console.table(rows);
+  (results.transports as Record<string, unknown>)[transport] = {
+    title,
+    messages,
+    rows,
+    runs: Object.fromEntries(runs),
+  };
 }
-console.log(
-  `Node ${process.version}, load average ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}, total ${((performance.now() - started) / 1_000).toFixed(0)} s`,
-);
+const summary = `Node ${process.version}, load average ${load().join(' ')}, total ${((performance.now() - started) / 1_000).toFixed(0)} s`;
+console.log(summary);
+results.summary = summary;
+writeFileSync(new URL('./results/otel-latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);

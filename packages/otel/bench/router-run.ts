@@ -1,6 +1,6 @@
 /**
  * One measurement of the @bus/otel benchmark, in a process of its own (the OpenTelemetry globals are
- * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|metrics> <messages>`.
+ * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|tracing-json|tracing-no-export|metrics> <messages>`.
  * Prints one JSON line: { ms, cpuUs, rssBytes, spans }.
  *
  * The workload: a Router handler consumes a pre-filled topic (8 partitions, 1,000 keys, 100-byte
@@ -30,7 +30,11 @@ import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
-import { JsonMetricsSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import {
+  JsonTraceSerializer,
+  ProtobufMetricsSerializer,
+  ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
 import {
   AggregationTemporality,
   MeterProvider,
@@ -53,14 +57,25 @@ const KEYS = 1_000;
 const PAYLOAD = new Uint8Array(100).fill(120);
 
 /**
- * Serializes every batch to OTLP/JSON, as the OTLP/HTTP exporter does, and drops the bytes: the CPU
- * cost of exporting stays in the measurement, the network and the collector do not.
+ * Serializes every batch as an OTLP/HTTP exporter does and drops the bytes: the CPU cost of exporting
+ * stays in the measurement, the network and the collector do not. `http/protobuf` is what the NodeSDK
+ * picks by default (OTEL_EXPORTER_OTLP_PROTOCOL unset); `http/json` is the other OTLP/HTTP encoding;
+ * `none` serializes nothing, to split instrumentation from export.
  */
 class SerializingSpanExporter implements SpanExporter {
   spans = 0;
+  readonly #serialize: ((spans: ReadableSpan[]) => unknown) | undefined;
+  constructor(encoding: 'protobuf' | 'json' | 'none') {
+    this.#serialize =
+      encoding === 'protobuf'
+        ? (spans) => ProtobufTraceSerializer.serializeRequest(spans)
+        : encoding === 'json'
+          ? (spans) => JsonTraceSerializer.serializeRequest(spans)
+          : undefined;
+  }
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.spans += spans.length;
-    JsonTraceSerializer.serializeRequest(spans);
+    this.#serialize?.(spans);
     done({ code: ExportResultCode.SUCCESS });
   }
   async shutdown(): Promise<void> {}
@@ -68,7 +83,7 @@ class SerializingSpanExporter implements SpanExporter {
 
 class SerializingMetricExporter implements PushMetricExporter {
   export(metrics: ResourceMetrics, done: (result: ExportResult) => void): void {
-    JsonMetricsSerializer.serializeRequest(metrics);
+    ProtobufMetricsSerializer.serializeRequest(metrics);
     done({ code: ExportResultCode.SUCCESS });
   }
   selectAggregationTemporality(): AggregationTemporality {
@@ -78,9 +93,11 @@ class SerializingMetricExporter implements PushMetricExporter {
   async shutdown(): Promise<void> {}
 }
 
-const spanExporter = new SerializingSpanExporter();
+const TRACING = { tracing: 'protobuf', 'tracing-json': 'json', 'tracing-no-export': 'none' } as const;
+const encoding = TRACING[config as keyof typeof TRACING];
+const spanExporter = new SerializingSpanExporter(encoding ?? 'none');
 let shutdown = async (): Promise<void> => {};
-if (config === 'tracing') {
+if (encoding !== undefined) {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),

@@ -38,7 +38,7 @@ export const MESSAGING_SYSTEM = 'kafka';
 
 /** Names of the span events this package records. */
 export const SpanEvents = Object.freeze({
-  /** An in-process retry of the handler (`recordRetry`). */
+  /** A retry of the handler: in process (`retry`), or through a retry topic (`retryTopics`). */
   retry: 'bus.retry',
   /** The message was moved to a dead-letter topic. */
   deadLetter: 'bus.dead_letter',

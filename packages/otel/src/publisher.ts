@@ -13,6 +13,7 @@ import { MESSAGING_SYSTEM, SpanEvents } from './attributes.js';
 import { claimDeadLetter } from './events.js';
 import { headersSetter } from './headers.js';
 import { sendAttributes } from './internal/message-attributes.js';
+import { withOverrides } from './internal/overrides.js';
 import { takeOutputContext } from './internal/process-state.js';
 import { errorType, type Telemetry, telemetryFor } from './internal/telemetry.js';
 import type { OtelOptions } from './options.js';
@@ -25,8 +26,8 @@ import type { OtelOptions } from './options.js';
  * the active context. Dead letters (messages with `bus-dlq-*` headers) also count in
  * `<prefix>.messages.dead_lettered` and add a `bus.dead_letter` event to the span they are sent from.
  *
- * The result is the same publisher (a Proxy): its own methods stay available. Messages are never
- * changed in place: a message gets a copy of its headers with the trace context added.
+ * The result stands for the same publisher: its own methods stay available, and `instanceof` holds.
+ * Messages are never changed in place: a message gets a copy of its headers with the trace context added.
  * @throws {ConfigError} for invalid options.
  */
 export function instrumentPublisher<P extends Publisher>(publisher: P, options?: OtelOptions): P {
@@ -110,7 +111,7 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     const outgoing = withContextHeaders(messages, sendContext);
     let sent: Promise<void>;
     try {
-      sent = context.with(sendContext, () => publisher.publish(topic, ...outgoing));
+      sent = context.with(sendContext, publisher.publish, publisher, topic, ...outgoing);
     } catch (error) {
       // A publisher that throws instead of rejecting.
       sent = Promise.reject(error);
@@ -118,14 +119,7 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     return observe(sent, topic, messages.length, span);
   };
 
-  return new Proxy(publisher, {
-    get(target, property) {
-      if (property === 'publish') return publish;
-      const value = Reflect.get(target, property, target);
-      // Bound to the real publisher: its methods may use private fields.
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return withOverrides(publisher, { publish } as Partial<P>);
 }
 
 /** Copies of `messages` whose headers carry `sendContext`; the messages themselves when nothing is propagated. */

@@ -2,6 +2,7 @@ import { type ReceivedMessage, type SubscribeOptions, type Subscriber, takeReady
 import type { Attributes, BatchObservableCallback, Meter, Observable } from '@opentelemetry/api';
 import { MESSAGING_SYSTEM } from './attributes.js';
 import { InstrumentedMessage } from './internal/instrumented-message.js';
+import { withOverrides } from './internal/overrides.js';
 import { errorType, type Telemetry, telemetryFor } from './internal/telemetry.js';
 import type { OtelOptions } from './options.js';
 
@@ -20,7 +21,7 @@ interface StatsSubscriber {
  * Transports with typed events and `stats()` (`KafkaSubscriber`) also feed `<prefix>.consumer.rebalances`,
  * `<prefix>.consumer.reconnections` and `<prefix>.consumer.errors`.
  *
- * The result is the same subscriber (a Proxy): its own methods (`stats()`, `on()`, ...) stay available.
+ * The result stands for the same subscriber: its own methods (`stats()`, `on()`, ...) stay available.
  * Closing it removes what it registered with the meter.
  * @throws {ConfigError} for invalid options.
  */
@@ -37,16 +38,7 @@ export function instrumentSubscriberWith<S extends Subscriber>(subscriber: S, te
     for (const cleanup of cleanups.splice(0)) cleanup();
     await subscriber.close();
   };
-  return new Proxy(subscriber, {
-    get(target, property) {
-      if (property === 'subscribe') return subscribe;
-      if (property === 'close') return close;
-      if (property === Symbol.asyncDispose) return close;
-      const value = Reflect.get(target, property, target);
-      // Bound to the real subscriber: its methods may use private fields.
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return withOverrides(subscriber, { subscribe, close, [Symbol.asyncDispose]: close } as unknown as Partial<S>);
 }
 
 function instrumentedSubscription(

@@ -23,6 +23,20 @@ describe('without an SDK', () => {
     expect(fromInstrumented.constructor).toBe(fromRaw.constructor);
   });
 
+  it('instrumented transports stand for the originals: same class, their own methods bound to them', async () => {
+    await using broker = new MemoryBroker();
+    const publisher = broker.publisher();
+    const subscriber = broker.subscriber();
+    const instrumentedPublisher = instrumentPublisher(publisher);
+    const instrumentedSubscriber = instrumentSubscriber(subscriber);
+    expect(instrumentedPublisher).toBeInstanceOf(publisher.constructor);
+    expect(instrumentedSubscriber).toBeInstanceOf(subscriber.constructor);
+    expect(instrumentedPublisher.specVersion).toBe(publisher.specVersion);
+    // close() of the wrapper closes the real subscriber (private state): a later subscribe fails.
+    await instrumentedSubscriber.close();
+    expect(() => subscriber.subscribe('plain')[Symbol.asyncIterator]()).toThrow(/closed/i);
+  });
+
   it('rejects invalid options with a ConfigError that lists every problem', () => {
     const attempt = () =>
       routerInstrumentation({
