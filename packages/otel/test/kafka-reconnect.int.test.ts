@@ -96,4 +96,4 @@ it('a broker outage counts each consumer crash and failed commit in bus.consumer
   } finally {
     await sdk.shutdown();
   }
-}, 300_000);
+}, 400_000);
