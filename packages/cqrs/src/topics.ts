@@ -1,4 +1,4 @@
-import { ConfigIssues, topicNameProblem } from '@bus/core';
+import { ConfigError, ConfigIssues, topicNameProblem } from '@bus/core';
 import type { DefinitionKind } from './definition.js';
 
 /** What a {@link TopicStrategy} decides on: the definition's kind, type name and aggregate type. */
@@ -29,12 +29,28 @@ function checked(topic: string, target: TopicTarget): string {
   return topic;
 }
 
+/** Most services have a few dozen types; a strategy fed unbounded names stops remembering past this. */
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * The topic of `name` from `cache`, else made and checked once, then remembered: a strategy runs
+ * for every published message, and its answer for a name never changes.
+ */
+function remembered(cache: Map<string, string>, name: string, target: TopicTarget, make: () => string): string {
+  const known = cache.get(name);
+  if (known !== undefined) return known;
+  const topic = checked(make(), target);
+  if (cache.size < MAX_REMEMBERED) cache.set(name, topic);
+  return topic;
+}
+
 /** Topic strategies: where each event and command type is published. */
 export const topics = Object.freeze({
   /** One topic per type: `<prefix>.<type>` (python-api-base, Watermill's default). */
   perType(prefix: string): TopicStrategy {
     checkPrefix(prefix, 'perType');
-    return (target) => checked(`${prefix}.${target.name}`, target);
+    const cache = new Map<string, string>();
+    return (target) => remembered(cache, target.name, target, () => `${prefix}.${target.name}`);
   },
   /**
    * One stream topic for every type of a kind: `<prefix>.stream` for events, `<prefix>.commands`
@@ -42,7 +58,9 @@ export const topics = Object.freeze({
    */
   stream(prefix: string): TopicStrategy {
     checkPrefix(prefix, 'stream');
-    return (target) => checked(`${prefix}.${target.kind === 'event' ? 'stream' : 'commands'}`, target);
+    const cache = new Map<string, string>();
+    return (target) =>
+      remembered(cache, target.kind, target, () => `${prefix}.${target.kind === 'event' ? 'stream' : 'commands'}`);
   },
   /**
    * One topic per aggregate type: `<prefix>.<aggregateType>` (commands: `<prefix>.<aggregateType>.commands`).
@@ -50,21 +68,32 @@ export const topics = Object.freeze({
    */
   perAggregateType(prefix: string): TopicStrategy {
     checkPrefix(prefix, 'perAggregateType');
+    const events = new Map<string, string>();
+    const commands = new Map<string, string>();
     return (target) => {
-      if (target.aggregateType === undefined) {
-        new ConfigIssues('topics.perAggregateType')
-          .add(target.name, 'has no aggregateType; define it with one to use this strategy')
-          .throwIfAny();
+      const aggregateType = target.aggregateType;
+      if (aggregateType === undefined) {
+        throw new ConfigError('topics.perAggregateType', [
+          { path: target.name, message: 'has no aggregateType; define it with one to use this strategy' },
+        ]);
       }
-      const base = `${prefix}.${target.aggregateType}`;
-      return checked(target.kind === 'event' ? base : `${base}.commands`, target);
+      return target.kind === 'event'
+        ? remembered(events, aggregateType, target, () => `${prefix}.${aggregateType}`)
+        : remembered(commands, aggregateType, target, () => `${prefix}.${aggregateType}.commands`);
     };
   },
-  /** Any function of the target; validated on each call. */
+  /** Any function of the target; called for every message, each topic it gives validated once. */
   custom(strategy: TopicStrategy): TopicStrategy {
     const issues = new ConfigIssues('topics.custom');
     issues.require(typeof strategy === 'function', 'strategy', 'must be a function');
     issues.throwIfAny();
-    return (target) => checked(strategy(target), target);
+    const valid = new Set<string>();
+    return (target) => {
+      const topic = strategy(target);
+      if (valid.has(topic)) return topic;
+      checked(topic, target);
+      if (valid.size < MAX_REMEMBERED) valid.add(topic);
+      return topic;
+    };
   },
 });

@@ -77,10 +77,20 @@ describe('EventBus and EventProcessor on the in-memory broker', () => {
       expect(broker.describeTopic(commandTopic)?.reduce((n, p) => n + p.end, 0)).toBe(1);
       await broker.close();
     }
-    expect(() => topics.perType('p')({ kind: 'event', name: 'a/b', aggregateType: undefined })).toThrow(ConfigError);
-    expect(() => topics.perAggregateType('p')({ kind: 'event', name: 'x', aggregateType: undefined })).toThrow(
-      /has no aggregateType/,
-    );
+    // Strategies remember the topics they gave, never a refusal: a bad name fails on every call.
+    for (const strategy of [topics.perType('p'), topics.custom((t) => `c.${t.name}`)]) {
+      for (let call = 0; call < 2; call++) {
+        expect(strategy({ kind: 'event', name: 'Ok', aggregateType: undefined })).toMatch(/^[pc]\.Ok$/);
+        expect(() => strategy({ kind: 'event', name: 'a/b', aggregateType: undefined })).toThrow(ConfigError);
+      }
+    }
+    const byAggregate = topics.perAggregateType('p');
+    for (let call = 0; call < 2; call++) {
+      expect(byAggregate({ kind: 'event', name: 'x', aggregateType: 'order' })).toBe('p.order');
+      expect(byAggregate({ kind: 'command', name: 'x', aggregateType: 'order' })).toBe('p.order.commands');
+      expect(() => byAggregate({ kind: 'event', name: 'x', aggregateType: undefined })).toThrow(/has no aggregateType/);
+      expect(() => byAggregate({ kind: 'event', name: 'x', aggregateType: 'a b' })).toThrow(ConfigError);
+    }
   });
 
   it('fans out to handlers with groups of their own, and a handler group shares one consumer in aggregate order', async () => {
@@ -128,7 +138,10 @@ describe('EventBus and EventProcessor on the in-memory broker', () => {
     const seen: Envelope[] = [];
     processor.on(OrderPlaced, async (event, ctx) => {
       await ctx.publish(OrderShipped.create({ orderId: event.data.orderId, carrier: 'dhl' }, { aggregateId: 'o-1' }));
-      await ctx.send(CancelOrder.create({ orderId: event.data.orderId }, { aggregateId: 'o-1' }));
+      // Destructured, as handlers often take it: still bound to this message.
+      const { send, signal } = ctx;
+      expect(signal.aborted).toBe(false);
+      await send(CancelOrder.create({ orderId: event.data.orderId }, { aggregateId: 'o-1' }));
     });
     processor.on(OrderShipped, (event) => void seen.push(event.envelope));
     await using commandProcessor = new CommandProcessor({ subscriber: broker.subscriber(), topics: events.topics });

@@ -61,20 +61,27 @@ export function outgoing(
     contentType: definition.schema.contentType,
   };
   const headers = envelopeHeaders(envelope);
-  const build = (payload: Uint8Array): Outgoing => {
-    const key = definition.keyOf(data, meta);
-    const message = createMessage({
-      id: envelope.id,
-      payload,
-      headers,
-      timestamp: envelope.time.getTime(),
-      ...(key === undefined ? {} : { key }),
-    });
-    return { topic, message, envelope };
-  };
-  // A synchronous codec (JSON, a cached registry schema) costs no promise per message.
+  // A synchronous codec (JSON, a cached registry schema) costs no promise per message. The key is
+  // taken after encoding, so data the codec refuses fails with its typed error, not in a key function.
   const payload = definition.schema.encode(data, { topic, role: 'value', headers });
-  return isThenable(payload) ? Promise.resolve(payload).then(build) : build(payload);
+  return isThenable(payload)
+    ? Promise.resolve(payload).then((bytes) => built(topic, envelope, headers, definition.keyOf(data, meta), bytes))
+    : built(topic, envelope, headers, definition.keyOf(data, meta), payload);
+}
+
+function built(
+  topic: string,
+  envelope: Envelope,
+  headers: Record<string, string>,
+  key: string | undefined,
+  payload: Uint8Array,
+): Outgoing {
+  const timestamp = envelope.time.getTime();
+  const message =
+    key === undefined
+      ? createMessage({ id: envelope.id, payload, headers, timestamp })
+      : createMessage({ id: envelope.id, payload, headers, key, timestamp });
+  return { topic, message, envelope };
 }
 
 /** Every item, without a promise when none of them is one. */

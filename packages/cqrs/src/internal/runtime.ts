@@ -22,6 +22,7 @@ import type { Envelope } from '../envelope.js';
 import { CloudEventHeaders, cloudEventType, envelopeFromHeaders } from '../cloudevents-headers.js';
 import { CqrsError } from '../errors.js';
 import type { ProcessorOptions } from '../processor-options.js';
+import { MessageContext } from './handler-context.js';
 import { StatsRecorder } from './stats-recorder.js';
 import { isThenable } from './thenable.js';
 
@@ -299,27 +300,8 @@ export class ProcessorRuntime {
   }
 
   #context(envelope: Envelope, message: ReceivedMessage, context: HandlerContext): CqrsContext {
-    const { events, commands } = this.#options;
-    return {
-      envelope,
-      message,
-      signal: context.signal,
-      logger: context.logger,
-      publish: async (drafts) => {
-        if (events === undefined) throw missingBus('events');
-        return events.publish(drafts, { causedBy: envelope });
-      },
-      send: async (command) => {
-        if (commands === undefined) throw missingBus('commands');
-        return commands.send(command, { causedBy: envelope });
-      },
-    };
+    return new MessageContext(envelope, message, context, this.#options);
   }
-}
-
-function missingBus(option: 'events' | 'commands'): ConfigError {
-  const what = option === 'events' ? 'an EventBus to publish' : 'a CommandBus to send';
-  return new ConfigError('cqrs handler context', [{ path: option, message: `pass ${what} from handlers` }]);
 }
 
 /** Counts what core's retryTopics publishes: a hop to a retry topic, or a dead letter. */
