@@ -2,6 +2,7 @@ import { ConfigError } from '@bus/core';
 import { avroCodec } from '@bus/codecs/avro';
 import { jsonCodec } from '@bus/codecs/json';
 import { type CommandOf, defineEvent, type EventOf, type NewEvent } from '@bus/cqrs';
+import * as v from 'valibot';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { OrderPlaced, type PlaceOrder } from './fixtures.ts';
@@ -17,6 +18,18 @@ describe('defineEvent and defineCommand', () => {
     OrderPlaced.create({ orderID: 'o-1', total: 9.5 });
     // A command definition is not an event definition.
     expectTypeOf<EventOf<typeof PlaceOrder>>().toBeNever();
+  });
+
+  it('infer the data type from any Standard Schema library, valibot as well as zod', () => {
+    const ValibotPlaced = defineEvent({
+      name: 'ValibotPlaced',
+      schema: jsonCodec({ schema: v.object({ orderId: v.string(), total: v.pipe(v.number(), v.minValue(0)) }) }),
+    });
+    expectTypeOf<EventOf<typeof ValibotPlaced>['data']>().toEqualTypeOf<{ orderId: string; total: number }>();
+    // @ts-expect-error a misspelled field does not compile
+    ValibotPlaced.create({ orderID: 'o-1', total: 1 });
+    const ctx = { topic: 't', role: 'value', headers: {} } as const;
+    expect(() => ValibotPlaced.schema.encode({ orderId: 'o-1', total: -1 }, ctx)).toThrow(/total/);
   });
 
   it('infer the data type from an Avro schema written as const, so a misspelled field fails to compile', () => {
