@@ -12,7 +12,7 @@
  * and peak RSS is then per configuration. Configurations alternate within each round; each reports its
  * best round (throughput), its median, and its least CPU per message, as the machine may be shared: on
  * a busy machine the CPU ratio ("CPU vs no otel": baseline CPU / configuration CPU) is the steadier one.
- * Results go to bench/results/otel-latest.json (every round, the load average before each).
+ * Results go to bench/results/otel-<transport>-latest.json (every round, the load average before each).
  *
  * Run after `pnpm build`: node bench/otel.bench.ts
  *   BENCH_MEMORY_MESSAGES (default 150 000), BENCH_KAFKA_MESSAGES (default 40 000), BENCH_ROUNDS (default 5),
@@ -118,14 +118,13 @@ for (const transport of TRANSPORTS) {
   const title = `${transport === 'memory' ? 'in-memory broker' : 'Kafka (single broker, loopback)'}: ${messages} messages, 8 partitions, 1,000 keys, concurrency 16, consume → handler → forward; ${ROUNDS} rounds`;
   console.log(title);
   console.table(rows);
-  (results.transports as Record<string, unknown>)[transport] = {
-    title,
-    messages,
-    rows,
-    runs: Object.fromEntries(runs),
-  };
+  const measured = { title, messages, rows, runs: Object.fromEntries(runs), loadAfter: load() };
+  (results.transports as Record<string, unknown>)[transport] = measured;
+  // Written after each transport, so a long run that is stopped keeps what it measured.
+  writeFileSync(
+    new URL(`./results/otel-${transport}-latest.json`, import.meta.url),
+    `${JSON.stringify({ ...results, transports: { [transport]: measured } }, null, 2)}\n`,
+  );
 }
 const summary = `Node ${process.version}, load average ${load().join(' ')}, total ${((performance.now() - started) / 1_000).toFixed(0)} s`;
 console.log(summary);
-results.summary = summary;
-writeFileSync(new URL('./results/otel-latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
