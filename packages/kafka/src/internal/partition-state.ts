@@ -67,6 +67,11 @@ export class PartitionState {
     return { next: index, queued, bytes };
   }
 
+  /** Queues records already held elsewhere (in offset order); those at or below the last registered offset are passed over. */
+  queueHeld(records: readonly PendingRecord[]): void {
+    for (const record of records) if (this.tracker.add(record)) this.#queue.push(record);
+  }
+
   /** Records registered and not yet committable: queued, in flight, or acked after an unsettled one. */
   get outstanding(): number {
     return this.tracker.outstanding;

@@ -1,6 +1,5 @@
 import { type BusError, type NackOptions, type ReadyTaker, type ReceivedMessage, takeReady, toError } from '@bus/core';
 import type * as Platformatic from '@platformatic/kafka';
-import type { KafkaMessage } from 'kafkajs';
 import { toKafkaError } from '../../errors.js';
 import { CommitScheduler } from '../commit-scheduler.js';
 import { FETCH_AHEAD_RECORDS } from '../fetch-gate.js';
@@ -11,13 +10,30 @@ import { HandOut } from '../hand-out.js';
 import { PartitionState } from '../partition-state.js';
 import { subscriptionRoundRobin } from './platformatic-assignor.js';
 import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js';
+import { type RawBatch, takeRecords } from './platformatic-records.js';
 import { loadPlatformatic } from './platformatic-driver.js';
 import { connectWithRetry } from './platformatic-errors.js';
 
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 type BytesConsumer = Platformatic.Consumer<Buffer, Buffer, Buffer, Buffer>;
 type BytesStream = Platformatic.MessagesStream<Buffer, Buffer, Buffer, Buffer>;
-type BytesMessage = Platformatic.Message<Buffer, Buffer, Buffer, Buffer>;
+type FetchOptions = Platformatic.FetchOptions<Buffer, Buffer, Buffer, Buffer>;
+type FetchCallback = (error: Error | null, response?: FetchResponse) => void;
+/** The parts of a fetch request and response the session reads (see `#installFetchHook`). */
+interface FetchRequestPartition {
+  readonly partition: number;
+  readonly fetchOffset: bigint;
+}
+interface FetchRequestTopic {
+  readonly topicId: string;
+  readonly partitions: readonly FetchRequestPartition[];
+}
+interface FetchResponse {
+  readonly responses: readonly {
+    readonly topicId: string;
+    readonly partitions: readonly { readonly partitionIndex: number; records?: readonly RawBatch[] | undefined }[];
+  }[];
+}
 
 const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
 /** Messages handed out back to back before yielding to the event loop (I/O). */
@@ -38,30 +54,24 @@ export interface PlatformaticSessionOptions extends Omit<SessionOptions, 'kafka'
   };
 }
 
-/** A platformatic record in the shape bus's held-record copy reads (kafkajs's). */
-function asKafkaMessage(message: BytesMessage): KafkaMessage {
-  let headers: Record<string, Buffer> | undefined;
-  const entries = message.headerEntries;
-  if (entries !== undefined && entries.length > 0) {
-    headers = {};
-    for (const [name, value] of entries) headers[name.toString()] = value;
+/** The request's entry for one partition (the stream asks for each partition in an entry of its own). */
+function requestedPartition(
+  requested: readonly FetchRequestTopic[],
+  topicId: string,
+  partition: number,
+): FetchRequestPartition | undefined {
+  for (const topic of requested) {
+    if (topic.topicId !== topicId) continue;
+    for (const entry of topic.partitions) if (entry.partition === partition) return entry;
   }
-  return {
-    offset: String(message.offset),
-    timestamp: String(message.timestamp),
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers,
-    attributes: 0,
-    size: 0,
-  } as KafkaMessage;
+  return undefined;
 }
 
 /**
  * One subscription on @platformatic/kafka: one consumer (one group member) and its message
  * stream, bridged to the same pull-based iterator, hand-out, commit and settlement rules as the
  * kafkajs session. The stream is paused while the subscription holds its limit and resumed once
- * acks bring it to three quarters of it; a full partition is held alone (see `#onMessage`).
+ * acks bring it to three quarters of it; a full partition is held alone (see `#installFetchHook`).
  */
 export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTaker, SettlementSink {
   readonly #o: PlatformaticSessionOptions;
@@ -84,8 +94,14 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #paused = false;
   /** Fetched records queued and not handed out yet (see `FETCH_AHEAD_RECORDS`). */
   #ahead = 0;
-  /** Full partitions: the offset from which each is fetched again once it drained. */
-  readonly #heldFrom = new Map<number, bigint>();
+  /** Full partitions: left out of fetch requests until they drained to half their limit. */
+  readonly #held = new Set<number>();
+  /** Per partition of this generation, the offset its next fetch must start at (where the last one stopped). */
+  readonly #fetchFrom = new Map<number, number>();
+  /** Bumped with every new assignment: a fetch requested under an older one is not taken. */
+  #generation = 0;
+  /** A fetch request left with no partition (all held): answered empty after a wait, or at a release. */
+  #idleFetch: { timer: NodeJS.Timeout; answer: () => void } | undefined;
   /** Messages this session handed out that are not settled; they leave the stats when it stops. */
   #inFlight = 0;
 
@@ -261,6 +277,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       autocreateTopics: c.allowAutoTopicCreation,
     } as Platformatic.ConsumerOptions<Buffer, Buffer, Buffer, Buffer>);
     this.#consumer = consumer;
+    this.#installFetchHook(consumer);
     const { retries, delay } = this.#o.client[RETRY_POLICY];
     await connectWithRetry(
       () => consumer.metadata({ topics: [], retries: 0 }),
@@ -294,59 +311,129 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#stream = stream;
     // The join happened inside consume(): take the assignment it produced.
     this.#syncAssignment();
-    stream.on('data', (message: BytesMessage) => this.#onMessage(message));
+    // Records never reach the stream (see #installFetchHook); it only has to flow to keep fetching.
+    stream.on('data', () => {});
+    // The client moved fetch positions itself (committed offsets after a join, an offset out of range).
+    stream.on('offsets', () => this.#fetchFrom.clear());
     stream.on('error', (error: Error) => this.#onCrash(error));
   }
 
-  #onMessage(message: BytesMessage): void {
-    if (message.topic !== this.#o.topic || this.#phase === 'stopping' || this.#phase === 'stopped') return;
-    let state = this.#partitions.get(message.partition);
-    if (state === undefined) {
-      // The client moved partitions without a join (KIP-848 adds them incrementally): take its assignment.
-      this.#syncAssignment();
-      state = this.#partitions.get(message.partition);
-    }
-    if (state === undefined || state.retired) return;
-    const heldFrom = this.#heldFrom.get(state.partition);
-    if (heldFrom !== undefined) {
-      // The partition is full: drop what arrives and move its fetch position back, so it is
-      // fetched again once the partition drained (the client cannot pause a single partition).
-      if (message.offset >= heldFrom) this.#stream?.offsetsToFetch.set(`${state.topic}:${state.partition}`, heldFrom);
-      return;
-    }
-    const bytesBefore = state.outstandingBytes;
-    const { queued } = state.enqueue([asKafkaMessage(message)], 0, 1, Number.POSITIVE_INFINITY);
-    if (queued === 0) return;
-    this.#outstanding += queued;
-    this.#outstandingBytes += state.outstandingBytes - bytesBefore;
-    this.#ahead += queued;
-    if (state.outstanding >= this.#o.maxInFlightPerPartition) {
-      // Only this partition stops: the others keep flowing (a partition stuck on an unsettled or
-      // delayed message at its head cannot hold them back).
-      this.#heldFrom.set(state.partition, message.offset + 1n);
+  /**
+   * Puts the session between the client's message stream and its fetches. Fetching goes on as the
+   * stream drives it, but every response's records are taken here, straight from the parsed
+   * batches, before the stream sees them (it then pushes nothing): one copy per partition and
+   * fetch, no message object per record, and the fetch position is this session's to set. A
+   * partition holding `maxInFlightPerPartition` is left out of the requests until it drained to
+   * half, so it cannot hold the others back (the client cannot pause a single partition); what a
+   * response brings beyond the room left is not taken, and is fetched again from the first record
+   * not taken. A fetch requested under an earlier assignment is not taken at all: its partitions'
+   * positions were reset to the committed offsets by the join, and taking it would skip records.
+   */
+  #installFetchHook(consumer: BytesConsumer): void {
+    const fetch = consumer.fetch.bind(consumer) as (options: FetchOptions, callback: FetchCallback) => void;
+    const hooked = (options: FetchOptions, callback: FetchCallback): void => {
+      const generation = this.#generation;
+      const requested = (options.topics as unknown as FetchRequestTopic[])
+        .map((topic) => ({ ...topic, partitions: topic.partitions.filter((p) => !this.#held.has(p.partition)) }))
+        .filter((topic) => topic.partitions.length > 0);
+      if (requested.length === 0) {
+        this.#waitIdle(callback);
+        return;
+      }
+      fetch({ ...options, topics: requested } as unknown as FetchOptions, (error, response) => {
+        if (response !== undefined && (error === null || error === undefined)) {
+          this.#onFetched(response, requested, generation);
+        }
+        callback(error, response);
+      });
+    };
+    (consumer as unknown as { fetch: typeof hooked }).fetch = hooked;
+  }
+
+  /** Answers a request with no partition left in it with an empty response, after a fetch wait or at a release. */
+  #waitIdle(callback: FetchCallback): void {
+    const answer = () => {
+      if (this.#idleFetch?.answer !== answer) return;
+      clearTimeout(this.#idleFetch.timer);
+      this.#idleFetch = undefined;
+      callback(null, { responses: [] });
+    };
+    this.#idleFetch = { timer: setTimeout(answer, this.#o.consumer.fetchMaxWaitMs), answer };
+  }
+
+  /** Takes the records of one fetch response (then removed from it, so the stream pushes none). */
+  #onFetched(response: FetchResponse, requested: readonly FetchRequestTopic[], generation: number): void {
+    const taking = generation === this.#generation && this.#phase === 'running';
+    const { maxInFlightPerPartition, maxInFlight, maxInFlightBytes, topic } = this.#o;
+    let queuedAny = false;
+    for (const topicResponse of response.responses) {
+      for (const part of topicResponse.partitions) {
+        const batches = part.records;
+        if (batches === undefined) continue;
+        part.records = undefined;
+        const asked = requestedPartition(requested, topicResponse.topicId, part.partitionIndex);
+        // A partition the request did not name lingers in the broker's fetch session: stale data.
+        if (!taking || asked === undefined) continue;
+        const state = this.#partitions.get(part.partitionIndex);
+        if (state === undefined) {
+          // The client moved partitions without a join (KIP-848 adds them incrementally): take its
+          // assignment; this response was requested before it, so it is fetched again.
+          this.#syncAssignment();
+          continue;
+        }
+        const from = Number(asked.fetchOffset);
+        const expected = this.#fetchFrom.get(state.partition);
+        if (state.retired || (expected !== undefined && expected !== from)) continue;
+        const room = Math.min(maxInFlightPerPartition - state.outstanding, maxInFlight - this.#outstanding);
+        const bytesRoom = maxInFlightBytes - this.#outstandingBytes;
+        const held: PendingRecord[] = [];
+        const taken =
+          room > 0 && bytesRoom > 0
+            ? takeRecords(batches, from, state.tracker.lastRegistered, room, bytesRoom, held)
+            : { next: from, queued: 0, bytes: 0 };
+        this.#fetchFrom.set(state.partition, taken.next);
+        this.#stream?.offsetsToFetch.set(`${topic}:${state.partition}`, BigInt(taken.next));
+        if (taken.queued > 0) {
+          const bytesBefore = state.outstandingBytes;
+          const outstandingBefore = state.outstanding;
+          state.queueHeld(held);
+          const queued = state.outstanding - outstandingBefore;
+          this.#outstanding += queued;
+          this.#outstandingBytes += state.outstandingBytes - bytesBefore;
+          this.#ahead += queued;
+          if (queued > 0) queuedAny = true;
+        }
+        // Only this partition stops: the others keep flowing (a partition stuck on an unsettled or
+        // delayed message at its head cannot hold them back).
+        if (state.outstanding >= maxInFlightPerPartition) this.#held.add(state.partition);
+      }
     }
     if (
       !this.#paused &&
-      (this.#outstanding >= this.#o.maxInFlight ||
-        this.#outstandingBytes >= this.#o.maxInFlightBytes ||
+      (this.#outstanding >= maxInFlight ||
+        this.#outstandingBytes >= maxInFlightBytes ||
         this.#aheadOfConsumer() >= FETCH_AHEAD_RECORDS)
     ) {
-      // Full, or far enough ahead of the consumer: stop reading until acks or hand-outs make room
-      // (the stream's own buffer stays bounded by its high-water mark).
+      // Full, or far enough ahead of the consumer: stop fetching until acks or hand-outs make room.
       this.#paused = true;
       this.#stream?.pause();
     }
-    this.#wake();
+    if (queuedAny) this.#wake();
   }
 
   #resumeIfRoom(): void {
     if (this.#phase !== 'running') return;
-    if (this.#heldFrom.size > 0) {
+    if (this.#held.size > 0) {
       // Resume at half the limit, so a partition is not held and released on every ack.
       const limit = this.#o.maxInFlightPerPartition / 2;
-      for (const partition of this.#heldFrom.keys()) {
+      for (const partition of this.#held) {
         const state = this.#partitions.get(partition);
-        if (state === undefined || state.retired || state.outstanding <= limit) this.#heldFrom.delete(partition);
+        if (state === undefined || state.retired || state.outstanding <= limit) this.#held.delete(partition);
+      }
+      // A fetch loop left idle by held partitions goes on at once.
+      if (this.#idleFetch !== undefined && this.#held.size < this.#partitions.size) {
+        const { answer } = this.#idleFetch;
+        queueMicrotask(answer);
       }
     }
     if (!this.#paused) return;
@@ -383,7 +470,9 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#partitions = new Map();
     this.#outstanding = 0;
     this.#outstandingBytes = 0;
-    this.#heldFrom.clear();
+    this.#held.clear();
+    this.#fetchFrom.clear();
+    this.#generation++;
     this.#ahead = 0;
     for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
     this.#handOut.assign([...this.#partitions.values()]);
