@@ -114,6 +114,40 @@ describe('SendQueue', () => {
     expect(batches).toHaveLength(1);
   });
 
+  it('ends each call at its own deadline (one timer serves calls added at different times)', async () => {
+    const { add, outcomes } = harness({ maxInFlightBatches: 1 });
+    void add('first', 10);
+    await vi.advanceTimersByTimeAsync(400);
+    void add('second');
+    await vi.advanceTimersByTimeAsync(599);
+    expect(outcomes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcomes).toEqual(['first timeout first']);
+    await vi.advanceTimersByTimeAsync(399);
+    expect(outcomes).toEqual(['first timeout first']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcomes).toEqual(['first timeout first', 'second timeout second']);
+  });
+
+  it('still ends the oldest call at its deadline after thousands of later calls settled before it', async () => {
+    const { add, outcomes, ack, batches } = harness({
+      batchMaxMessages: 1,
+      maxInFlightBatches: 5_000,
+      maxPendingMessages: 5_000,
+    });
+    void add('slow');
+    for (let i = 0; i < 3_000; i++) void add(`c${i}`);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toHaveLength(3_001);
+    // Every call but the oldest is acknowledged: they settle out of order, behind an open one.
+    for (let i = 1; i < batches.length; i++) await ack(i);
+    expect(outcomes).toHaveLength(3_000);
+    expect(outcomes.every((outcome) => outcome.endsWith(' ok'))).toBe(true);
+    void add('later');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(outcomes.slice(3_000)).toEqual(['slow timeout slow', 'later timeout later']);
+  });
+
   it('flush() sends what lingers at once and resolves when every call has settled', async () => {
     const { batches, add, queue, ack } = harness({ lingerMs: 60_000 });
     void add('a');

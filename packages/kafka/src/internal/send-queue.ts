@@ -42,23 +42,40 @@ export interface SendQueueHandlers {
   settled(call: QueuedCall, error: unknown): void;
 }
 
-interface Entry {
-  readonly call: QueuedCall;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-  readonly timer: NodeJS.Timeout;
+/** A queued call with its caller's promise. A class, so every call has one shape. */
+class Call implements QueuedCall {
+  unacknowledged: ReadonlySet<number> | undefined = undefined;
+  attempts = 0;
+  settled = false;
+  sent = false;
+  resolve: () => void = noop;
+  reject: (error: unknown) => void = noop;
+
+  constructor(
+    readonly topic: string,
+    readonly records: DriverRecord[],
+    readonly bytes: number,
+    readonly deadline: number,
+  ) {}
 }
+
+function noop(): void {}
+
+/** Settled calls kept in the deadline list before it is compacted (they are dropped lazily). */
+const COMPACT_AFTER = 1_024;
 
 /**
  * The publisher's send buffer, free of Kafka: coalesces calls into batches (linger, batch size),
  * keeps at most `maxInFlightBatches` sending, bounds what waits (`maxPendingMessages` /
  * `maxPendingBytes`: further calls wait for room in call order, never rejected for it) and ends each
  * call at its deadline. A call not yet sent is withdrawn at its deadline, so it is never stored.
+ *
+ * Deadlines cost no timer per call: every call has the same timeout, so calls in add order are in
+ * deadline order, and one timer, armed for the oldest open call, serves them all.
  */
 export class SendQueue {
   readonly #limits: SendQueueLimits;
   readonly #handlers: SendQueueHandlers;
-  readonly #entries = new Map<QueuedCall, Entry>();
   readonly #pending: QueuedCall[] = [];
   /** Calls accepted but beyond the pending bound, oldest first; admitted to #pending as room frees. */
   readonly #waiting: QueuedCall[] = [];
@@ -70,7 +87,15 @@ export class SendQueue {
   #lingerTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #idleWaiters: (() => void)[] = [];
   /** Sent calls not yet settled: flush waits for these, not for sends whose callers already timed out. */
-  readonly #unsettledSent = new Set<QueuedCall>();
+  #unsettledSent = 0;
+  /** Calls in deadline (= add) order from `#openHead`; the head is open, settled ones behind it wait to be dropped. */
+  readonly #open: Call[] = [];
+  #openHead = 0;
+  /** Settled calls still in `#open` after its head. */
+  #openSettled = 0;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  /** The deadline `#deadlineTimer` was armed for. */
+  #timerDeadline = 0;
 
   constructor(limits: SendQueueLimits, handlers: SendQueueHandlers) {
     this.#limits = limits;
@@ -79,25 +104,17 @@ export class SendQueue {
 
   /** Queues one call; settles when it was sent and acknowledged, failed, or its deadline passed. */
   add(topic: string, records: DriverRecord[], bytes: number): Promise<void> {
-    const done = Promise.withResolvers<void>();
-    const call: QueuedCall = {
-      topic,
-      records,
-      bytes,
-      deadline: performance.now() + this.#limits.timeoutMs,
-      unacknowledged: undefined,
-      attempts: 0,
-      settled: false,
-      sent: false,
-    };
-    const timer = setTimeout(() => this.#timeOut(call), this.#limits.timeoutMs);
-    timer.unref();
-    this.#entries.set(call, { call, resolve: done.resolve, reject: done.reject, timer });
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const call = new Call(topic, records, bytes, performance.now() + this.#limits.timeoutMs);
+    call.resolve = resolve;
+    call.reject = reject;
+    this.#open.push(call);
+    if (this.#deadlineTimer === undefined) this.#armDeadline(call.deadline);
     // Behind earlier waiters even when it would fit, so a stream of small calls cannot starve a large one.
     if (this.#waiting.length > 0 || !this.#hasRoom(call)) this.#waiting.push(call);
     else this.#enqueue(call);
     this.#schedule();
-    return done.promise;
+    return promise;
   }
 
   /** Sends everything pending (and waiting for room) now and waits until every call so far has settled. */
@@ -113,13 +130,11 @@ export class SendQueue {
   settle(call: QueuedCall, error?: unknown): void {
     if (call.settled) return;
     call.settled = true;
-    const entry = this.#entries.get(call);
-    this.#entries.delete(call);
-    this.#unsettledSent.delete(call);
-    if (entry !== undefined) clearTimeout(entry.timer);
+    if (call.sent) this.#unsettledSent--;
+    this.#dropSettled();
     this.#handlers.settled(call, error);
-    if (error === undefined) entry?.resolve();
-    else entry?.reject(error);
+    if (error === undefined) (call as Call).resolve();
+    else (call as Call).reject(error);
     this.#notifyIdle();
   }
 
@@ -129,7 +144,8 @@ export class SendQueue {
     this.#pendingMessages = 0;
     this.#pendingBytes = 0;
     for (const call of withdrawn) this.settle(call, unsent());
-    for (const call of [...this.#unsettledSent]) this.settle(call, sent(call));
+    const open = this.#open.slice(this.#openHead).filter((call) => call.sent && !call.settled);
+    for (const call of open) this.settle(call, sent(call));
   }
 
   /** Counters for the publisher's stats. */
@@ -236,7 +252,7 @@ export class SendQueue {
       this.#pendingBytes -= next.bytes;
       if (next.settled) continue;
       next.sent = true;
-      this.#unsettledSent.add(next);
+      this.#unsettledSent++;
       batch.push(next);
       messages += next.records.length;
       bytes += next.bytes;
@@ -245,12 +261,56 @@ export class SendQueue {
   }
 
   #isIdle(): boolean {
-    return this.#pending.length === 0 && this.#waiting.length === 0 && this.#unsettledSent.size === 0;
+    return this.#pending.length === 0 && this.#waiting.length === 0 && this.#unsettledSent === 0;
   }
 
   #notifyIdle(): void {
     if (!this.#isIdle()) return;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  #armDeadline(deadline: number): void {
+    this.#timerDeadline = deadline;
+    this.#deadlineTimer = setTimeout(() => this.#expire(), Math.max(0, deadline - performance.now()));
+    this.#deadlineTimer.unref();
+  }
+
+  /** Times out the open calls whose deadline passed (at least the one the timer was armed for). */
+  #expire(): void {
+    this.#deadlineTimer = undefined;
+    // The timer's clock may run a fraction of a millisecond ahead of performance.now().
+    const now = Math.max(this.#timerDeadline, performance.now());
+    const open = this.#open;
+    while (this.#openHead < open.length && open[this.#openHead]!.deadline <= now) {
+      // Settling moves the head on.
+      this.#timeOut(open[this.#openHead]!);
+    }
+    if (this.#openHead < open.length) this.#armDeadline(open[this.#openHead]!.deadline);
+  }
+
+  /** After a call settled: moves the head past settled calls, and compacts once many settled ones pile up behind it. */
+  #dropSettled(): void {
+    const open = this.#open;
+    this.#openSettled++;
+    while (this.#openHead < open.length && open[this.#openHead]!.settled) {
+      this.#openHead++;
+      this.#openSettled--;
+    }
+    if (this.#openHead === open.length) {
+      open.length = 0;
+      this.#openHead = 0;
+      return;
+    }
+    // Calls settle out of order (batches complete out of order, a slow topic holds the head): what
+    // is kept for them stays below twice the open calls.
+    const live = open.length - this.#openHead - this.#openSettled;
+    if (this.#openHead + this.#openSettled >= COMPACT_AFTER && this.#openHead + this.#openSettled >= live) {
+      let kept = 0;
+      for (let i = this.#openHead; i < open.length; i++) if (!open[i]!.settled) open[kept++] = open[i]!;
+      open.length = kept;
+      this.#openHead = 0;
+      this.#openSettled = 0;
+    }
   }
 
   #timeOut(call: QueuedCall): void {
