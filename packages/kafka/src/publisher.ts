@@ -14,7 +14,7 @@ import { toKafkaError } from './errors.js';
 import { settlesWithin } from './internal/deadline.js';
 import { createDriver } from './internal/driver/create-driver.js';
 import type { DriverRecord, KafkaDriver, ProducerDriver } from './internal/driver/types.js';
-import { toOutgoingMessage } from './internal/outgoing-message.js';
+import { appendRecord } from './internal/outgoing-message.js';
 import {
   type KafkaPublisherOptions,
   type ResolvedPublisherOptions,
@@ -218,12 +218,10 @@ export class KafkaPublisher implements Publisher, EventSource<KafkaPublisherEven
     const invalid = publishInputError(topic, messages);
     if (invalid !== undefined) return Promise.reject(invalid);
     const records: DriverRecord[] = [];
+    const idHeader = this.#options.messageIdHeader;
+    const headerMaps = this.#driver.headerMaps;
     let bytes = 0;
-    for (const message of messages) {
-      const outgoing = toOutgoingMessage(message, this.#options.messageIdHeader);
-      records.push(outgoing.record);
-      bytes += outgoing.bytes;
-    }
+    for (const message of messages) bytes += appendRecord(records, topic, message, idHeader, headerMaps);
     if (records.length === 0) return Promise.resolve();
     this.#stats.publishCalls++;
     return this.#queue.add(topic, records, bytes);

@@ -11,12 +11,13 @@ import {
 } from '@bus/core';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
 import type {
+  DriverRecord,
   DriverTopicOffsets,
   KafkaDriver,
   TransactionalProducerDriver,
   TransactionDriver,
 } from './internal/driver/types.js';
-import { toOutgoingMessage } from './internal/outgoing-message.js';
+import { appendRecord } from './internal/outgoing-message.js';
 import type { KafkaCompression } from './internal/publisher-options.js';
 
 /** One input position to commit inside a transaction. */
@@ -199,10 +200,12 @@ export async function runTransaction<T>(
           const invalid = publishInputError(topic, messages);
           if (invalid !== undefined) throw invalid;
           if (messages.length === 0) return;
+          const records: DriverRecord[] = [];
+          for (const message of messages) appendRecord(records, topic, message, settings.messageIdHeader);
           try {
             await txn.send({
               topic,
-              records: messages.map((m) => toOutgoingMessage(m, settings.messageIdHeader).record),
+              records,
               acks: -1,
               timeoutMs: settings.timeoutMs,
               compression: settings.compression,

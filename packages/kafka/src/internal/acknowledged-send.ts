@@ -42,6 +42,8 @@ export interface AcknowledgedUnit {
 export interface AcknowledgedSendOptions<U extends AcknowledgedUnit> {
   /** The units to send; their records are sent in this order. */
   readonly units: readonly U[];
+  /** Every unit's records in that order, when the caller has them already (sent as they are, not copied). */
+  readonly records?: DriverRecord[];
   /** One driver send for one topic; rejects on a failure the client reports. */
   readonly send: (records: DriverRecord[]) => Promise<PartitionAck[]>;
   /** Whether someone still waits for `unit` (not timed out): only those are resent. */
@@ -81,7 +83,7 @@ export async function sendUntilAcknowledged<U extends AcknowledgedUnit>(
   options: AcknowledgedSendOptions<U>,
 ): Promise<AcknowledgedSendResult<U>> {
   let units = options.units;
-  let records: DriverRecord[] = units.length === 1 ? [...units[0]!.records] : units.flatMap((u) => [...u.records]);
+  let records: DriverRecord[] = options.records ?? units.flatMap((u) => u.records);
   let delay = options.retryDelayMs;
   for (let attempt = 1; ; attempt++) {
     const results = await options.send(records);

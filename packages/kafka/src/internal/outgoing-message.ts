@@ -1,6 +1,6 @@
 import type { Message } from '@bus/core';
 import { BINARY_KEY_HEADER, CLOUDEVENTS_ID_HEADER, DEFAULT_MESSAGE_ID_HEADER } from '../subscriber-options.js';
-import type { DriverRecord } from './driver/types.js';
+import type { DriverHeaderMap, DriverHeaders, DriverRecord } from './driver/types.js';
 
 /** Per-record overhead in a v2 record batch (varints, attributes, deltas), for size estimates. */
 const RECORD_OVERHEAD_BYTES = 24;
@@ -10,40 +10,63 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A message converted for the driver, with its estimated size on the wire. */
-export interface OutgoingMessage {
-  readonly record: DriverRecord;
-  readonly bytes: number;
+/** Adds one header to whichever form the record's headers take. */
+function put(headers: DriverHeaders | DriverHeaderMap, name: string, value: string | Buffer): number {
+  if (headers instanceof Map) headers.set(name, value);
+  else headers[name] = value;
+  return name.length + Buffer.byteLength(value) + 2;
 }
 
 /**
- * Converts a bus message to a driver record: payload and key as bytes (string keys as UTF-8),
- * headers as-is (binary ones as their bytes) plus the id header (and the binary-key marker for byte
- * keys), timestamp as the decimal string (the drivers' common form).
+ * Converts a bus message to a driver record for `topic` and appends it to `records`; returns its
+ * estimated size on the wire. Payload and key as bytes (string keys as UTF-8), headers as-is
+ * (binary ones as their bytes) plus the id header (and the binary-key marker for byte keys),
+ * timestamp as the decimal string (the drivers' common form). Headers are a `Map` when
+ * `headerMap` (the form @platformatic/kafka takes without converting), else an object (kafkajs's).
  *
  * The default id header is left out when `ce_id` already holds the id (a CloudEvent whose id is the
  * message id): subscribers read the id from there, and every header costs the client time to
  * write and read (about 4 µs on kafkajs). A custom id header (e.g. Watermill's) is always written: someone else reads it.
+ *
+ * Every record has all its fields from the start (one object shape for the whole publish path), and
+ * nothing else is allocated for it but its headers.
  */
-export function toOutgoingMessage(message: Message, messageIdHeader: string): OutgoingMessage {
-  const headers: Record<string, string | Buffer> = { ...message.headers };
+export function appendRecord(
+  records: DriverRecord[],
+  topic: string,
+  message: Message,
+  messageIdHeader: string,
+  headerMap = false,
+): number {
+  const source = message.headers;
+  let bytes = RECORD_OVERHEAD_BYTES + message.payload.byteLength;
+  let headers: DriverHeaders | DriverHeaderMap;
+  if (headerMap) {
+    headers = new Map();
+    for (const name in source) bytes += put(headers, name, source[name] as string);
+  } else {
+    headers = { ...source };
+    for (const name in source) bytes += name.length + Buffer.byteLength(source[name] as string) + 2;
+  }
   // Written as raw bytes; `publish` already refused a name that is in `headers` too.
   const binaryHeaders = message.binaryHeaders;
   if (binaryHeaders !== undefined) {
-    for (const name in binaryHeaders) headers[name] = toBuffer(binaryHeaders[name] as Uint8Array);
+    for (const name in binaryHeaders) bytes += put(headers, name, toBuffer(binaryHeaders[name] as Uint8Array));
   }
-  if (messageIdHeader !== DEFAULT_MESSAGE_ID_HEADER || message.headers[CLOUDEVENTS_ID_HEADER] !== message.id) {
-    headers[messageIdHeader] = message.id;
+  if (messageIdHeader !== DEFAULT_MESSAGE_ID_HEADER || source[CLOUDEVENTS_ID_HEADER] !== message.id) {
+    bytes += put(headers, messageIdHeader, message.id);
   }
+  const key = message.key;
   // Tells KafkaSubscriber to hand the key back as bytes even when they happen to be valid UTF-8.
-  if (message.key instanceof Uint8Array) headers[BINARY_KEY_HEADER] = '1';
-  let bytes = RECORD_OVERHEAD_BYTES + message.payload.byteLength;
-  for (const [name, value] of Object.entries(headers)) bytes += name.length + Buffer.byteLength(value) + 2;
-  const record: DriverRecord = { value: toBuffer(message.payload), headers };
-  if (message.key !== undefined) {
-    record.key = typeof message.key === 'string' ? message.key : toBuffer(message.key);
-    bytes += typeof message.key === 'string' ? Buffer.byteLength(message.key) : message.key.byteLength;
-  }
-  if (message.timestamp !== undefined) record.timestamp = String(Math.trunc(message.timestamp));
-  return { record, bytes };
+  if (key instanceof Uint8Array) bytes += put(headers, BINARY_KEY_HEADER, '1');
+  if (key !== undefined) bytes += typeof key === 'string' ? Buffer.byteLength(key) : key.byteLength;
+  records.push({
+    topic,
+    key: key === undefined || typeof key === 'string' ? key : toBuffer(key),
+    value: toBuffer(message.payload),
+    headers,
+    partition: undefined,
+    timestamp: message.timestamp === undefined ? undefined : String(Math.trunc(message.timestamp)),
+  });
+  return bytes;
 }

@@ -72,6 +72,7 @@ export class TopicSender {
       if (this.#options.checkAcknowledgements) {
         ({ unacknowledged, partitions: missing } = await sendUntilAcknowledged({
           units: live,
+          records: messages,
           send,
           isWaiting: (call) => !call.settled,
           acknowledged: (call) => queue.settle(call),

@@ -1,10 +1,11 @@
-import type { Kafka as KafkaClient, Producer, Transaction } from 'kafkajs';
+import type { Kafka as KafkaClient, Message, Producer, Transaction } from 'kafkajs';
 import { createKafkaClient, type KafkaConnectionOptions } from '../../connection.js';
 import { KafkaErrorCode, KafkaTransportError } from '../../errors.js';
 import { CompressionCodecs, CompressionTypes, Partitioners } from '../kafkajs.js';
 import { topicSizeLimit } from '../topic-size-limit.js';
 import type {
   DriverCompression,
+  DriverRecord,
   DriverSend,
   KafkaDriver,
   PartitionAck,
@@ -22,12 +23,22 @@ import type {
  */
 export const pinningPartitioner = () => {
   const choose = Partitioners.DefaultPartitioner();
-  return (args: Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0]) => {
-    const partition = choose(args);
+  return (args: Omit<KafkajsPartitionerArgs, 'message'> & { message: { partition?: number | undefined } }) => {
+    const partition = choose(args as KafkajsPartitionerArgs);
     args.message.partition = partition;
     return partition;
   };
 };
+
+type KafkajsPartitionerArgs = Parameters<ReturnType<typeof Partitioners.DefaultPartitioner>>[0];
+
+/**
+ * bus's records as kafkajs's messages. They are: kafkajs reads absent fields as `undefined` too, and
+ * ignores `topic`; only its types lack the `undefined` of fields every record has from the start.
+ */
+function asMessages(records: DriverRecord[]): Message[] {
+  return records as Message[];
+}
 
 const CODEC_PACKAGES: Record<string, { type: number; pkg: string; name: string }> = {
   snappy: { type: CompressionTypes.Snappy, pkg: 'kafkajs-snappy', name: 'Snappy' },
@@ -91,7 +102,7 @@ class KafkajsProducer implements ProducerDriver {
   send(request: DriverSend): Promise<PartitionAck[]> {
     // kafkajs's RecordMetadata carries `partition` and `errorCode`: it is a PartitionAck as it is.
     return this.#producer.sendBatch({
-      topicMessages: [{ topic: request.topic, messages: request.records }],
+      topicMessages: [{ topic: request.topic, messages: asMessages(request.records) }],
       acks: request.acks,
       timeout: request.timeoutMs,
       compression: this.#codec(request.compression),
@@ -117,7 +128,7 @@ class KafkajsTransaction implements TransactionDriver {
 
   async send(request: DriverSend): Promise<void> {
     await this.#txn.sendBatch({
-      topicMessages: [{ topic: request.topic, messages: request.records }],
+      topicMessages: [{ topic: request.topic, messages: asMessages(request.records) }],
       acks: request.acks,
       timeout: request.timeoutMs,
       compression: kafkajsCompression(request.compression),
@@ -167,6 +178,7 @@ class KafkajsTransactionalProducer implements TransactionalProducerDriver {
 /** The kafkajs driver: one kafkajs client shared by the producers it creates. */
 export class KafkajsDriver implements KafkaDriver {
   readonly name = 'kafkajs' as const;
+  readonly headerMaps = false;
   readonly #kafka: KafkaClient;
 
   /** Validates `options` (a `ConfigError` lists every problem) and creates the kafkajs client. */

@@ -46,8 +46,23 @@ function toBytes(data: unknown): Buffer | undefined {
   return typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
 }
 
+/** Header names' UTF-8 bytes: a few names recur on every record, so each is encoded once. */
+const headerNames = new Map<string, Buffer>();
+const MAX_CACHED_HEADER_NAMES = 1_024;
+
+function headerNameBytes(name: unknown): Buffer | undefined {
+  if (typeof name !== 'string') return toBytes(name);
+  let bytes = headerNames.get(name);
+  if (bytes === undefined) {
+    bytes = Buffer.from(name);
+    // The client only reads these bytes (copies them into the request), so one buffer serves every record.
+    if (headerNames.size < MAX_CACHED_HEADER_NAMES) headerNames.set(name, bytes);
+  }
+  return bytes;
+}
+
 /** Serializers for bus's records: keys, values and header values are bytes or UTF-8 text. */
-export const BYTES_SERIALIZERS = { key: toBytes, value: toBytes, headerKey: toBytes, headerValue: toBytes };
+export const BYTES_SERIALIZERS = { key: toBytes, value: toBytes, headerKey: headerNameBytes, headerValue: toBytes };
 
 const COMPRESSIONS: Record<DriverCompression, Platformatic.CompressionAlgorithmValue | undefined> = {
   none: undefined,
@@ -60,11 +75,19 @@ const COMPRESSIONS: Record<DriverCompression, Platformatic.CompressionAlgorithmV
 /** Partition counts are looked up again this often, so partitions added to a topic are used. */
 const PARTITION_COUNT_MAX_AGE_MS = 5_000;
 
-/** The records of `request` as @platformatic/kafka takes them (timestamps as bigint). */
-export function toPlatformaticMessages(
-  topic: string,
-  records: readonly DriverRecord[],
-): Platformatic.MessageToProduce<unknown, unknown, unknown, unknown>[] {
+type PlatformaticMessage = Platformatic.MessageToProduce<unknown, unknown, unknown, unknown>;
+
+/**
+ * The records of `request` as @platformatic/kafka takes them (timestamps as bigint). Records made
+ * for `topic` without a timestamp already have that shape and go as they are.
+ */
+export function toPlatformaticMessages(topic: string, records: readonly DriverRecord[]): PlatformaticMessage[] {
+  let asTheyAre = true;
+  for (let i = 0; i < records.length && asTheyAre; i++) {
+    const record = records[i]!;
+    asTheyAre = record.topic === topic && record.timestamp === undefined;
+  }
+  if (asTheyAre) return records as unknown as PlatformaticMessage[];
   const messages = new Array(records.length);
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
@@ -90,6 +113,10 @@ export function toPlatformaticMessages(
 const MAX_TIMESTAMP_SPREAD_MS = 2 ** 31 - 1;
 
 export function timestampRuns(records: DriverRecord[]): DriverRecord[][] {
+  // The common case: no record has a timestamp, so the client gives them all the same one.
+  let timestamped = false;
+  for (let i = 0; i < records.length && !timestamped; i++) timestamped = records[i]!.timestamp !== undefined;
+  if (!timestamped) return [records];
   let now: string | undefined;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
@@ -222,6 +249,7 @@ const LIMIT_LOOKUP_TIMEOUT_MS = 2_000;
 /** The @platformatic/kafka driver: one set of client options shared by the clients it creates. */
 export class PlatformaticDriver implements KafkaDriver {
   readonly name = 'platformatic' as const;
+  readonly headerMaps = true;
   readonly #options: PlatformaticOptions;
 
   /** Validates `options` (a `ConfigError` lists every problem, and a missing @platformatic/kafka). */

@@ -10,18 +10,23 @@ export type DriverCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 /** Header values as bus writes them: text (UTF-8) or bytes. */
 export type DriverHeaders = Record<string, string | Buffer | undefined>;
 
+/** The same headers as a `Map`, for a driver whose client takes them so ({@link KafkaDriver.headerMaps}). */
+export type DriverHeaderMap = Map<string, string | Buffer>;
+
 /**
  * One record to produce. `partition` is pinned by the driver's partitioner on the first send (or
  * set by the caller), so a resend goes to the same partition and the acknowledgement check knows
  * where each record was meant to go.
  */
 export interface DriverRecord {
-  key?: Buffer | string | null;
+  /** The topic it goes to, when known when the record is made (a driver may hand the record on as it is). */
+  topic?: string | undefined;
+  key?: Buffer | string | null | undefined;
   value: Buffer | string | null;
-  headers?: DriverHeaders;
-  partition?: number;
+  headers?: DriverHeaders | DriverHeaderMap | undefined;
+  partition?: number | undefined;
   /** Milliseconds since the epoch, as a decimal string. */
-  timestamp?: string;
+  timestamp?: string | undefined;
 }
 
 /** The broker's answer for one partition of a send: `errorCode` non-zero when it refused it. */
@@ -98,6 +103,8 @@ export interface TransactionalProducerDriver {
  */
 export interface KafkaDriver {
   readonly name: KafkaDriverName;
+  /** Whether records' headers are handed to this driver as a `Map` (its client's own form) rather than an object. */
+  readonly headerMaps: boolean;
   producer(setup: ProducerSetup): ProducerDriver;
   transactionalProducer(setup: TransactionalSetup): TransactionalProducerDriver;
   /** The topic's `max.message.bytes`, or `undefined` when it cannot be looked up within 2 s. */
