@@ -6,7 +6,9 @@
 // Run: pnpm --filter @bus/kafka build && node bench/drivers.bench.ts [messages] [--only produce|consume|<row>,...]
 // (default 300,000 messages, every row). `--only` runs a direction or named rows; ratios are taken only
 // against raw rows of the same run. BENCH_CPU_PROF=<dir> writes a --cpu-prof profile per child run.
-// Writes bench/results/drivers-<messages>.json (with the machine): rows run now replace their entry,
+// "CPU vs own raw driver" is the raw row's least CPU µs/msg over the bus row's (on a loaded machine
+// CPU per message moves less than wall time). @confluentinc/kafka-javascript is imported from
+// BENCH_CONFLUENT (a path) when set. Writes bench/results/drivers-<messages>.json (with the machine): rows run now replace their entry,
 // the others keep theirs, each entry with its run's time and load average.
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -453,18 +455,28 @@ const baseline = (name: string, direction: string, client: string) => {
   const raw = all[`raw-${client}-${direction}`];
   return raw?.at === all[name]?.at ? rate(raw?.best) : undefined;
 };
+/** The least CPU per message over a row's runs: on a loaded machine it moves less than wall time. */
+const leastCpu = (entry: RowEntry | undefined) => {
+  const perMessage = (entry?.runs ?? []).flatMap((r) => ('error' in r ? [] : [r.cpuUs / r.messages]));
+  return perMessage.length === 0 ? undefined : Math.min(...perMessage);
+};
 const table = Object.keys(all).map((name) => {
   const { direction, client, bus } = CASES[name]!;
   const { best, at: runAt, load1 } = all[name]!;
   const perSecond = rate(best);
   const raw = bus === undefined ? undefined : baseline(name, direction, client);
   const rawKafkajs = baseline(name, direction, 'kafkajs');
+  const rawEntry = all[`raw-${client}-${direction}`];
+  const cpu = leastCpu(all[name]);
+  const rawCpu = bus === undefined || rawEntry?.at !== runAt ? undefined : leastCpu(rawEntry);
   return {
     row: name,
     'msg/s': perSecond === undefined ? 'failed' : Math.round(perSecond),
     'vs own raw driver': perSecond === undefined || raw === undefined ? '' : (perSecond / raw).toFixed(2),
     'vs raw kafkajs': perSecond === undefined || rawKafkajs === undefined ? '' : (perSecond / rawKafkajs).toFixed(2),
     'CPU µs/msg': best === undefined ? '' : (best.cpuUs / best.messages).toFixed(2),
+    'least CPU µs/msg': cpu === undefined ? '' : cpu.toFixed(2),
+    'CPU vs own raw driver': cpu === undefined || rawCpu === undefined ? '' : (rawCpu / cpu).toFixed(2),
     'peak RSS MB': best === undefined ? '' : Math.round(best.peakRssMb),
     load1: load1.join(' '),
     run: runAt,
