@@ -2,11 +2,27 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LaneScheduler } from '../src/router/internal/lane-scheduler.ts';
 
+/** A scheduler whose items run `work` and free their slot once its promise settles. */
+function promised<T>(concurrency: number, work: (item: T) => Promise<void>, onFinished = () => {}): LaneScheduler<T> {
+  const scheduler: LaneScheduler<T> = new LaneScheduler<T>(
+    concurrency,
+    (item, lane) => {
+      work(item).then(
+        () => scheduler.finished(lane),
+        () => scheduler.finished(lane),
+      );
+      return false;
+    },
+    onFinished,
+  );
+  return scheduler;
+}
+
 describe('LaneScheduler', () => {
   it('drops empty lanes, so many distinct keys do not accumulate', async () => {
     const order = new Map<string, number[]>();
     let finished = 0;
-    const scheduler = new LaneScheduler<{ lane: string; n: number }>(
+    const scheduler = promised<{ lane: string; n: number }>(
       8,
       async (item) => {
         await Promise.resolve();
@@ -29,7 +45,7 @@ describe('LaneScheduler', () => {
 
   it('runs unordered items in parallel and hands back waiting items when paused', async () => {
     const gates: (() => void)[] = [];
-    const scheduler = new LaneScheduler<number>(
+    const scheduler = promised<number>(
       2,
       (item) => new Promise<void>((resolve) => gates.push(() => resolve(void item))),
       () => {},
@@ -56,7 +72,7 @@ describe('LaneScheduler', () => {
           const open: { item: number; finish: () => void }[] = [];
           const started: number[] = [];
           let maxRunning = 0;
-          const scheduler = new LaneScheduler<number>(
+          const scheduler: LaneScheduler<number> = promised<number>(
             concurrency,
             (item) =>
               new Promise<void>((resolve) => {
@@ -94,7 +110,7 @@ describe('LaneScheduler', () => {
         fc.integer({ min: 1, max: 4 }),
         async (lanes, concurrency) => {
           const startOrder = new Map<number, number[]>();
-          const scheduler = new LaneScheduler<{ lane: number; seq: number }>(
+          const scheduler = promised<{ lane: number; seq: number }>(
             concurrency,
             async (item) => {
               const list = startOrder.get(item.lane) ?? [];
@@ -109,6 +125,47 @@ describe('LaneScheduler', () => {
           });
           while (scheduler.running + scheduler.waiting > 0) await new Promise<void>((r) => setImmediate(r));
           for (const seqs of startOrder.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+  it('property: items finishing synchronously and later, mixed, keep lane order, the limit and no lanes left', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(
+          fc.record({ lane: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), sync: fc.boolean() }),
+          {
+            minLength: 1,
+            maxLength: 60,
+          },
+        ),
+        async (concurrency, items) => {
+          const open: (() => void)[] = [];
+          const started: number[][] = [[], [], [], []];
+          let finished = 0;
+          let maxRunning = 0;
+          const scheduler: LaneScheduler<number> = new LaneScheduler<number>(
+            concurrency,
+            (item, lane) => {
+              const { lane: key, sync } = items[item] as { lane: number | undefined; sync: boolean };
+              if (key !== undefined) started[key]?.push(item);
+              maxRunning = Math.max(maxRunning, scheduler.running);
+              if (sync) return true;
+              open.push(() => scheduler.finished(lane));
+              return false;
+            },
+            () => finished++,
+          );
+          for (const [item, { lane }] of items.entries())
+            scheduler.push(item, lane === undefined ? undefined : `l${lane}`);
+          while (open.length > 0) open.shift()?.();
+          expect(finished).toBe(items.length);
+          expect(maxRunning).toBeLessThanOrEqual(concurrency);
+          expect(scheduler.running + scheduler.waiting).toBe(0);
+          expect(scheduler.laneCount).toBe(0);
+          for (const seqs of started) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
         },
       ),
       { numRuns: 200 },

@@ -44,6 +44,11 @@ interface Entry {
   index: number;
 }
 
+/** Whether a handler's output has nothing to forward: `undefined` or an empty array. */
+function isNothing(output: unknown): boolean {
+  return output === undefined || (Array.isArray(output) && output.length === 0);
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
@@ -84,6 +89,8 @@ export class HandlerRunner {
   /** The request for a message that was outstanding when intake stopped. */
   #lateNext: Promise<unknown> | undefined;
   #stopping = false;
+  /** Messages taken through `takeReady` since the last `next()`; at {@link TAKE_BURST} `next()` is due. */
+  #taken = 0;
   #capacity: (() => void) | undefined;
   /** The transport's answer to the outstanding `next()`, while the loop waits for it. */
   #pending: Promise<IteratorResult<ReceivedMessage>> | undefined;
@@ -235,6 +242,7 @@ export class HandlerRunner {
       return;
     }
     this.#ready.resolve();
+    this.#taken = 0;
     this.#pending = next;
     next.then(this.#onResult, this.#onFailure);
   };
@@ -249,7 +257,6 @@ export class HandlerRunner {
     }
     try {
       this.#dispatch(result.value);
-      this.#takeWhileRoom();
       this.#requestWhenRoom();
     } catch (error) {
       // Nothing here should throw; if it does, the loop fails visibly rather than stalling.
@@ -262,20 +269,23 @@ export class HandlerRunner {
     const take = this.#takeReady;
     if (take === undefined) return;
     const scheduler = this.#scheduler;
-    // Bounded, so other handlers' promise continuations get their turn between bursts.
-    for (
-      let taken = 0;
-      taken < TAKE_BURST && !this.#stopping && scheduler.running + scheduler.waiting < this.#limit;
-      taken++
-    ) {
+    // Bounded, so other handlers' promise continuations get their turn between bursts: after
+    // TAKE_BURST messages the next one comes through `next()`.
+    while (this.#taken < TAKE_BURST && !this.#stopping && scheduler.running + scheduler.waiting < this.#limit) {
       const message = take();
       if (message === undefined) return;
+      this.#taken++;
       this.#dispatch(message);
     }
   }
 
-  /** Requests the next message once running plus buffered messages are below the limit. */
+  /**
+   * Fills the room there is from what the transport has ready, then requests the next message once
+   * running plus buffered messages are below the limit. A slot freed under load is so refilled
+   * synchronously, without a `next()` promise per message.
+   */
   readonly #requestWhenRoom = (): void => {
+    this.#takeWhileRoom();
     if (!this.#stopping && this.#scheduler.running + this.#scheduler.waiting >= this.#limit) {
       this.#capacity = this.#requestWhenRoom;
       return;
@@ -349,11 +359,11 @@ export class HandlerRunner {
   }
 
   /**
-   * Runs the handler for `message` and settles it. Returns `undefined` when everything finished
-   * synchronously (a synchronous handler with nothing to forward), so the common case costs no
-   * promise; otherwise a promise that never rejects.
+   * Runs the handler for `message` and settles it. Returns `true` when everything finished
+   * synchronously (a synchronous handler with nothing to forward); otherwise it frees the
+   * scheduler's slot itself once the message is settled.
    */
-  #process(flight: Entry, lane: string | undefined): Promise<void> | undefined {
+  #process(flight: Entry, lane: string | undefined): boolean {
     const { message } = flight;
     // A signal per message, not one shared: listeners a handler forgets to remove die with it.
     const controller = new AbortController();
@@ -371,16 +381,39 @@ export class HandlerRunner {
     } catch (thrown) {
       this.#failed(message, lane, thrown);
       this.#done(flight);
-      return undefined;
+      return true;
     }
-    if (!isThenable(output) && (output === undefined || (Array.isArray(output) && output.length === 0))) {
-      this.#ack(message);
-      this.#done(flight);
-      return undefined;
+    if (!isThenable(output)) {
+      if (isNothing(output)) {
+        this.#ack(message);
+        this.#done(flight);
+        return true;
+      }
+      void this.#finishAsync(message, lane, flight, output);
+      return false;
     }
-    return this.#finishAsync(message, lane, flight, output);
+    // The common asynchronous case (a handler that returns nothing) is settled by two callbacks on
+    // its promise, without an async frame and a promise of the router's own.
+    Promise.resolve(output).then(
+      (value) => {
+        if (flight.abandoned || !isNothing(value)) {
+          void this.#finishAsync(message, lane, flight, value);
+          return;
+        }
+        this.#ack(message);
+        this.#done(flight);
+        this.#scheduler.finished(lane);
+      },
+      (thrown: unknown) => {
+        if (!flight.abandoned) this.#failed(message, lane, thrown);
+        this.#done(flight);
+        this.#scheduler.finished(lane);
+      },
+    );
+    return false;
   }
 
+  /** Validates and forwards a handler's output, then settles its message and frees its slot. Never rejects. */
   async #finishAsync(message: ReceivedMessage, lane: string | undefined, flight: Entry, pending: unknown) {
     const { name, publisher, publishTopic } = this.#spec;
     try {
@@ -398,6 +431,7 @@ export class HandlerRunner {
       this.#failed(message, lane, thrown);
     } finally {
       this.#done(flight);
+      this.#scheduler.finished(lane);
     }
   }
 

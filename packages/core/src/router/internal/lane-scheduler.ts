@@ -12,7 +12,7 @@ interface Lane<T> {
  */
 export class LaneScheduler<T> {
   readonly #concurrency: number;
-  readonly #run: (item: T, lane: string | undefined) => Promise<void> | undefined;
+  readonly #run: (item: T, lane: string | undefined) => boolean;
   readonly #onFinished: () => void;
   readonly #lanes = new Map<string, Lane<T>>();
   /** Lanes whose head item may start as soon as a slot frees, oldest first. */
@@ -26,15 +26,12 @@ export class LaneScheduler<T> {
   #spare: Lane<T> | undefined;
 
   /**
-   * @param run Handles one item; returns `undefined` when it finished synchronously, else a promise
-   *   that must never reject.
+   * @param run Handles one item; returns `true` when it finished synchronously. Otherwise the item
+   *   runs on, and its owner calls {@link finished} with its lane once it is done (never from
+   *   within `run`). A completion call rather than a promise: no promise and callbacks per item.
    * @param onFinished Called after every item finished, once its slot is free again.
    */
-  constructor(
-    concurrency: number,
-    run: (item: T, lane: string | undefined) => Promise<void> | undefined,
-    onFinished: () => void,
-  ) {
+  constructor(concurrency: number, run: (item: T, lane: string | undefined) => boolean, onFinished: () => void) {
     this.#concurrency = concurrency;
     this.#run = run;
     this.#onFinished = onFinished;
@@ -152,38 +149,41 @@ export class LaneScheduler<T> {
     this.#waiting--;
     this.#running++;
     lane.running = true;
-    const running = this.#run(item, lane.key);
-    if (running === undefined) this.#finish(lane);
-    else
-      running.then(
-        () => this.#finish(lane),
-        () => this.#finish(lane),
-      );
+    if (this.#run(item, lane.key)) this.#finish(lane);
   }
 
   #runNow(item: T, key: string | undefined): void {
     this.#running++;
-    const running = this.#run(item, key);
-    if (running === undefined) {
+    if (this.#run(item, key)) {
       this.#running--;
       // Nothing can have been queued meanwhile (runs do not push), but a pause may have happened.
       this.#pump();
       this.#onFinished();
       return;
     }
-    let lane: Lane<T>;
-    if (key === undefined) lane = { key: undefined, waiting: [], running: true };
-    else {
-      lane = this.#spare ?? { key, waiting: [], running: true };
+    // A keyed item still running holds its lane, so later items of its key queue behind it.
+    if (key !== undefined) {
+      const lane = this.#spare ?? { key, waiting: [], running: true };
       this.#spare = undefined;
       lane.key = key;
       lane.running = true;
       this.#lanes.set(key, lane);
     }
-    running.then(
-      () => this.#finish(lane),
-      () => this.#finish(lane),
-    );
+  }
+
+  /**
+   * Frees the slot of an item whose `run` returned `false`; `lane` is the one it ran with. Call it
+   * exactly once per such item.
+   */
+  finished(lane: string | undefined): void {
+    if (lane !== undefined) {
+      this.#finish(this.#lanes.get(lane) as Lane<T>);
+      return;
+    }
+    // An unordered item has no lane to release.
+    this.#running--;
+    this.#pump();
+    this.#onFinished();
   }
 
   #finish(lane: Lane<T>): void {
