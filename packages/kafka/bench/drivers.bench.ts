@@ -496,8 +496,15 @@ console.log(
     `@confluentinc/kafka-javascript: ${confluent}`,
 );
 console.table(table);
+/** Short arrays of numbers on one line, as the repository's formatter (Biome) writes them. */
+function inlineNumberArrays(json: string): string {
+  return json.replace(
+    /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g,
+    (_, numbers: string) => `[${numbers.split(/,\s+/).join(', ')}]`,
+  );
+}
 mkdirSync(out, { recursive: true });
 writeFileSync(
   file,
-  `${JSON.stringify({ at, machine, workload: { count, size: SIZE, partitions: PARTITIONS, batch: BATCH, inFlight: IN_FLIGHT, callers: CALLERS, acks: 'all', repeats: REPEATS }, confluent, table, results: all }, null, 2)}\n`,
+  `${inlineNumberArrays(JSON.stringify({ at, machine, workload: { count, size: SIZE, partitions: PARTITIONS, batch: BATCH, inFlight: IN_FLIGHT, callers: CALLERS, acks: 'all', repeats: REPEATS }, confluent, table, results: all }, null, 2))}\n`,
 );
