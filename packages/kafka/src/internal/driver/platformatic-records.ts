@@ -26,14 +26,35 @@ const HEADER_OVERHEAD_BYTES = 16;
 /** Header names seen, by their bytes read as latin1, so held records share one string per name. */
 const names = new Map<string, string>();
 const MAX_NAMES = 1_024;
+/**
+ * The last name looked up at each header position, so a run of records with the same headers costs
+ * no string per header (a record's headers usually come in the same order as its neighbours').
+ */
+const POSITIONS = 8;
+const lastBytes: (Buffer | undefined)[] = new Array(POSITIONS).fill(undefined);
+const lastNames: string[] = new Array(POSITIONS).fill('');
 
-function headerName(bytes: Buffer | null | undefined): string {
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  const length = a.length;
+  if (length !== b.length) return false;
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function headerName(bytes: Buffer | null | undefined, position: number): string {
   if (bytes === null || bytes === undefined) return '';
+  const slot = position < POSITIONS ? position : POSITIONS - 1;
+  const last = lastBytes[slot];
+  if (last !== undefined && sameBytes(bytes, last)) return lastNames[slot] as string;
   const key = bytes.toString('latin1');
-  const known = names.get(key);
-  if (known !== undefined) return known;
-  const name = bytes.toString();
-  if (names.size < MAX_NAMES) names.set(key, name);
+  let name = names.get(key);
+  if (name === undefined) {
+    name = bytes.toString();
+    if (names.size < MAX_NAMES) names.set(key, name);
+  }
+  // A copy: the record's own bytes are a view of the fetch response, which must not be kept alive.
+  lastBytes[slot] = Buffer.from(bytes);
+  lastNames[slot] = name;
   return name;
 }
 
@@ -122,14 +143,14 @@ export function takeRecords(
       const key = record.key;
       let keyLength = -1;
       if (key !== null && key !== undefined) {
-        key.copy(bytes, at);
+        bytes.set(key, at);
         keyLength = key.length;
         at += keyLength;
       }
       const value = record.value;
       let valueLength = -1;
       if (value !== null && value !== undefined) {
-        value.copy(bytes, at);
+        bytes.set(value, at);
         valueLength = value.length;
         at += valueLength;
       }
@@ -141,14 +162,14 @@ export function takeRecords(
         const [name, headerValue] = headers[h]!;
         let length = -1;
         if (headerValue !== null && headerValue !== undefined) {
-          headerValue.copy(bytes, at);
+          bytes.set(headerValue, at);
           length = headerValue.length;
           at += length;
           size += length;
         }
         size += HEADER_OVERHEAD_BYTES;
-        if (layout === undefined) layout = [headerName(name), length];
-        else layout.push(headerName(name), length);
+        if (layout === undefined) layout = [headerName(name, h), length];
+        else layout.push(headerName(name, h), length);
       }
       into.push({
         offset,

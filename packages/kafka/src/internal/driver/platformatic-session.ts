@@ -23,6 +23,7 @@ type FetchCallback = (error: Error | null, response?: FetchResponse) => void;
 interface FetchRequestPartition {
   readonly partition: number;
   readonly fetchOffset: bigint;
+  readonly partitionMaxBytes: number;
 }
 interface FetchRequestTopic {
   readonly topicId: string;
@@ -31,11 +32,16 @@ interface FetchRequestTopic {
 interface FetchResponse {
   readonly responses: readonly {
     readonly topicId: string;
-    readonly partitions: readonly { readonly partitionIndex: number; records?: readonly RawBatch[] | undefined }[];
+    readonly partitions: readonly {
+      readonly partitionIndex: number;
+      records?: readonly (RawBatch & { readonly length: number })[] | undefined;
+    }[];
   }[];
 }
 
 const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
+/** The least a fetch asks of a partition: a batch or so (the broker sends at least one whole batch anyway). */
+const MIN_FETCH_BYTES = 16 * 1024;
 /** Messages handed out back to back before yielding to the event loop (I/O). */
 const YIELD_EVERY = 2_048;
 
@@ -98,6 +104,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   readonly #held = new Set<number>();
   /** Per partition of this generation, the offset its next fetch must start at (where the last one stopped). */
   readonly #fetchFrom = new Map<number, number>();
+  /** Average bytes of a fetched record on the wire (0 until the first fetch): sizes fetch requests. */
+  #bytesPerRecord = 0;
   /** Bumped with every new assignment: a fetch requested under an older one is not taken. */
   #generation = 0;
   /** A fetch request left with no partition (all held): answered empty after a wait, or at a release. */
@@ -187,7 +195,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     if (!state.tracker.ack(record)) return;
     this.#outstanding -= before - state.outstanding;
     this.#outstandingBytes -= beforeBytes - state.outstandingBytes;
-    this.#resumeIfRoom();
+    if (this.#paused || this.#held.size > 0) this.#resumeIfRoom();
     if (this.#phase === 'stopping') void this.#scheduler?.flush();
     else this.#scheduler?.noteAck();
   }
@@ -333,9 +341,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     const fetch = consumer.fetch.bind(consumer) as (options: FetchOptions, callback: FetchCallback) => void;
     const hooked = (options: FetchOptions, callback: FetchCallback): void => {
       const generation = this.#generation;
-      const requested = (options.topics as unknown as FetchRequestTopic[])
-        .map((topic) => ({ ...topic, partitions: topic.partitions.filter((p) => !this.#held.has(p.partition)) }))
-        .filter((topic) => topic.partitions.length > 0);
+      const requested = this.#fetchable(options.topics as unknown as FetchRequestTopic[]);
       if (requested.length === 0) {
         this.#waitIdle(callback);
         return;
@@ -348,6 +354,38 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       });
     };
     (consumer as unknown as { fetch: typeof hooked }).fetch = hooked;
+  }
+
+  /**
+   * The partitions of a request worth fetching (the held ones left out), each asking for about as
+   * many bytes as the records there is room for: a fetch that brought far more than the room (up to
+   * `fetchMaxBytesPerPartition` of every partition) would have its surplus parsed by the client,
+   * dropped, and fetched again.
+   */
+  #fetchable(topics: readonly FetchRequestTopic[]): FetchRequestTopic[] {
+    let count = 0;
+    for (const topic of topics) for (const p of topic.partitions) if (!this.#held.has(p.partition)) count++;
+    if (count === 0) return [];
+    const { maxInFlightPerPartition, maxInFlight } = this.#o;
+    const share = Math.max(1, Math.floor((maxInFlight - this.#outstanding) / count));
+    const perRecord = this.#bytesPerRecord;
+    const result: FetchRequestTopic[] = [];
+    for (const topic of topics) {
+      const partitions: FetchRequestPartition[] = [];
+      for (const p of topic.partitions) {
+        if (this.#held.has(p.partition)) continue;
+        if (perRecord === 0) {
+          partitions.push(p);
+          continue;
+        }
+        const state = this.#partitions.get(p.partition);
+        const room = Math.min(share, maxInFlightPerPartition - (state?.outstanding ?? 0));
+        const bytes = Math.ceil(Math.max(1, room) * perRecord);
+        partitions.push({ ...p, partitionMaxBytes: Math.min(p.partitionMaxBytes, Math.max(MIN_FETCH_BYTES, bytes)) });
+      }
+      if (partitions.length > 0) result.push({ ...topic, partitions });
+    }
+    return result;
   }
 
   /** Answers a request with no partition left in it with an empty response, after a fetch wait or at a release. */
@@ -386,6 +424,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
         if (state.retired || (expected !== undefined && expected !== from)) continue;
         const room = Math.min(maxInFlightPerPartition - state.outstanding, maxInFlight - this.#outstanding);
         const bytesRoom = maxInFlightBytes - this.#outstandingBytes;
+        this.#noteBatchSizes(batches);
         const held: PendingRecord[] = [];
         const taken =
           room > 0 && bytesRoom > 0
@@ -419,6 +458,19 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       this.#stream?.pause();
     }
     if (queuedAny) this.#wake();
+  }
+
+  /** Keeps the average bytes a record takes in fetched batches up to date (for `#fetchable`). */
+  #noteBatchSizes(batches: readonly (RawBatch & { readonly length: number })[]): void {
+    let bytes = 0;
+    let records = 0;
+    for (const batch of batches) {
+      bytes += batch.length;
+      records += batch.records.length;
+    }
+    if (records === 0) return;
+    const measured = bytes / records;
+    this.#bytesPerRecord = this.#bytesPerRecord === 0 ? measured : this.#bytesPerRecord * 0.75 + measured * 0.25;
   }
 
   #resumeIfRoom(): void {
