@@ -44,6 +44,10 @@ export interface SendQueueHandlers {
 
 /** A queued call with its caller's promise. A class, so every call has one shape. */
 class Call implements QueuedCall {
+  readonly topic: string;
+  readonly records: DriverRecord[];
+  readonly bytes: number;
+  readonly deadline: number;
   unacknowledged: ReadonlySet<number> | undefined = undefined;
   attempts = 0;
   settled = false;
@@ -51,12 +55,14 @@ class Call implements QueuedCall {
   resolve: () => void = noop;
   reject: (error: unknown) => void = noop;
 
-  constructor(
-    readonly topic: string,
-    readonly records: DriverRecord[],
-    readonly bytes: number,
-    readonly deadline: number,
-  ) {}
+  // Fields assigned by hand, not TypeScript parameter properties: Node runs this source with type stripping
+  // only (child processes of the otel and apps end-to-end tests), which rejects parameter properties.
+  constructor(topic: string, records: DriverRecord[], bytes: number, deadline: number) {
+    this.topic = topic;
+    this.records = records;
+    this.bytes = bytes;
+    this.deadline = deadline;
+  }
 }
 
 function noop(): void {}
