@@ -10,7 +10,8 @@ import { waitFor } from './support/wait.ts';
 
 it('a broker outage counts each consumer crash and failed commit in bus.consumer.errors, and each restart in bus.consumer.reconnections', async () => {
   const sdk = startTestSdk();
-  await using kafka = await startDedicatedKafka();
+  // A generous start deadline: on a loaded shared machine the broker's start alone took over 90 s.
+  await using kafka = await startDedicatedKafka({ startTimeoutMs: 180_000 });
   try {
     const connection = {
       brokers: kafka.brokers,
@@ -96,4 +97,4 @@ it('a broker outage counts each consumer crash and failed commit in bus.consumer
   } finally {
     await sdk.shutdown();
   }
-}, 400_000);
+}, 600_000);
