@@ -1,6 +1,5 @@
-import type { Admin } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError } from './errors.js';
-import { AssignerProtocol } from './internal/kafkajs.js';
+import { type AdminDriver, kafkaErrorName } from './internal/driver/admin-driver.js';
 
 /** Partitions of one topic assigned to a group member. */
 export interface MemberAssignment {
@@ -37,8 +36,8 @@ export interface ConsumerGroupDescription {
 }
 
 /** Describes `groupId`; `KAFKA_UNKNOWN_GROUP` when the broker does not know it. */
-export async function describeGroup(admin: Admin, groupId: string): Promise<ConsumerGroupDescription> {
-  const { groups } = await admin.describeGroups([groupId]);
+export async function describeGroup(admin: AdminDriver, groupId: string): Promise<ConsumerGroupDescription> {
+  const groups = await admin.describeGroups([groupId]);
   const group = groups.find((g) => g.groupId === groupId);
   if (group === undefined || group.state === 'Dead') throw unknownGroup(groupId);
   const members = group.members
@@ -46,7 +45,9 @@ export async function describeGroup(admin: Admin, groupId: string): Promise<Cons
       memberId: m.memberId,
       clientId: m.clientId,
       host: m.clientHost.replace(/^\//, ''),
-      assignment: group.protocolType === 'consumer' ? assignmentOf(m.memberAssignment) : [],
+      assignment: m.assignment
+        .map(({ topic, partitions }) => ({ topic, partitions: [...partitions].sort((a, b) => a - b) }))
+        .sort((a, b) => a.topic.localeCompare(b.topic)),
     }))
     .sort((a, b) => a.clientId.localeCompare(b.clientId) || a.memberId.localeCompare(b.memberId));
   return {
@@ -62,9 +63,9 @@ export async function describeGroup(admin: Admin, groupId: string): Promise<Cons
  * Deletes `groupId` and its committed offsets. `KAFKA_UNKNOWN_GROUP` when it does not exist,
  * `KAFKA_GROUP_NOT_EMPTY` when it has members.
  */
-export async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
+export async function deleteGroup(admin: AdminDriver, groupId: string): Promise<void> {
   try {
-    await admin.deleteGroups([groupId]);
+    await admin.deleteGroup(groupId);
   } catch (error) {
     const type = groupErrorType(error);
     if (type === 'GROUP_ID_NOT_FOUND') throw unknownGroup(groupId);
@@ -82,8 +83,13 @@ function unknownGroup(groupId: string): KafkaTransportError {
   return new KafkaTransportError(`Consumer group "${groupId}" does not exist`, { code: KafkaErrorCode.UNKNOWN_GROUP });
 }
 
-/** The error type of the first failed group in kafkajs' `KafkaJSDeleteGroupsError`, however wrapped. */
+/**
+ * Kafka's error name for the group in a failed deletion: @platformatic/kafka's `apiId`, or the
+ * first failed group's `type` in kafkajs' `KafkaJSDeleteGroupsError`, however wrapped.
+ */
 function groupErrorType(error: unknown): string | undefined {
+  const name = kafkaErrorName(error);
+  if (name !== '') return name;
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
     const record = current as { groups?: { error?: { type?: unknown } }[]; originalError?: unknown; cause?: unknown };
@@ -92,17 +98,4 @@ function groupErrorType(error: unknown): string | undefined {
     current = record.originalError ?? record.cause;
   }
   return undefined;
-}
-
-function assignmentOf(raw: Buffer): MemberAssignment[] {
-  if (raw.length === 0) return [];
-  try {
-    const decoded = AssignerProtocol.MemberAssignment.decode(raw);
-    return Object.entries(decoded?.assignment ?? {})
-      .map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((a, b) => a - b) }))
-      .sort((a, b) => a.topic.localeCompare(b.topic));
-  } catch {
-    // Not the consumer protocol's encoding (another client's custom assignor): nothing to show.
-    return [];
-  }
 }

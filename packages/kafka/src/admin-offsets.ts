@@ -1,6 +1,6 @@
 import { ConfigIssues } from '@bus/core';
-import type { Admin } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError } from './errors.js';
+import type { AdminDriver } from './internal/driver/admin-driver.js';
 
 /** One partition's offset. */
 export interface PartitionOffset {
@@ -58,10 +58,10 @@ export function validateResetTarget(to: unknown): void {
 }
 
 /** Watermarks of every partition of `topic`, in partition order. */
-export async function watermarksOf(admin: Admin, topic: string): Promise<PartitionWatermarks[]> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+export async function watermarksOf(admin: AdminDriver, topic: string): Promise<PartitionWatermarks[]> {
+  const offsets = await admin.watermarks(topic);
   return offsets
-    .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+    .map(({ partition, low, high }) => ({ partition, low, high }))
     .sort((a, b) => a.partition - b.partition);
 }
 
@@ -69,7 +69,11 @@ export async function watermarksOf(admin: Admin, topic: string): Promise<Partiti
  * The offsets a reset of `topic` commits, in partition order. Explicit offsets must name existing partitions and lie
  * within `[low, high]`: otherwise `KAFKA_INVALID_OFFSETS`, naming every bad entry.
  */
-export async function resolveResetTarget(admin: Admin, topic: string, to: ResetTarget): Promise<PartitionOffset[]> {
+export async function resolveResetTarget(
+  admin: AdminDriver,
+  topic: string,
+  to: ResetTarget,
+): Promise<PartitionOffset[]> {
   if (to === 'earliest' || to === 'latest') {
     return (await watermarksOf(admin, topic)).map((w) => ({
       partition: w.partition,
@@ -77,10 +81,8 @@ export async function resolveResetTarget(admin: Admin, topic: string, to: ResetT
     }));
   }
   if ('timestamp' in to) {
-    const found = await admin.fetchTopicOffsetsByTimestamp(topic, to.timestamp);
-    return found
-      .map((p) => ({ partition: p.partition, offset: Number(p.offset) }))
-      .sort((a, b) => a.partition - b.partition);
+    const found = await admin.offsetsAtTime(topic, to.timestamp);
+    return found.map(({ partition, offset }) => ({ partition, offset })).sort((a, b) => a.partition - b.partition);
   }
   const watermarks = new Map((await watermarksOf(admin, topic)).map((w) => [w.partition, w]));
   const problems: string[] = [];

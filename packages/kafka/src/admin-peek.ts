@@ -1,7 +1,7 @@
 import { ConfigIssues } from '@bus/core';
-import type { Admin } from 'kafkajs';
 import { KafkaErrorCode, KafkaTransportError } from './errors.js';
-import { fetchPartition, type PeekCluster, retryStaleLeader } from './internal/partition-peek.js';
+import { headerValue } from './internal/consumer-message.js';
+import type { AdminDriver, FetchedRecord } from './internal/driver/admin-driver.js';
 
 /** What {@link KafkaAdmin.peek} reads. */
 export interface PeekOptions {
@@ -75,18 +75,11 @@ export function validatePeekOptions(options: PeekOptions): void {
 }
 
 /** Reads a bounded range of one partition without a consumer group (see {@link KafkaAdmin.peek}). */
-export async function peekPartition(
-  admin: Admin,
-  cluster: PeekCluster,
-  topic: string,
-  options: PeekOptions,
-): Promise<PeekResult> {
+export async function peekPartition(admin: AdminDriver, topic: string, options: PeekOptions): Promise<PeekResult> {
   const { partition, signal } = options;
   const limit = options.limit ?? DEFAULT_LIMIT;
   const waitMs = options.waitMs ?? 0;
-  const bounds = (await retryStaleLeader(cluster, () => admin.fetchTopicOffsets(topic))).find(
-    (o) => o.partition === partition,
-  );
+  const bounds = (await admin.retryStaleLeader(() => admin.watermarks(topic))).find((o) => o.partition === partition);
   if (bounds === undefined) {
     throw new KafkaTransportError(`Topic "${topic}" has no partition ${partition}`, {
       code: KafkaErrorCode.INVALID_OFFSETS,
@@ -108,11 +101,11 @@ export async function peekPartition(
   while (records.length < limit && next < end) {
     signal?.throwIfAborted();
     const fetchedFrom = next;
-    const fetched = await fetchPartition(cluster, topic, partition, next, waiting ? waitMs : 0);
+    const fetched = await admin.fetchPartition(topic, partition, next, waiting ? waitMs : 0);
     high = fetched.highWatermark;
     for (const record of fetched.records) {
       if (record.offset >= end || records.length >= limit) break;
-      records.push({ topic, ...record });
+      records.push(peekedRecord(topic, partition, record));
       next = record.offset + 1;
     }
     if (records.length < limit) next = Math.min(Math.max(next, fetched.nextOffset), end);
@@ -120,4 +113,31 @@ export async function peekPartition(
     if (fetched.nextOffset <= fetchedFrom || waiting) break;
   }
   return { records, nextOffset: next, lowWatermark: low, highWatermark: high };
+}
+
+function peekedRecord(topic: string, partition: number, record: FetchedRecord): PeekedRecord {
+  const headers: Record<string, string> = {};
+  let binaryHeaders: Record<string, Uint8Array> | undefined;
+  for (const name in record.headers) {
+    const value = headerValue(record.headers[name]);
+    if (typeof value === 'string') headers[name] = value;
+    else if (value !== undefined) {
+      binaryHeaders ??= {};
+      binaryHeaders[name] = value;
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: record.key === null ? null : bytes(record.key),
+    value: record.value === null ? null : bytes(record.value),
+    headers,
+    ...(binaryHeaders === undefined ? {} : { binaryHeaders }),
+  };
+}
+
+function bytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }

@@ -1,6 +1,5 @@
 import { type BusError, ClosedError, ConfigIssues, topicNameProblem } from '@bus/core';
-import type { Admin, Kafka as KafkaClient } from 'kafkajs';
-import { connectionSecrets, createKafkaClient, type KafkaConnectionOptions } from './connection.js';
+import { connectionSecrets, type KafkaConnectionOptions } from './connection.js';
 import { KafkaErrorCode, KafkaTransportError, toKafkaError } from './errors.js';
 import { type ConsumerGroupDescription, deleteGroup, describeGroup } from './admin-groups.js';
 import {
@@ -12,8 +11,8 @@ import {
   watermarksOf,
 } from './admin-offsets.js';
 import { type PeekOptions, type PeekResult, peekPartition, validatePeekOptions } from './admin-peek.js';
-import { commitGroupOffsets } from './internal/group-offsets.js';
-import { createPeekCluster, type PeekCluster } from './internal/partition-peek.js';
+import { type AdminDriver, kafkaErrorName } from './internal/driver/admin-driver.js';
+import { createAdminDriver } from './internal/driver/create-driver.js';
 
 /** Options of {@link KafkaAdmin}: just how to connect. */
 export type KafkaAdminOptions = KafkaConnectionOptions;
@@ -112,27 +111,24 @@ export interface ResetOffsetsResult {
   partitions: { partition: number; offset: number }[];
 }
 
-const TOPIC_RESOURCE = 2;
 const ACTIVE_STATES = new Set(['Stable', 'PreparingRebalance', 'CompletingRebalance', 'AwaitingSync']);
 
 /**
  * Topic and consumer-group administration: idempotent topic creation, descriptions, lag,
- * offset resets. Connects lazily; `close()` (or `await using`) disconnects.
+ * offset resets. Connects lazily; `close()` (or `await using`) disconnects. Runs on either driver
+ * (`driver` option) with the same results and error codes.
  */
 export class KafkaAdmin implements AsyncDisposable {
-  readonly #kafka: KafkaClient;
-  readonly #admin: Admin;
+  readonly #admin: AdminDriver;
   readonly #secrets: readonly string[];
   #connecting: Promise<void> | undefined;
   #connected = false;
   #closed = false;
-  #peekCluster: Promise<PeekCluster> | undefined;
   readonly #peeks = new Set<Promise<unknown>>();
 
   /** Validates `options` (a `ConfigError` lists every problem); does not connect yet. */
   constructor(options: KafkaAdminOptions) {
-    this.#kafka = createKafkaClient(options, 'KafkaAdmin');
-    this.#admin = this.#kafka.admin();
+    this.#admin = createAdminDriver(options, 'KafkaAdmin');
     this.#secrets = connectionSecrets(options);
   }
 
@@ -148,16 +144,14 @@ export class KafkaAdmin implements AsyncDisposable {
       const missing = specs.filter((s) => !known.has(s.name));
       const created: string[] = [];
       if (missing.length > 0) {
-        await admin.createTopics({
-          // Waited for below: kafkajs' own wait gives up on a transient UNKNOWN_TOPIC_OR_PARTITION.
-          waitForLeaders: false,
-          topics: missing.map((s) => ({
-            topic: s.name,
-            numPartitions: s.partitions,
+        await admin.createTopics(
+          missing.map((s) => ({
+            name: s.name,
+            partitions: s.partitions,
             replicationFactor: s.replicationFactor ?? -1,
-            configEntries: Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+            configs: s.configs ?? {},
           })),
-        });
+        );
         await waitForLeaders(
           admin,
           missing.map((s) => s.name),
@@ -166,8 +160,8 @@ export class KafkaAdmin implements AsyncDisposable {
       }
       const existingSpecs = specs.filter((s) => known.has(s.name));
       if (existingSpecs.length > 0) {
-        const metadata = await admin.fetchTopicMetadata({ topics: existingSpecs.map((s) => s.name) });
-        const counts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+        const metadata = await admin.topicMetadata(existingSpecs.map((s) => s.name));
+        const counts = new Map(metadata.map((t) => [t.name, t.partitions.length]));
         const mismatches = existingSpecs.filter((s) => counts.get(s.name) !== s.partitions);
         if (mismatches.length > 0) {
           const details = mismatches.map(
@@ -189,19 +183,12 @@ export class KafkaAdmin implements AsyncDisposable {
     const admin = await this.#ready();
     return this.#run('describeTopic', name, async () => {
       await this.#assertExists(admin, [name]);
-      const [metadata, configs] = await Promise.all([
-        admin.fetchTopicMetadata({ topics: [name] }),
-        admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name }] }),
-      ]);
-      const topic = metadata.topics.find((t) => t.name === name);
+      const [metadata, configs] = await Promise.all([admin.topicMetadata([name]), admin.topicConfigs(name)]);
+      const topic = metadata.find((t) => t.name === name);
       const partitions = (topic?.partitions ?? [])
-        .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] }))
+        .map((p) => ({ partition: p.partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] }))
         .sort((a, b) => a.partition - b.partition);
-      const configEntries: Record<string, string> = {};
-      for (const entry of configs.resources[0]?.configEntries ?? []) {
-        if (!entry.isSensitive && entry.configValue !== null) configEntries[entry.configName] = entry.configValue;
-      }
-      return { name, partitions, configs: configEntries };
+      return { name, partitions, configs };
     });
   }
 
@@ -212,15 +199,15 @@ export class KafkaAdmin implements AsyncDisposable {
     const admin = await this.#ready();
     return this.#run('consumerLag', undefined, async () => {
       if (topics !== undefined) await this.#assertExists(admin, topics);
-      const committed = await admin.fetchOffsets({ groupId, ...(topics === undefined ? {} : { topics: [...topics] }) });
+      const committed = await admin.committedOffsets(groupId, topics);
       const partitions: PartitionLag[] = [];
       for (const { topic, partitions: parts } of committed) {
-        const ends = await admin.fetchTopicOffsets(topic);
+        const ends = await admin.watermarks(topic);
         for (const end of ends) {
-          const committedText = parts.find((p) => p.partition === end.partition)?.offset ?? '-1';
-          const committedOffset = Number(committedText) >= 0 ? Number(committedText) : null;
-          const endOffset = Number(end.high);
-          const from = committedOffset ?? Number(end.low);
+          const offset = parts.find((p) => p.partition === end.partition)?.offset ?? -1;
+          const committedOffset = offset >= 0 ? offset : null;
+          const endOffset = end.high;
+          const from = committedOffset ?? end.low;
           partitions.push({
             topic,
             partition: end.partition,
@@ -241,7 +228,7 @@ export class KafkaAdmin implements AsyncDisposable {
   async listTopics(options: { includeInternal?: boolean } = {}): Promise<TopicSummary[]> {
     const admin = await this.#ready();
     return this.#run('listTopics', undefined, async () => {
-      const { topics } = await admin.fetchTopicMetadata();
+      const topics = await admin.topicMetadata();
       return topics
         .filter((t) => options.includeInternal === true || !t.name.startsWith('__'))
         .map((t) => ({ name: t.name, partitions: t.partitions.length }))
@@ -288,7 +275,7 @@ export class KafkaAdmin implements AsyncDisposable {
     const admin = await this.#ready();
     return this.#run('peek', topic, async () => {
       await this.#assertExists(admin, [topic]);
-      const peek = this.#cluster().then((cluster) => peekPartition(admin, cluster, topic, options));
+      const peek = peekPartition(admin, topic, options);
       // close() lets running peeks finish: a fetch after the disconnect would open a new connection.
       this.#peeks.add(peek);
       try {
@@ -320,10 +307,10 @@ export class KafkaAdmin implements AsyncDisposable {
   async listGroups(): Promise<ConsumerGroupInfo[]> {
     const admin = await this.#ready();
     return this.#run('listGroups', undefined, async () => {
-      const { groups } = await admin.listGroups();
+      const groups = await admin.listGroups();
       if (groups.length === 0) return [];
       const described = await admin.describeGroups(groups.map((g) => g.groupId));
-      const byId = new Map(described.groups.map((g) => [g.groupId, g]));
+      const byId = new Map(described.map((g) => [g.groupId, g]));
       return groups
         .map((g) => ({
           groupId: g.groupId,
@@ -349,7 +336,7 @@ export class KafkaAdmin implements AsyncDisposable {
     const admin = await this.#ready();
     return this.#run('resetOffsets', topic, async () => {
       await this.#assertExists(admin, [topic]);
-      const { groups } = await admin.describeGroups([groupId]);
+      const groups = await admin.describeGroups([groupId]);
       const state = groups[0]?.state ?? 'Dead';
       if (ACTIVE_STATES.has(state) || (groups[0]?.members.length ?? 0) > 0) {
         throw new KafkaTransportError(
@@ -358,12 +345,7 @@ export class KafkaAdmin implements AsyncDisposable {
         );
       }
       const partitions = await resolveResetTarget(admin, topic, to);
-      await commitGroupOffsets(
-        this.#kafka,
-        groupId,
-        topic,
-        partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
-      );
+      await admin.commitOffsets(groupId, topic, partitions);
       return { partitions: [...partitions].sort((a, b) => a.partition - b.partition) };
     });
   }
@@ -375,7 +357,7 @@ export class KafkaAdmin implements AsyncDisposable {
     return this.#run('deleteTopics', undefined, async () => {
       const known = new Set(await admin.listTopics());
       const present = names.filter((n) => known.has(n));
-      if (present.length > 0) await admin.deleteTopics({ topics: present });
+      if (present.length > 0) await admin.deleteTopics(present);
       return present;
     });
   }
@@ -384,10 +366,8 @@ export class KafkaAdmin implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Running peeks finish first: a fetch after the disconnect would open a new connection.
     await Promise.allSettled([this.#connecting, ...this.#peeks]);
-    const peekCluster = this.#peekCluster;
-    this.#peekCluster = undefined;
-    if (peekCluster !== undefined) await peekCluster.then((c) => c.disconnect()).catch(() => {});
     if (this.#connected) {
       this.#connected = false;
       await this.#admin.disconnect();
@@ -399,7 +379,7 @@ export class KafkaAdmin implements AsyncDisposable {
     return this.close();
   }
 
-  async #ready(): Promise<Admin> {
+  async #ready(): Promise<AdminDriver> {
     if (this.#closed) throw new ClosedError('KafkaAdmin');
     if (!this.#connected) {
       this.#connecting ??= this.#admin
@@ -418,20 +398,7 @@ export class KafkaAdmin implements AsyncDisposable {
     return this.#admin;
   }
 
-  /** The group-less cluster connection peeks fetch through, connected on first use. */
-  #cluster(): Promise<PeekCluster> {
-    if (this.#peekCluster === undefined) {
-      const cluster = createPeekCluster(this.#kafka);
-      this.#peekCluster = cluster.connect().then(() => cluster);
-      // A failed connect is not kept: the next peek tries again.
-      this.#peekCluster.catch(() => {
-        this.#peekCluster = undefined;
-      });
-    }
-    return this.#peekCluster;
-  }
-
-  async #assertExists(admin: Admin, topics: readonly string[]): Promise<void> {
+  async #assertExists(admin: AdminDriver, topics: readonly string[]): Promise<void> {
     const known = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !known.has(t));
     if (missing.length > 0) {
@@ -464,15 +431,15 @@ const TRANSIENT_METADATA_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER
  * broker whose metadata still lags the controller answers UNKNOWN_TOPIC_OR_PARTITION (seen on the
  * shared test broker under load); kafkajs' own wait retries only LEADER_NOT_AVAILABLE and failed.
  */
-async function waitForLeaders(admin: Admin, topics: readonly string[]): Promise<void> {
+async function waitForLeaders(admin: AdminDriver, topics: readonly string[]): Promise<void> {
   const deadline = Date.now() + LEADERS_TIMEOUT_MS;
   for (;;) {
     try {
-      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const led = metadata.topics.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      const metadata = await admin.topicMetadata(topics);
+      const led = metadata.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
       if (led.length === topics.length) return;
     } catch (error) {
-      if (!TRANSIENT_METADATA_ERRORS.has((error as { type?: string }).type ?? '')) throw error;
+      if (!TRANSIENT_METADATA_ERRORS.has(kafkaErrorName(error))) throw error;
     }
     if (Date.now() >= deadline) {
       throw new KafkaTransportError(`Created topics got no leaders within ${LEADERS_TIMEOUT_MS} ms`, {

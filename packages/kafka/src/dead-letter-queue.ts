@@ -19,14 +19,10 @@ import {
   resolveDeadLetterListOptions,
   topicNameProblem,
 } from '@bus/core';
-import type { Admin, Kafka as KafkaClient } from 'kafkajs';
-import {
-  connectionSecrets,
-  createKafkaClient,
-  type KafkaConnectionOptions,
-  validateConnectionOptions,
-} from './connection.js';
+import { connectionSecrets, type KafkaConnectionOptions, validateConnectionOptions } from './connection.js';
 import { toKafkaError } from './errors.js';
+import type { AdminDriver } from './internal/driver/admin-driver.js';
+import { createAdminDriver } from './internal/driver/create-driver.js';
 import { type ReadRange, readRanges } from './internal/topic-reader.js';
 import { KafkaPublisher } from './publisher.js';
 import { BINARY_KEY_HEADER, DEFAULT_MESSAGE_ID_HEADER } from './subscriber-options.js';
@@ -57,8 +53,9 @@ interface PartitionBounds {
 }
 
 /**
- * The {@link DeadLetterQueue} of a Kafka topic. Reads never commit: each `list` or `replay` reads
- * with a consumer of a throwaway group (so it takes a group join, about a second). `count` is
+ * The {@link DeadLetterQueue} of a Kafka topic, on either driver (`driver` option). Reads never
+ * commit and join no consumer group: `list` and `replay` fetch the partitions' offset ranges
+ * directly, read-committed. `count` is
  * offset arithmetic (high watermark minus the first offset held, per partition), exact unless
  * transactional producers wrote to the topic (their commit markers take offsets too). `purge`
  * deletes records below the high watermarks it saw (Kafka's DeleteRecords), so consumer groups of
@@ -72,8 +69,7 @@ interface PartitionBounds {
 export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
   readonly topic: string;
   readonly #options: KafkaDeadLetterQueueOptions;
-  readonly #kafka: KafkaClient;
-  readonly #admin: Admin;
+  readonly #admin: AdminDriver;
   readonly #secrets: readonly string[];
   readonly #messageIdHeader: string;
   readonly #readTimeoutMs: number;
@@ -101,8 +97,7 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
     }
     issues.integer(options?.readTimeoutMs, 'readTimeoutMs', { min: 1, max: 2_147_483_647 });
     issues.throwIfAny();
-    this.#kafka = createKafkaClient(options, 'KafkaDeadLetterQueue');
-    this.#admin = this.#kafka.admin();
+    this.#admin = createAdminDriver(options, 'KafkaDeadLetterQueue');
     this.#options = options;
     this.#secrets = connectionSecrets(options);
     this.topic = options.topic;
@@ -187,10 +182,10 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
       const bounds = (await this.#bounds(options.signal)).filter(({ low, high }) => high > low);
       if (bounds.length === 0) return 0;
       const admin = await this.#ready();
-      await admin.deleteTopicRecords({
-        topic: this.topic,
-        partitions: bounds.map(({ partition, high }) => ({ partition, offset: String(high) })),
-      });
+      await admin.deleteRecords(
+        this.topic,
+        bounds.map(({ partition, high }) => ({ partition, offset: high })),
+      );
       return bounds.reduce((sum, { low, high }) => sum + (high - low), 0);
     });
   }
@@ -239,19 +234,20 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
     signal?.throwIfAborted();
     const admin = await this.#ready();
     if (!(await admin.listTopics()).includes(this.topic)) return [];
-    const offsets = await admin.fetchTopicOffsets(this.topic);
+    const offsets = await admin.watermarks(this.topic);
     signal?.throwIfAborted();
     return offsets
-      .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+      .map(({ partition, low, high }) => ({ partition, low, high }))
       .sort((a, b) => a.partition - b.partition);
   }
 
+  /** Reads after `#bounds`, which connected (a call running while `close()` waits may go on). */
   #read(
     ranges: readonly ReadRange[],
     signal: AbortSignal | undefined,
     onRecord: (record: { partition: number; offset: number; message: Message }) => Promise<void> | void,
   ): Promise<void> {
-    return readRanges(this.#kafka, this.topic, ranges, {
+    return readRanges(this.#admin, this.topic, ranges, {
       messageIdHeader: this.#messageIdHeader,
       binaryKeyHeader: BINARY_KEY_HEADER,
       timeoutMs: this.#readTimeoutMs,
@@ -276,7 +272,7 @@ export class KafkaDeadLetterQueue implements DeadLetterQueue, AsyncDisposable {
     return this.#ownPublisher;
   }
 
-  async #ready(): Promise<Admin> {
+  async #ready(): Promise<AdminDriver> {
     if (this.#closed) throw new ClosedError('KafkaDeadLetterQueue');
     if (!this.#connected) {
       this.#connecting ??= this.#admin

@@ -2,8 +2,8 @@ import { runDeadLetterQueueSuite } from '@bus/core/testing';
 import { KafkaDeadLetterQueue, KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
 import { brokers, createTopic } from './subscriber-helpers.js';
 
-// The shared dead-letter queue suite against the real broker. Each list or replay reads with a
-// throwaway consumer group (a join takes about a second), hence the timeout scale.
+// The shared dead-letter queue suite against the real broker (the subscribers' group joins take
+// seconds, hence the timeout scale). The kafka-platformatic project runs it on @platformatic/kafka.
 runDeadLetterQueueSuite({
   name: 'KafkaDeadLetterQueue',
   features: { partitions: true, guaranteedOrderPerKey: true },

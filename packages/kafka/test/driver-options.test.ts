@@ -1,5 +1,5 @@
 import { ConfigError } from '@bus/core';
-import { KafkaAdmin, KafkaSubscriber } from '@bus/kafka';
+import { KafkaAdmin, KafkaDeadLetterQueue, KafkaSubscriber } from '@bus/kafka';
 import { describe, expect, it } from 'vitest';
 import { KafkaPublisher } from '../src/publisher.ts';
 
@@ -26,8 +26,15 @@ describe('the driver option', () => {
       () => new KafkaSubscriber({ brokers: 'localhost:1', driver: 'platformatic', partitionAssignors: ['range'] }),
     );
     expect(subscriber.map((i) => i.path)).toEqual(['partitionAssignors']);
-    const admin = issues(() => new KafkaAdmin({ brokers: 'localhost:1', driver: 'platformatic' }));
-    expect(admin.map((i) => i.path)).toEqual(['driver']);
+  });
+
+  it('runs the admin and the dead-letter queue on platformatic, checking their options there too', async () => {
+    await new KafkaAdmin({ brokers: 'localhost:1', driver: 'platformatic' }).close();
+    await new KafkaDeadLetterQueue({ brokers: 'localhost:1', driver: 'platformatic', topic: 'dlq' }).close();
+    const admin = issues(() => new KafkaAdmin({ brokers: 'nohost', driver: 'platformatic', clientId: 7 as never }));
+    expect(admin.map((i) => i.path).sort()).toEqual(['brokers', 'clientId']);
+    const dlq = issues(() => new KafkaDeadLetterQueue({ brokers: 'nohost', driver: 'platformatic', topic: '' }));
+    expect(dlq.map((i) => i.path).sort()).toEqual(['brokers', 'topic']);
   });
 
   it('accepts kafkajs explicitly, the default, and platformatic for the publisher', async () => {

@@ -1,20 +1,8 @@
 import type { Kafka as KafkaClient } from 'kafkajs';
-import type { PeekedRecord } from '../admin-peek.js';
 import { KafkaErrorCode, KafkaTransportError } from '../errors.js';
-import { headerValue, type RawHeader } from './consumer-message.js';
-
-/** A record read by a peek, before the topic is added. */
-export type RawPeekedRecord = Omit<PeekedRecord, 'topic'>;
-
-/** What one fetch of a partition returned. */
-export interface PartitionFetch {
-  /** Records at or after the fetch offset, committed ones only, in offset order. */
-  readonly records: RawPeekedRecord[];
-  /** The offset to fetch next: after the last record or control record seen. */
-  readonly nextOffset: number;
-  /** The partition's high watermark when the broker answered. */
-  readonly highWatermark: number;
-}
+import type { RawHeader } from './consumer-message.js';
+import type { DriverPartitionFetch, FetchedRecord } from './driver/admin-driver.js';
+import { kafkaErrorName } from './driver/admin-driver.js';
 
 // kafkajs' cluster and broker API, the part used here. kafkajs has no public way to fetch without a
 // consumer group, so the peek uses the cluster factory every kafkajs client owns (kafkajs 2.x).
@@ -142,60 +130,67 @@ export async function fetchPartition(
   partition: number,
   offset: number,
   maxWaitMs: number,
-): Promise<PartitionFetch> {
+): Promise<DriverPartitionFetch> {
   await cluster.addTargetTopic(topic);
-  return retryStaleLeader(cluster, async () => {
-    const leaders = cluster.findLeaderForPartitions(topic, [partition]);
-    const nodeId = Object.keys(leaders)[0];
-    if (nodeId === undefined) {
-      throw new KafkaTransportError(`Topic "${topic}" has no partition ${partition}`, {
-        code: KafkaErrorCode.INVALID_OFFSETS,
-        topic,
+  return retryStaleLeader(
+    () => cluster.refreshMetadata(),
+    async () => {
+      const leaders = cluster.findLeaderForPartitions(topic, [partition]);
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) {
+        throw new KafkaTransportError(`Topic "${topic}" has no partition ${partition}`, {
+          code: KafkaErrorCode.INVALID_OFFSETS,
+          topic,
+        });
+      }
+      const broker = await cluster.findBroker({ nodeId });
+      const response = await broker.fetch({
+        replicaId: -1,
+        isolationLevel: READ_COMMITTED,
+        maxWaitTime: maxWaitMs,
+        minBytes: 1,
+        maxBytes: PARTITION_MAX_BYTES * 2,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: PARTITION_MAX_BYTES }] }],
       });
-    }
-    const broker = await cluster.findBroker({ nodeId });
-    const response = await broker.fetch({
-      replicaId: -1,
-      isolationLevel: READ_COMMITTED,
-      maxWaitTime: maxWaitMs,
-      minBytes: 1,
-      maxBytes: PARTITION_MAX_BYTES * 2,
-      topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: PARTITION_MAX_BYTES }] }],
-    });
-    const answer = response.responses.find((r) => r.topicName === topic)?.partitions[0];
-    return answer === undefined
-      ? { records: [], nextOffset: offset, highWatermark: offset }
-      : committedRecords(answer, offset);
-  });
+      const answer = response.responses.find((r) => r.topicName === topic)?.partitions[0];
+      return answer === undefined
+        ? { records: [], nextOffset: offset, highWatermark: offset }
+        : committedRecords(answer, offset);
+    },
+  );
 }
 
+const STALE_LEADER_TYPES = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+]);
+
 /**
- * Runs a request to a partition's leader, looking the leaders up again (up to 5 times, with growing
- * pauses) while the broker answers that it does not lead it: a topic created a moment ago does that
- * under load.
+ * Runs a request to a partition's leader, looking the leaders up again (`refresh`, up to 5 times,
+ * with growing pauses) while the broker answers that it does not lead it: a topic created a moment
+ * ago does that under load. Kafka's error name is kafkajs's `type`, or @platformatic/kafka's `apiId`.
  */
-export async function retryStaleLeader<T>(cluster: PeekCluster, request: () => Promise<T>): Promise<T> {
+export async function retryStaleLeader<T>(refresh: () => Promise<unknown>, request: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await request();
     } catch (error) {
-      const type = (error as { type?: unknown }).type;
-      const stale =
-        type === 'NOT_LEADER_FOR_PARTITION' || type === 'LEADER_NOT_AVAILABLE' || type === 'UNKNOWN_TOPIC_OR_PARTITION';
-      if (!stale || attempt >= STALE_LEADER_RETRIES) throw error;
+      if (!STALE_LEADER_TYPES.has(kafkaErrorName(error)) || attempt >= STALE_LEADER_RETRIES) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
-      await cluster.refreshMetadata();
+      await refresh();
     }
   }
 }
 
 /** Drops records before `offset`, control records and records of aborted transactions. */
-function committedRecords(answer: RawPartitionResponse, offset: number): PartitionFetch {
+function committedRecords(answer: RawPartitionResponse, offset: number): DriverPartitionFetch {
   const aborted = (answer.abortedTransactions ?? [])
     .map((a) => ({ producerId: a.producerId, firstOffset: Number(a.firstOffset) }))
     .sort((a, b) => a.firstOffset - b.firstOffset);
   const abortedProducers = new Set<string>();
-  const records: RawPeekedRecord[] = [];
+  const records: FetchedRecord[] = [];
   let nextOffset = offset;
   let next = 0;
   for (const message of answer.messages) {
@@ -210,33 +205,17 @@ function committedRecords(answer: RawPartitionResponse, offset: number): Partiti
       continue;
     }
     if (message.batchContext?.inTransaction === true && abortedProducers.has(producerId)) continue;
-    records.push(recordOf(answer.partition, at, message));
+    records.push(recordOf(at, message));
   }
   return { records, nextOffset, highWatermark: Number(answer.highWatermark) };
 }
 
-function recordOf(partition: number, offset: number, message: RawMessage): RawPeekedRecord {
-  const headers: Record<string, string> = {};
-  let binaryHeaders: Record<string, Uint8Array> | undefined;
-  for (const name in message.headers ?? {}) {
-    const value = headerValue(message.headers?.[name]);
-    if (typeof value === 'string') headers[name] = value;
-    else if (value !== undefined) {
-      binaryHeaders ??= {};
-      binaryHeaders[name] = value;
-    }
-  }
+function recordOf(offset: number, message: RawMessage): FetchedRecord {
   return {
-    partition,
     offset,
     timestamp: Number(message.timestamp),
-    key: message.key === null ? null : bytes(message.key),
-    value: message.value === null ? null : bytes(message.value),
-    headers,
-    ...(binaryHeaders === undefined ? {} : { binaryHeaders }),
+    key: message.key,
+    value: message.value,
+    headers: message.headers ?? {},
   };
-}
-
-function bytes(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { type Message, TimeoutError } from '@bus/core';
-import type { Consumer, Kafka as KafkaClient, KafkaMessage } from 'kafkajs';
-import { decodeKey, headerValue } from './consumer-message.js';
 import { CLOUDEVENTS_ID_HEADER } from '../subscriber-options.js';
+import { decodeKey, headerValue } from './consumer-message.js';
+import type { AdminDriver, FetchedRecord } from './driver/admin-driver.js';
 
 /** Offsets `[from, to)` of one partition to read. */
 export interface ReadRange {
@@ -29,112 +28,73 @@ export interface ReadOptions {
   readonly onRecord: (record: ReadRecord) => Promise<void> | void;
 }
 
+/** How long a fetch waits when a range's end is not readable yet (an open transaction holds it back). */
+const WAIT_MS = 250;
+
 /**
- * Reads offset ranges of a topic without committing anything: kafkajs has no manual assignment,
- * so a consumer of a throwaway group (that never commits, so the broker forgets it) subscribes,
- * seeks each wanted partition and pauses the others.
+ * Reads offset ranges of a topic without committing anything and without a consumer group: each
+ * range is fetched from its partition's leader, read-committed, one partition after another.
  */
 export async function readRanges(
-  kafka: KafkaClient,
+  admin: AdminDriver,
   topic: string,
   ranges: readonly ReadRange[],
   options: ReadOptions,
 ): Promise<void> {
-  const pending = new Map(ranges.filter((r) => r.to > r.from).map((r) => [r.partition, r]));
-  // Next offset to hand out per partition: a fetch made before the seek took effect may overlap it.
-  const next = new Map([...pending.values()].map((r) => [r.partition, r.from]));
-  if (pending.size === 0) return;
+  const wanted = ranges.filter((r) => r.to > r.from);
+  if (wanted.length === 0) return;
   options.signal?.throwIfAborted();
-  const consumer = kafka.consumer({
-    groupId: `bus-dead-letter-reader-${randomUUID()}`,
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 250,
-    retry: { retries: 2 },
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TimeoutError(`Reading dead letters of "${topic}"`, options.timeoutMs)),
+      options.timeoutMs,
+    );
+    onAbort = () => reject(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
-  let finished = false;
-  let settle!: { resolve: () => void; reject: (error: unknown) => void };
-  const done = new Promise<void>((resolve, reject) => {
-    settle = {
-      resolve: () => {
-        finished = true;
-        resolve();
-      },
-      reject: (error) => {
-        finished = true;
-        reject(error);
-      },
-    };
-  });
-  consumer.on(consumer.events.CRASH, (event) => settle.reject(event.payload.error));
-  const timer = setTimeout(
-    () => settle.reject(new TimeoutError(`Reading dead letters of "${topic}"`, options.timeoutMs)),
-    options.timeoutMs,
-  );
-  const onAbort = () => settle.reject(options.signal?.reason);
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const read = async () => {
+    for (const range of wanted) {
+      let next = range.from;
+      let waitMs = 0;
+      while (next < range.to && !stopped) {
+        const fetched = await admin.fetchPartition(topic, range.partition, next, waitMs);
+        for (const record of fetched.records) {
+          if (stopped || record.offset >= range.to) break;
+          if (record.offset < next) continue;
+          await options.onRecord({
+            partition: range.partition,
+            offset: record.offset,
+            message: messageOf(record, topic, range.partition, options),
+          });
+        }
+        // Control records and aborted transactions move the position on without a record.
+        waitMs = fetched.nextOffset > next ? 0 : WAIT_MS;
+        next = Math.max(next, fetched.nextOffset);
+      }
+    }
+  };
+  const reading = read();
+  // After a timeout or an abort the read stops at its next step; its late failure is nobody's.
+  reading.catch(() => {});
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch, isStale }) => {
-        const range = pending.get(batch.partition);
-        if (finished) return;
-        if (range === undefined) {
-          // A partition outside the ranges (or already read): stop fetching it.
-          consumer.pause([{ topic, partitions: [batch.partition] }]);
-          return;
-        }
-        for (const raw of batch.messages) {
-          if (isStale() || finished) return;
-          const offset = Number(raw.offset);
-          if (offset < (next.get(batch.partition) ?? range.from) || offset >= range.to) continue;
-          next.set(batch.partition, offset + 1);
-          try {
-            await options.onRecord({
-              partition: batch.partition,
-              offset,
-              message: messageOf(raw, topic, batch.partition, options),
-            });
-          } catch (error) {
-            settle.reject(error);
-            return;
-          }
-        }
-        // An empty batch reports the high watermark as its last offset, so a range ending in
-        // records the consumer never sees (aborted or control records) still completes.
-        if (Number(batch.lastOffset()) + 1 >= range.to) {
-          pending.delete(batch.partition);
-          consumer.pause([{ topic, partitions: [batch.partition] }]);
-          if (pending.size === 0) settle.resolve();
-        }
-      },
-    });
-    for (const range of pending.values())
-      consumer.seek({ topic, partition: range.partition, offset: String(range.from) });
-    await done;
+    await Promise.race([reading, interrupted]);
   } finally {
+    stopped = true;
     clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-    await disconnect(consumer);
+    if (onAbort !== undefined) options.signal?.removeEventListener('abort', onAbort);
   }
 }
 
-async function disconnect(consumer: Consumer): Promise<void> {
-  try {
-    await consumer.disconnect();
-  } catch {
-    // The read already succeeded or failed; a failed disconnect changes neither.
-  }
-}
-
-function messageOf(raw: KafkaMessage, topic: string, partition: number, options: ReadOptions): Message {
+function messageOf(raw: FetchedRecord, topic: string, partition: number, options: ReadOptions): Message {
   const headers: Record<string, string> = {};
   let binaryHeaders: Record<string, Uint8Array> | undefined;
   let id: string | undefined;
   let binaryKey = false;
-  for (const name in raw.headers ?? {}) {
-    const value = headerValue(raw.headers?.[name]);
+  for (const name in raw.headers) {
+    const value = headerValue(raw.headers[name]);
     if (value === undefined) continue;
     if (name === options.binaryKeyHeader) binaryKey = true;
     else if (typeof value !== 'string') {

@@ -2,6 +2,10 @@
 // clients that run on @platformatic/kafka defaulting to it. The suites then run unchanged on that
 // driver; an explicit `driver` in a test still wins.
 import {
+  KafkaAdmin as Admin,
+  type KafkaAdminOptions,
+  KafkaDeadLetterQueue as DeadLetterQueue,
+  type KafkaDeadLetterQueueOptions,
   KafkaPublisher as Publisher,
   type KafkaPublisherOptions,
   KafkaSubscriber as Subscriber,
@@ -20,6 +24,20 @@ export class KafkaPublisher extends Publisher {
 /** KafkaSubscriber on @platformatic/kafka unless the test chose a driver. */
 export class KafkaSubscriber extends Subscriber {
   constructor(options: KafkaSubscriberOptions) {
+    super({ driver: 'platformatic', ...options });
+  }
+}
+
+/** KafkaAdmin on @platformatic/kafka unless the test chose a driver. */
+export class KafkaAdmin extends Admin {
+  constructor(options: KafkaAdminOptions) {
+    super({ driver: 'platformatic', ...options });
+  }
+}
+
+/** KafkaDeadLetterQueue on @platformatic/kafka unless the test chose a driver. */
+export class KafkaDeadLetterQueue extends DeadLetterQueue {
+  constructor(options: KafkaDeadLetterQueueOptions) {
     super({ driver: 'platformatic', ...options });
   }
 }

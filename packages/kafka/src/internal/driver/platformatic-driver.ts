@@ -243,6 +243,19 @@ class PlatformaticProducer implements ProducerDriver {
   }
 }
 
+/**
+ * The client options `options` stand for, once validated: a `ConfigError` named after `subject`
+ * lists every problem, a missing @platformatic/kafka among them.
+ */
+export function validatedPlatformaticOptions(options: KafkaConnectionOptions, subject: string): PlatformaticOptions {
+  const issues = new ConfigIssues(subject);
+  validateConnectionOptions(options, issues);
+  checkDriverSupported(options, issues, subject, ['kafkajs', 'platformatic']);
+  if (!isInstalled()) issues.add('driver', '"platformatic" needs the @platformatic/kafka package installed');
+  issues.throwIfAny();
+  return toPlatformaticOptions(options);
+}
+
 /** How long the publisher waits to look up a topic's size limit for a clearer error message. */
 const LIMIT_LOOKUP_TIMEOUT_MS = 2_000;
 
@@ -254,12 +267,7 @@ export class PlatformaticDriver implements KafkaDriver {
 
   /** Validates `options` (a `ConfigError` lists every problem, and a missing @platformatic/kafka). */
   constructor(options: KafkaConnectionOptions, subject: string) {
-    const issues = new ConfigIssues(subject);
-    validateConnectionOptions(options, issues);
-    checkDriverSupported(options, issues, subject, ['kafkajs', 'platformatic']);
-    if (!isInstalled()) issues.add('driver', '"platformatic" needs the @platformatic/kafka package installed');
-    issues.throwIfAny();
-    this.#options = toPlatformaticOptions(options);
+    this.#options = validatedPlatformaticOptions(options, subject);
   }
 
   producer(setup: ProducerSetup): ProducerDriver {
