@@ -6,6 +6,10 @@ import type * as Platformatic from '@platformatic/kafka';
  * its topic. The client's own round robin hands partitions to members regardless of what they
  * subscribe to, so in a group whose members read different topics (a topic and its retry topics,
  * one group) some partitions went to members that never read them.
+ *
+ * The topics are every member's, not only the `topics` the client passes: those are the leader's
+ * own subscription (@platformatic/kafka 2.12), so members reading other topics got nothing. The
+ * client looked up the metadata of every member's topics before calling this.
  */
 export const subscriptionRoundRobin: Platformatic.GroupPartitionsAssigner = (_current, members, topics, metadata) => {
   const memberIds = [...members.keys()].sort();
@@ -13,8 +17,10 @@ export const subscriptionRoundRobin: Platformatic.GroupPartitionsAssigner = (_cu
     memberId,
     assignments: new Map<string, { topic: string; partitions: number[] }>(),
   }));
+  const subscribed = new Set(topics);
+  for (const member of members.values()) for (const topic of member.topics ?? []) subscribed.add(topic);
   let next = 0;
-  for (const topic of [...topics].sort()) {
+  for (const topic of [...subscribed].sort()) {
     const subscribers = assignments.filter(({ memberId }) => {
       const subscribed = members.get(memberId)?.topics;
       return subscribed === undefined || subscribed.includes(topic);
