@@ -151,7 +151,16 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
   return result;
 }
 
-function inconsistentGroupProtocolMessage(context: KafkaErrorContext): string {
+function inconsistentGroupProtocolMessage(context: KafkaErrorContext, platformatic: boolean): string {
+  if (platformatic) {
+    // A subscriber on @platformatic/kafka offers Java's roundrobin only; `partitionAssignors` cannot change that.
+    return (
+      `Kafka refused ${where(context)}: the consumer group's other members share no partition assignor with ` +
+      `this one, which offers "roundrobin" (the one strategy a subscriber on driver "platformatic" offers; its ` +
+      `\`partitionAssignors\` cannot be chosen). Add "roundrobin" to the other members' ` +
+      `\`partition.assignment.strategy\` (or \`partitionAssignors\` of kafkajs members), or use driver "kafkajs".`
+    );
+  }
   const offered =
     context.partitionAssignors === undefined || context.partitionAssignors.length === 0
       ? 'the configured partition assignors'
@@ -236,7 +245,11 @@ export function toKafkaError(error: unknown, context: KafkaErrorContext): BusErr
     return make(KafkaErrorCode.INVALID_TOPIC, `Invalid Kafka topic name for ${where(context)}`, false);
   }
   if (type === 'INCONSISTENT_GROUP_PROTOCOL') {
-    return make(KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL, inconsistentGroupProtocolMessage(context), false);
+    return make(
+      KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+      inconsistentGroupProtocolMessage(context, platformatic !== undefined),
+      false,
+    );
   }
   if (type === 'REBALANCE_IN_PROGRESS' || name === 'KafkaJSFetcherRebalanceError') {
     return make(KafkaErrorCode.REBALANCE, `Consumer group rebalanced during ${context.operation}`, true);
