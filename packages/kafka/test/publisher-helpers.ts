@@ -1,5 +1,6 @@
 import { testInfra, uniqueName } from '@bus/test-infra';
 import kafkajs, { type Admin, type KafkaConfig } from 'kafkajs';
+import { KafkaAdmin } from '../src/admin.ts';
 
 /** A record as read back by a raw kafkajs consumer. */
 export interface ReadRecord {
@@ -30,23 +31,24 @@ export async function createTopic(
   admin?: Admin,
 ): Promise<string> {
   const topic = uniqueName(prefix);
-  const own = admin ?? rawKafka().admin();
-  if (!admin) await own.connect();
-  try {
-    await own.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: partitions,
-          replicationFactor: 1,
-          configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
-        },
-      ],
-    });
-  } finally {
-    if (!admin) await own.disconnect();
+  if (admin === undefined) {
+    // KafkaAdmin waits out a just-created topic's transient UNKNOWN_TOPIC_OR_PARTITION, where
+    // kafkajs' own createTopics wait failed on the loaded shared broker.
+    await using busAdmin = new KafkaAdmin({ brokers: testInfra().kafka.brokers, driver: 'kafkajs' });
+    await busAdmin.ensureTopics([{ name: topic, partitions, replicationFactor: 1, configs }]);
+    return topic;
   }
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic,
+        numPartitions: partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })),
+      },
+    ],
+  });
   return topic;
 }
 
