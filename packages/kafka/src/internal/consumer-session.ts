@@ -257,7 +257,7 @@ export class ConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTak
     // An ack from an earlier generation (or after the partition was revoked) is not committed: the
     // record is redelivered to the partition's current owner, which at-least-once allows.
     if (state.retired) return;
-    if (!this.#gate.acked(state, () => state.tracker.ack(record), this.#handOut.partitions)) return;
+    if (!this.#gate.acked(state, record, this.#handOut.partitions)) return;
     // An ack racing with shutdown joins the final commit instead of being dropped.
     if (this.#phase === 'stopping') this.#commits.flush();
     else this.#commits.noteAck();

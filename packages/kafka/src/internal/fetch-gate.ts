@@ -1,4 +1,5 @@
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { TrackedOffset } from './commit-tracker.js';
 import type { PartitionState } from './partition-state.js';
 
 /** How much one subscription may hold; see the subscriber options of the same names. */
@@ -118,13 +119,13 @@ export class FetchGate {
   }
 
   /**
-   * Books an ack of `state`'s records: `ack()` advances its tracker and says whether its
-   * committable prefix moved. Frees room (and resumes paused partitions of `partitions`) when it did.
+   * Acks `record` in `state`'s tracker and says whether the committable prefix moved. Frees room
+   * (and resumes paused partitions of `partitions`) when it did.
    */
-  acked(state: PartitionState, ack: () => boolean, partitions: readonly PartitionState[]): boolean {
+  acked(state: PartitionState, record: TrackedOffset, partitions: readonly PartitionState[]): boolean {
     const before = state.outstanding;
     const beforeBytes = state.outstandingBytes;
-    if (!ack()) return false;
+    if (!state.tracker.ack(record)) return false;
     this.#outstanding -= before - state.outstanding;
     this.#outstandingBytes -= beforeBytes - state.outstandingBytes;
     if (this.#roomCheck?.() === true) this.release();

@@ -6,6 +6,9 @@ interface Lane<T> {
   running: boolean;
 }
 
+/** Emptied lanes kept for reuse; enough for a router's buffer of messages with distinct keys. */
+const MAX_SPARE_LANES = 256;
+
 /**
  * Runs items with at most `concurrency` at a time, one at a time per lane, in arrival order within a
  * lane. Lanes are dropped as soon as they are empty, so many distinct keys do not leak memory.
@@ -22,8 +25,11 @@ export class LaneScheduler<T> {
   #waiting = 0;
   #paused = false;
   #pumping = false;
-  /** One emptied keyed lane kept for reuse: with one message per lane at a time, each would allocate one. */
-  #spare: Lane<T> | undefined;
+  /**
+   * Emptied keyed lanes kept for reuse (at most {@link MAX_SPARE_LANES}): with about one message per
+   * key at a time, each message would allocate a lane of its own.
+   */
+  readonly #spares: Lane<T>[] = [];
 
   /**
    * @param run Handles one item; returns `true` when it finished synchronously. Otherwise the item
@@ -71,8 +77,7 @@ export class LaneScheduler<T> {
     } else {
       let state = this.#lanes.get(lane);
       if (state === undefined) {
-        state = this.#spare ?? { key: lane, waiting: [], running: false };
-        this.#spare = undefined;
+        state = this.#spares.pop() ?? { key: lane, waiting: [], running: false };
         state.key = lane;
         this.#lanes.set(lane, state);
       }
@@ -163,8 +168,7 @@ export class LaneScheduler<T> {
     }
     // A keyed item still running holds its lane, so later items of its key queue behind it.
     if (key !== undefined) {
-      const lane = this.#spare ?? { key, waiting: [], running: true };
-      this.#spare = undefined;
+      const lane = this.#spares.pop() ?? { key, waiting: [], running: true };
       lane.key = key;
       lane.running = true;
       this.#lanes.set(key, lane);
@@ -193,7 +197,7 @@ export class LaneScheduler<T> {
       if (lane.waiting.length > 0) this.#ready.push(lane);
       else {
         this.#lanes.delete(lane.key);
-        this.#spare = lane;
+        if (this.#spares.length < MAX_SPARE_LANES) this.#spares.push(lane);
       }
     }
     this.#pump();
