@@ -42,6 +42,26 @@ describe('toKafkaError', () => {
     }
   });
 
+  it('maps a @platformatic/kafka fetch aimed at a broker that left the cluster to a retryable connection failure', () => {
+    // What the client throws when a partition's leader was killed: its refreshed metadata no longer lists it.
+    const lost = Object.assign(new Error('Cannot find broker with node id 3'), {
+      code: 'PLT_KFK_USER',
+      canRetry: false,
+    });
+    const typed = toKafkaError(lost, { operation: 'consume', topic: 't' });
+    expect(typed.code).toBe(KafkaErrorCode.CONNECTION_FAILED);
+    expect(typed.isRetryable).toBe(true);
+    // Other usage errors of the client stay what they were.
+    const usage = Object.assign(new Error('Cannot leave group while consuming messages.'), {
+      code: 'PLT_KFK_USER',
+      canRetry: false,
+    });
+    expect(toKafkaError(usage, { operation: 'close' })).toMatchObject({
+      code: KafkaErrorCode.UNKNOWN,
+      isRetryable: false,
+    });
+  });
+
   it('unwraps KafkaJSNumberOfRetriesExceeded to the cause', () => {
     const cause = new kafkajs.KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1');
     const wrapped = new kafkajs.KafkaJSNumberOfRetriesExceeded(cause, { retryCount: 5, retryTime: 100 });

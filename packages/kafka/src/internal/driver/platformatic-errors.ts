@@ -59,11 +59,15 @@ export function platformaticErrorShape(error: unknown): PlatformaticErrorShape |
     all.find((e) => e.code === 'PLT_KFK_AUTHENTICATION') ??
     all.at(-1) ??
     error;
-  const kind = KIND_BY_CODE[String(chosen.code)] ?? 'client';
   // The client's metadata lookup reports a topic the broker does not know as a UserError.
   const unknownTopic = chosen.code === 'PLT_KFK_USER' && /^Unknown topic /.test(String(chosen.message));
+  // A fetch aimed at a leader that left the cluster (killed, restarting): the client's refreshed
+  // metadata no longer lists it, and it reports that as a non-retryable UserError. It is a lost
+  // broker, gone once the leadership moved: a connection failure, retryable.
+  const lostBroker = chosen.code === 'PLT_KFK_USER' && /^Cannot find broker with node id /.test(String(chosen.message));
+  const kind = lostBroker ? 'connection' : (KIND_BY_CODE[String(chosen.code)] ?? 'client');
   const type = typeof chosen.apiId === 'string' ? chosen.apiId : unknownTopic ? 'UNKNOWN_TOPIC_OR_PARTITION' : '';
-  return { kind, type, root: chosen, retriable: all.every((e) => e.canRetry !== false) };
+  return { kind, type, root: chosen, retriable: lostBroker || all.every((e) => e.canRetry !== false) };
 }
 
 /**

@@ -8,6 +8,8 @@ import type { SessionOptions } from '../consumer-session.js';
 import type { PendingRecord } from '../held-record.js';
 import { HandOut } from '../hand-out.js';
 import { PartitionState } from '../partition-state.js';
+import { StallWatchdog } from '../stall-watchdog.js';
+import type { StallReason } from '../../subscriber-events.js';
 import { subscriptionRoundRobin } from './platformatic-assignor.js';
 import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js';
 import { type RawBatch, takeRecords } from './platformatic-records.js';
@@ -44,6 +46,8 @@ const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
 const MIN_FETCH_BYTES = 16 * 1024;
 /** Messages handed out back to back before yielding to the event loop (I/O). */
 const YIELD_EVERY = 2_048;
+/** Pause between attempts to open the message stream again after it failed (as the kafkajs session's). */
+const RESTART_RETRY_MS = 1_000;
 
 /** What the platformatic session needs beyond the kafkajs session's options. */
 export interface PlatformaticSessionOptions extends Omit<SessionOptions, 'kafka' | 'consumerConfig'> {
@@ -89,6 +93,15 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #consumer: BytesConsumer | undefined;
   #stream: BytesStream | undefined;
   #rebalancing = false;
+  /** Whether an assignment (even an empty one) was taken and announced. */
+  #assignedOnce = false;
+  /** KIP-848: a look for partitions added by a heartbeat's answer is under way (see `#onHeartbeat`). */
+  #lookingForAssignment = false;
+  readonly #watchdog: StallWatchdog;
+  /** A restart of the message stream under way (after a stream error, a failed rejoin or a stall). */
+  #restarting: Promise<void> | undefined;
+  /** Ends the pause before the next restart attempt (at once when the session stops). */
+  #restartWait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   #fatal: BusError | undefined;
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
@@ -122,6 +135,10 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       (record, state) => this.#deliver(record, state),
       () => this.#wake(),
     );
+    this.#watchdog = new StallWatchdog({
+      ...options.stall,
+      onStall: (reason, stalledMs) => this.#onStall(reason, stalledMs),
+    });
     if (signal !== undefined) {
       const onAbort = () => void this.return();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -297,6 +314,22 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     if (this.#phase !== 'starting') return;
     consumer.on('consumer:group:rebalance', () => this.#onRebalancing());
     consumer.on('consumer:group:join', () => this.#syncAssignment());
+    consumer.on('consumer:heartbeat:end', () => this.#onHeartbeat());
+    // The client emits 'error' when a rejoin it started after a failed heartbeat gave up: it then
+    // heartbeats no more, so the member drops out of the group. (Unhandled, it would end the process.)
+    consumer.on('error', (error: Error) => this.#onCrash(error));
+    await this.#openStream(() => this.#phase === 'starting');
+    this.#watchdog.start();
+  }
+
+  /**
+   * Opens the consumer's message stream: consume() joins the group first when the member has no
+   * membership (or the topic is new to it). A topic that does not exist yet is waited for, up to
+   * `topicWaitMs`, while `active()` holds.
+   */
+  async #openStream(active: () => boolean): Promise<void> {
+    const consumer = this.#consumer as BytesConsumer;
+    const { topic } = this.#o;
     const deadline = Date.now() + this.#o.topicWaitMs;
     let stream: BytesStream | undefined;
     for (let delayMs = 50; stream === undefined; delayMs = Math.min(delayMs * 2, 1_000)) {
@@ -306,24 +339,33 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
           mode: 'committed',
           fallbackMode: this.#o.fromBeginning ? 'earliest' : 'latest',
           autocommit: false,
-          maxWaitTime: c.fetchMaxWaitMs,
+          maxWaitTime: this.#o.consumer.fetchMaxWaitMs,
         });
       } catch (error) {
         const typed = toKafkaError(error, { operation: 'subscribe', topic, secrets: this.#o.secrets });
-        if (typed.code !== 'KAFKA_UNKNOWN_TOPIC' || Date.now() + delayMs > deadline || this.#phase !== 'starting') {
-          throw error;
-        }
+        if (typed.code !== 'KAFKA_UNKNOWN_TOPIC' || Date.now() + delayMs > deadline || !active()) throw error;
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
+    if (!active()) {
+      await stream.close().catch(() => undefined);
+      return;
+    }
     this.#stream = stream;
+    this.#paused = false;
     // The join happened inside consume(): take the assignment it produced.
     this.#syncAssignment();
     // Records never reach the stream (see #installFetchHook); it only has to flow to keep fetching.
     stream.on('data', () => {});
     // The client moved fetch positions itself (committed offsets after a join, an offset out of range).
-    stream.on('offsets', () => this.#fetchFrom.clear());
-    stream.on('error', (error: Error) => this.#onCrash(error));
+    // A stream left behind by a restart no longer counts.
+    stream.on('offsets', () => {
+      if (this.#stream === stream) this.#fetchFrom.clear();
+    });
+    stream.on('fetch', () => this.#watchdog.progress());
+    stream.on('error', (error: Error) => {
+      if (this.#stream === stream) this.#onCrash(error);
+    });
   }
 
   /**
@@ -517,7 +559,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     const previous = [...this.#partitions.keys()];
     const unchanged =
       !this.#rebalancing && previous.length === assigned.length && previous.every((p) => assigned.includes(p));
-    if (unchanged && previous.length > 0) return;
+    if (unchanged && this.#assignedOnce) return;
+    this.#assignedOnce = true;
     this.#retireAll();
     this.#partitions = new Map();
     this.#outstanding = 0;
@@ -529,6 +572,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
     this.#handOut.assign([...this.#partitions.values()]);
     this.#rebalancing = false;
+    this.#watchdog.settled();
     if (this.#paused) {
       this.#paused = false;
       this.#stream?.resume();
@@ -545,6 +589,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     // Partitions are about to move: hand nothing more out and commit the acked prefixes now,
     // while this generation's commits are still accepted.
     this.#rebalancing = true;
+    this.#watchdog.rebalancing();
     void this.#scheduler?.flush();
     // A classic rebalance ends with a join event. Under KIP-848 the client moves partitions after
     // this event without another one: look for the new assignment (past the bound, take what it has).
@@ -560,15 +605,127 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     setTimeout(look, 20).unref();
   }
 
+  /**
+   * A heartbeat went through. Under KIP-848 its answer is also how partitions arrive: the client
+   * adds newly assigned ones (a member that joined after a revocation elsewhere, or one that got a
+   * leaving member's partitions) without any event, so look for a changed assignment after each.
+   */
+  #onHeartbeat(): void {
+    this.#watchdog.progress();
+    if (this.#o.consumer.groupProtocol !== 'consumer' || this.#lookingForAssignment) return;
+    this.#lookingForAssignment = true;
+    // The client takes the answer's assignment after a metadata lookup: give it a moment.
+    const until = Date.now() + 1_000;
+    const look = () => {
+      if (this.#phase !== 'running' || this.#rebalancing) {
+        this.#lookingForAssignment = false;
+        return;
+      }
+      if (this.#assignmentChanged()) {
+        this.#lookingForAssignment = false;
+        this.#syncAssignment();
+      } else if (Date.now() >= until) this.#lookingForAssignment = false;
+      else setTimeout(look, 20).unref();
+    };
+    look();
+  }
+
+  /** Whether the client's assignment of this topic differs from the partitions this session serves. */
+  #assignmentChanged(): boolean {
+    const assignments = this.#consumer?.assignments;
+    if (assignments === null || assignments === undefined) return false;
+    const assigned = new Set(assignments.filter((a) => a.topic === this.#o.topic).flatMap((a) => a.partitions));
+    if (assigned.size !== this.#partitions.size) return true;
+    for (const partition of assigned) if (!this.#partitions.has(partition)) return true;
+    return false;
+  }
+
+  /**
+   * The message stream failed (the client's retries ran out: a broker outage, a coordinator or
+   * leader that did not come back in time), or a rejoin the client started gave up. A retryable
+   * failure restarts the stream with the same consumer, as kafkajs restarts its consumer, so a
+   * broker that comes back later is picked up again; anything else ends the subscription.
+   */
   #onCrash(error: unknown): void {
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
     const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
     this.#recordError(typed);
     const { topic, group } = this.#o;
-    this.#o.events.emit('crash', { topic, group, error: typed, willRestart: false });
-    this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer failed');
+    const willRestart = typed.isRetryable && this.#phase === 'running';
+    this.#o.events.emit('crash', { topic, group, error: typed, willRestart });
+    if (willRestart) {
+      this.#o.stats.reconnections++;
+      this.#o.logger.warn({ topic, group, err: typed }, 'Kafka consumer failed; restarting its message stream');
+      this.#restart(false);
+      return;
+    }
+    this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer failed and will not restart');
+    this.#watchdog.stop();
     this.#fatal = typed;
     this.#wake();
+  }
+
+  #onStall(reason: StallReason, stalledMs: number): void {
+    if (this.#phase !== 'running') return;
+    const { topic, group } = this.#o;
+    const rejoining = reason === 'rebalance' && this.#restarting === undefined;
+    this.#o.logger.warn({ topic, group, reason, stalledMs, rejoining }, 'Kafka consumer stalled');
+    this.#o.events.emit('stall', { topic, group, reason, stalledMs, rejoining });
+    if (rejoining) this.#restart(true);
+  }
+
+  /**
+   * Drops what this member holds (it stays uncommitted, so it is fetched again) and opens a new
+   * message stream, from the committed offsets, every `RESTART_RETRY_MS` until one opens or the
+   * session stops. With `leave` (a rebalance that never ended) the member leaves the group first
+   * and joins as a new one, as the kafkajs session's forced rejoin does; otherwise it rejoins
+   * with the membership it has, so the group takes it back without waiting for a session timeout.
+   */
+  #restart(leave: boolean): void {
+    if (this.#restarting !== undefined) return;
+    this.#retireAll();
+    // A fetch the old stream still has in flight is not taken (see #onFetched).
+    this.#generation++;
+    this.#rebalancing = true;
+    this.#watchdog.rebalancing();
+    const stream = this.#stream;
+    this.#stream = undefined;
+    this.#restarting = (async () => {
+      await stream?.close().catch(() => undefined);
+      const consumer = this.#consumer;
+      // Best effort: a coordinator that does not answer lets the old member's session expire instead.
+      if (leave && consumer !== undefined)
+        await new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()));
+      for (let attempt = 0; ; attempt++) {
+        if (this.#phase !== 'running') return;
+        // The first attempt at once (a leader that moved is found by fresh metadata), then paced.
+        await new Promise<void>((resolve) => {
+          this.#restartWait = { timer: setTimeout(resolve, attempt === 0 ? 0 : RESTART_RETRY_MS), resolve };
+        });
+        this.#restartWait = undefined;
+        if (this.#phase !== 'running') return;
+        try {
+          // A broker that answers first: a stream opened without one would only fail again.
+          await this.#consumer?.metadata({ topics: [this.#o.topic], forceUpdate: true, retries: 0 });
+          if (this.#phase !== 'running') return;
+          await this.#openStream(() => this.#phase === 'running');
+          return;
+        } catch (error) {
+          const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
+          this.#recordError(typed);
+          if (!typed.isRetryable) {
+            // Nothing a later attempt would change (authorization, a deleted topic): the loop ends with it.
+            this.#fatal = typed;
+            this.#watchdog.stop();
+            this.#wake();
+            return;
+          }
+          this.#o.logger.debug({ topic: this.#o.topic, group: this.#o.group, err: typed }, 'stream restart failed');
+        }
+      }
+    })().finally(() => {
+      this.#restarting = undefined;
+    });
   }
 
   #retireAll(): void {
@@ -622,6 +779,11 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#wake();
     this.#abort?.();
     this.#handOut.stop();
+    this.#watchdog.stop();
+    if (this.#restartWait !== undefined) {
+      clearTimeout(this.#restartWait.timer);
+      this.#restartWait.resolve();
+    }
     const deadline = Date.now() + this.#o.closeTimeoutMs;
     try {
       if (wasStarted) {
