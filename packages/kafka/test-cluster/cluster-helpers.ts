@@ -1,5 +1,21 @@
+import { KAFKA_DRIVERS, type KafkaDriverName } from '@bus/kafka';
 import { type TestCluster, testCluster, uniqueName } from '@bus/test-infra';
 import kafkajs, { type Admin } from 'kafkajs';
+
+/**
+ * The drivers every scenario runs on, one after the other on the same cluster (the scenarios kill its
+ * nodes, so they never overlap). `BUS_CLUSTER_DRIVERS=platformatic` (a comma-separated list) narrows a
+ * local run; CI runs them all.
+ */
+export const CLUSTER_DRIVERS: readonly KafkaDriverName[] = (() => {
+  const only = process.env.BUS_CLUSTER_DRIVERS?.split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
+  if (only === undefined || only.length === 0) return KAFKA_DRIVERS;
+  const unknown = only.filter((d) => !KAFKA_DRIVERS.includes(d as KafkaDriverName));
+  if (unknown.length > 0) throw new Error(`BUS_CLUSTER_DRIVERS names unknown drivers: ${unknown.join(', ')}`);
+  return only as KafkaDriverName[];
+})();
 
 /** A silent raw kafkajs client on the test cluster (admin work and read-back, never the code under test). */
 export function clusterKafka(cluster: TestCluster = testCluster()): InstanceType<typeof kafkajs.Kafka> {

@@ -14,17 +14,17 @@ import { payloadText, textMessage } from '@bus/core';
 import { KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
 import { testCluster, uniqueName } from '@bus/test-infra';
 import { describe, expect, it } from 'vitest';
-import { createClusterTopic, groupCoordinator, healCluster, waitFor } from './cluster-helpers.ts';
+import { CLUSTER_DRIVERS, createClusterTopic, groupCoordinator, healCluster, waitFor } from './cluster-helpers.ts';
 
 const cluster = testCluster();
 
-describe('subscriber: kill -9 of the group coordinator', () => {
+describe.each(CLUSTER_DRIVERS)('subscriber: kill -9 of the group coordinator, on %s', (driver) => {
   it('resumes consuming within the bound, with default options, and loses nothing', async () => {
     await healCluster(cluster);
     const topic = await createClusterTopic('coordinator-kill', 6);
     const group = uniqueName('coordinator-kill');
     const t0 = Date.now();
-    const subscriber = new KafkaSubscriber({ brokers: cluster.brokers });
+    const subscriber = new KafkaSubscriber({ brokers: cluster.brokers, driver });
     const at = () => ((Date.now() - t0) / 1000).toFixed(1);
     const events: string[] = [];
     subscriber.on('crash', ({ willRestart, error }) => events.push(`${at()} crash:${error.code}:${willRestart}`));
@@ -41,7 +41,7 @@ describe('subscriber: kill -9 of the group coordinator', () => {
       }
     })();
 
-    const publisher = new KafkaPublisher({ brokers: cluster.brokers, acks: 'all', timeoutMs: 60_000 });
+    const publisher = new KafkaPublisher({ brokers: cluster.brokers, driver, acks: 'all', timeoutMs: 60_000 });
     let published = 0;
     let publishing = true;
     const publishLoop = (async () => {
@@ -94,7 +94,7 @@ describe('subscriber: kill -9 of the group coordinator', () => {
     await cluster.start(coordinator);
     const clusterMoveMs = (coordinatorMovedAt ?? killedAt) - killedAt;
     console.log(
-      `[coordinator-kill] stall ${(stallMs / 1000).toFixed(1)} s, the cluster moved the coordinator after ` +
+      `[coordinator-kill ${driver}] stall ${(stallMs / 1000).toFixed(1)} s, the cluster moved the coordinator after ` +
         `${(clusterMoveMs / 1000).toFixed(1)} s; ${published} published, ${seen.size} consumed, ` +
         `${stats.redelivered} redelivered, ${stats.reconnections} consumer restarts; ${events.join(' | ')}`,
     );

@@ -3,14 +3,14 @@
  * shutdown), is started again, and the next waits until every replica is back in sync.
  */
 import { describe, expect, it } from 'vitest';
-import { waitForFullIsr } from './cluster-helpers.ts';
+import { CLUSTER_DRIVERS, waitForFullIsr } from './cluster-helpers.ts';
 import { expectNothingAckedLostAndOrderKept } from './expectations.ts';
 import { runScenario } from './scenario.ts';
 
 /** Controlled shutdown moves leaderships before the node stops, so no partition should wait long. */
 const MAX_STALL_S = 10;
 
-describe('cluster: rolling restart under load', () => {
+describe.each(CLUSTER_DRIVERS)('cluster: rolling restart under load, on %s', (driver) => {
   it('loses no acknowledged message, keeps per-key order and never stalls a partition long', async () => {
     const figures = await runScenario(
       'rolling-restart',
@@ -25,7 +25,7 @@ describe('cluster: rolling restart under load', () => {
         }
         await stream.untilMoreAcked(3_000);
       },
-      { ratePerSec: 400 },
+      { ratePerSec: 400, driver },
     );
     expectNothingAckedLostAndOrderKept(figures);
     expect.soft(figures.maxStallS, `longest stall of a key (s), bound ${MAX_STALL_S}`).toBeLessThanOrEqual(MAX_STALL_S);

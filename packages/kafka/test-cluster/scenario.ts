@@ -10,7 +10,13 @@ import { auditLog, type LogFigures } from './log-audit.ts';
 import { SequencedStream, type StreamOptions } from './sequenced-stream.ts';
 
 export type ScenarioFigures = ReturnType<SequencedStream['figures']> &
-  LogFigures & { scenario: string; drained: boolean; faultError: string | undefined; extra: Record<string, unknown> };
+  LogFigures & {
+    scenario: string;
+    driver: string;
+    drained: boolean;
+    faultError: string | undefined;
+    extra: Record<string, unknown>;
+  };
 
 export interface ScenarioContext {
   cluster: TestCluster;
@@ -51,7 +57,8 @@ export async function runScenario(
     await healCluster(cluster).catch(() => undefined);
   }
   const log = await auditLog(topic, stream.ledger);
-  const figures: ScenarioFigures = { scenario: name, ...stream.figures(), ...log, drained, faultError, extra };
+  const driver = options.driver ?? 'kafkajs';
+  const figures: ScenarioFigures = { scenario: name, driver, ...stream.figures(), ...log, drained, faultError, extra };
   report(figures);
   return figures;
 }

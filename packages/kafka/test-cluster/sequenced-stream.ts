@@ -5,7 +5,13 @@
  * message carries `<seq>:<key>:<keySeq>`; the {@link Ledger} keeps the books.
  */
 import { BusError, textMessage } from '@bus/core';
-import { KafkaPublisher, type KafkaPublisherOptions, KafkaSubscriber, type KafkaSubscriberOptions } from '@bus/kafka';
+import {
+  type KafkaDriverName,
+  KafkaPublisher,
+  type KafkaPublisherOptions,
+  KafkaSubscriber,
+  type KafkaSubscriberOptions,
+} from '@bus/kafka';
 import { Ledger, round } from './ledger.ts';
 import { parseStreamPayload } from './stream-payload.ts';
 
@@ -13,6 +19,8 @@ export interface StreamOptions {
   brokers: string[];
   topic: string;
   group: string;
+  /** The protocol client of both bus clients (default kafkajs). */
+  driver?: KafkaDriverName;
   /** Distinct keys (default 24; 6 partitions get 4 each on average). */
   keys?: number;
   /** Publishing lanes, each with its own keys (default 4). */
@@ -48,7 +56,7 @@ export class SequencedStream {
   longestCallS = 0;
   consumerError: unknown;
   closeS = { subscriber: 0, publisher: 0 };
-  private readonly options: Required<Omit<StreamOptions, 'publisher' | 'subscriber'>>;
+  private readonly options: Required<Omit<StreamOptions, 'publisher' | 'subscriber' | 'driver'>>;
   private next = 0;
   private stopping = false;
   private lanes: Promise<void>[] = [];
@@ -70,13 +78,16 @@ export class SequencedStream {
     };
     this.ledger = new Ledger(this.options.keys, this.options.maxMessages);
     this.padding = 'x'.repeat(this.options.payloadBytes);
+    const driver = options.driver ?? 'kafkajs';
     this.publisher = new KafkaPublisher({
       brokers: options.brokers,
+      driver,
       clientId: 'cluster-stream-pub',
       ...options.publisher,
     });
     this.subscriber = new KafkaSubscriber({
       brokers: options.brokers,
+      driver,
       groupId: options.group,
       clientId: 'cluster-stream-sub',
       ...options.subscriber,

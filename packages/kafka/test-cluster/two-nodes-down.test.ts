@@ -6,7 +6,7 @@
 import { BusError, textMessage } from '@bus/core';
 import { KafkaPublisher } from '@bus/kafka';
 import { describe, expect, it } from 'vitest';
-import { createClusterTopic } from './cluster-helpers.ts';
+import { CLUSTER_DRIVERS, createClusterTopic } from './cluster-helpers.ts';
 import { expectNothingAckedLostAndOrderKept } from './expectations.ts';
 import { runScenario } from './scenario.ts';
 
@@ -23,7 +23,7 @@ interface ProbeOutcome {
   message?: string;
 }
 
-describe('cluster: two nodes down', () => {
+describe.each(CLUSTER_DRIVERS)('cluster: two nodes down, on %s', (driver) => {
   it('fails publishes with a typed retryable error within their deadline, and loses nothing acknowledged', async () => {
     let probes: ProbeOutcome[] = [];
     let outageS = 0;
@@ -36,6 +36,7 @@ describe('cluster: two nodes down', () => {
         await stream.untilMoreAcked(3_000);
         const probe = new KafkaPublisher({
           brokers: cluster.brokers,
+          driver,
           clientId: 'cluster-probe',
           timeoutMs: PROBE_TIMEOUT_MS,
         });
@@ -60,7 +61,7 @@ describe('cluster: two nodes down', () => {
         extra.probeCloseS = Math.round((performance.now() - closeStarted) / 100) / 10;
         await stream.untilMoreAcked(3_000);
       },
-      { publisher: { timeoutMs: STREAM_TIMEOUT_MS } },
+      { publisher: { timeoutMs: STREAM_TIMEOUT_MS }, driver },
     );
     expectNothingAckedLostAndOrderKept(figures);
     expect.soft(probes, 'probe publishes during the outage').toHaveLength(6);
