@@ -9,8 +9,11 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
  * (`@bus/kafka` resolves to test/platformatic/bus-kafka.ts, which makes it their default driver).
  * It runs beside the `kafka` project, which runs the same files on kafkajs.
  *
- * Left out: the cluster failover scenarios and the dedicated-broker restarts (restart, broker-crash) run on
- * kafkajs only, within CI's time budget.
+ * Every Kafka integration test of the `kafka` project runs here too, the dedicated-broker restarts
+ * (restart, broker-crash) included, each test on a broker of its own; kip848.int picks platformatic
+ * itself and runs in the `kafka` project. The cluster failover scenarios run
+ * on both drivers inside the `cluster` project (one cluster, the scenarios one after the other: see
+ * test-cluster/cluster-helpers.ts, CLUSTER_DRIVERS).
  */
 export default defineProject({
   resolve: {
@@ -44,6 +47,8 @@ export default defineProject({
       'test/retry-topics.int.test.ts',
       'test/readme.int.test.ts',
       'test/interop-python.int.test.ts',
+      'test/restart.int.test.ts',
+      'test/broker-crash.int.test.ts',
     ],
     // For the few tests whose cases differ by driver (see testDriver() in test/subscriber-helpers.ts).
     env: { BUS_TEST_KAFKA_DRIVER: 'platformatic' },
