@@ -1,23 +1,16 @@
 import { BusError, payloadText, textMessage } from '@bus/core';
 import { KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
-import { type DedicatedKafka, startDedicatedKafka, uniqueName } from '@bus/test-infra';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDedicatedKafka, uniqueName } from '@bus/test-infra';
+import { describe, expect, it } from 'vitest';
 import { createTopic, waitFor } from './subscriber-helpers.js';
 
 const TOTAL = 3_000;
 const BATCH = 100;
 
 describe('broker restart', () => {
-  // A broker of its own, so stopping it never disturbs the shared one; both tests take it down in turn.
-  let kafka: DedicatedKafka;
-  beforeAll(async () => {
-    kafka = await startDedicatedKafka();
-  }, 120_000);
-  afterAll(async () => {
-    await kafka?.[Symbol.asyncDispose]();
-  });
-
   it('publishers with acks=all lose nothing and subscribers resume and deliver everything', async () => {
+    // A broker of its own, so stopping it never disturbs the shared one.
+    await using kafka = await startDedicatedKafka();
     const topic = await createTopic('restart', 3, kafka.brokers);
     const group = uniqueName('restart');
     const connection = {
@@ -91,6 +84,8 @@ describe('broker restart', () => {
   }, 300_000);
 
   it('a subscription whose retries run out during the outage restarts its consumer and delivers everything', async () => {
+    // A broker of its own again: a broker the test before left down must not fail this one.
+    await using kafka = await startDedicatedKafka();
     const topic = await createTopic('outage', 3, kafka.brokers);
     const group = uniqueName('outage');
     // Retries that give up within about two seconds, so the outage below outlasts them.
