@@ -424,12 +424,21 @@ export class KafkaAdmin implements AsyncDisposable {
 
 /** How long {@link KafkaAdmin.ensureTopics} waits for the leaders of topics it created. */
 const LEADERS_TIMEOUT_MS = 30_000;
-const TRANSIENT_METADATA_ERRORS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+const TRANSIENT_METADATA_ERRORS = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  // kafkajs's name, then the protocol's current one (@platformatic/kafka's).
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+]);
 
 /**
- * Waits until every partition of the just created `topics` has a leader. Right after creation a
- * broker whose metadata still lags the controller answers UNKNOWN_TOPIC_OR_PARTITION (seen on the
- * shared test broker under load); kafkajs' own wait retries only LEADER_NOT_AVAILABLE and failed.
+ * Waits until every partition of the just created `topics` has a leader that serves its log. Right
+ * after creation a broker whose metadata still lags the controller answers
+ * UNKNOWN_TOPIC_OR_PARTITION (seen on the shared test broker under load); kafkajs' own wait retries
+ * only LEADER_NOT_AVAILABLE and failed. Metadata names a leader before that leader serves the
+ * partition: a produce then is refused for some partitions, and kafkajs resends the whole request,
+ * writing the others twice. So the wait ends only once every leader answers ListOffsets.
  */
 async function waitForLeaders(admin: AdminDriver, topics: readonly string[]): Promise<void> {
   const deadline = Date.now() + LEADERS_TIMEOUT_MS;
@@ -437,7 +446,10 @@ async function waitForLeaders(admin: AdminDriver, topics: readonly string[]): Pr
     try {
       const metadata = await admin.topicMetadata(topics);
       const led = metadata.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (led.length === topics.length) return;
+      if (led.length === topics.length) {
+        for (const topic of topics) await admin.watermarks(topic);
+        return;
+      }
     } catch (error) {
       if (!TRANSIENT_METADATA_ERRORS.has(kafkaErrorName(error))) throw error;
     }

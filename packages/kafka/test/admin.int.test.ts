@@ -35,6 +35,24 @@ describe('KafkaAdmin (real broker)', () => {
     await expect(admin.describeTopic(a)).rejects.toMatchObject({ code: KafkaErrorCode.UNKNOWN_TOPIC });
   });
 
+  it('ensureTopics returns only once every partition takes writes: a publish right after it writes each message once', async () => {
+    // Metadata names a partition's leader before that leader serves it. A produce in between was
+    // refused for some partitions and resent by kafkajs for all, so others got their records twice
+    // (1 run in 3 on the shared broker, before ensureTopics waited for ListOffsets too).
+    await using admin = new KafkaAdmin({ brokers: brokers() });
+    for (let round = 0; round < 5; round++) {
+      const topic = uniqueName('adm-ready');
+      await admin.ensureTopics([{ name: topic, partitions: 3 }]);
+      await using publisher = new KafkaPublisher({ brokers: brokers() });
+      for (let call = 0; call < 3; call++) {
+        const batch = Array.from({ length: 20 }, (_, i) => textMessage(`m-${call * 20 + i}`, { key: `k-${i % 7}` }));
+        await publisher.publish(topic, ...batch);
+      }
+      const written = (await admin.watermarks(topic)).reduce((sum, p) => sum + (p.high - p.low), 0);
+      expect(written, `records in round ${round}`).toBe(60);
+    }
+  });
+
   it('validates topic specs, every problem at once', async () => {
     await using admin = new KafkaAdmin({ brokers: brokers() });
     const error = await admin
