@@ -88,6 +88,38 @@ describe('KafkaReceivedMessage binary headers', () => {
   });
 });
 
+describe('KafkaReceivedMessage repeated header values', () => {
+  it("reads a value equal to the previous record's at the same place as that text, and any other value for what it is", () => {
+    const read = (headers: Record<string, string | Buffer>) =>
+      received({
+        headers: Object.fromEntries(
+          Object.entries(headers).map(([name, value]) => [
+            name,
+            typeof value === 'string' ? Buffer.from(value) : value,
+          ]),
+        ),
+      });
+    const first = read({ ce_specversion: '1.0', ce_type: 'OrderPlaced', ce_id: 'ev-1' });
+    const second = read({ ce_specversion: '1.0', ce_type: 'OrderPlaced', ce_id: 'ev-2' });
+    expect(second.headers).toEqual({ ce_specversion: '1.0', ce_type: 'OrderPlaced', ce_id: 'ev-2' });
+    expect(second.headers.ce_type).toBe(first.headers.ce_type);
+    // Same length, other bytes; the same bytes under another name; text that is not ASCII; bytes that are not text.
+    expect(read({ ce_specversion: '2.0', ce_type: 'OrderPlacet', ce_id: 'ev-2' }).headers).toEqual({
+      ce_specversion: '2.0',
+      ce_type: 'OrderPlacet',
+      ce_id: 'ev-2',
+    });
+    expect(read({ a: '2.0', ce_type: 'OrderPlacet' }).headers).toEqual({ a: '2.0', ce_type: 'OrderPlacet' });
+    expect(read({ a: 'größe', ce_type: 'größe' }).headers).toEqual({ a: 'größe', ce_type: 'größe' });
+    expect(read({ a: 'größe', ce_type: 'größe' }).headers).toEqual({ a: 'größe', ce_type: 'größe' });
+    const binary = read({ a: Buffer.from([0x32, 0x2e, 0xff]), ce_type: 'OrderPlacet' });
+    expect(binary.headers).toEqual({ ce_type: 'OrderPlacet' });
+    expect(binary.binaryHeaders).toEqual({ a: new Uint8Array([0x32, 0x2e, 0xff]) });
+    expect(read({ a: '', ce_type: '' }).headers).toEqual({ a: '', ce_type: '' });
+    expect(read({ a: '2.', ce_type: 'O' }).headers).toEqual({ a: '2.', ce_type: 'O' });
+  });
+});
+
 describe('KafkaReceivedMessage settlement (core rules)', () => {
   it('returns false from ack() and nack() once its partition was revoked, and tells the session once', () => {
     const state = new PartitionState('t', 3);

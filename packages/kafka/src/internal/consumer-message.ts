@@ -62,6 +62,46 @@ function viewAt(bytes: Buffer, start: number, length: number): Uint8Array {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The last text value read at each header position, with its header's name: most headers carry the
+ * same value on record after record (`ce_specversion`, `ce_type`, `content-type`, ...), and a
+ * record's headers come in the same order as its neighbours'. A value whose bytes match the last
+ * one's is that string again: no UTF-8 decoding, no validity scan, no new string. Only ASCII
+ * values are kept (byte i is then character i, so the match needs no decoding), up to
+ * {@link MAX_REMEMBERED_LENGTH} bytes (a value that changes on every record, like an id, costs a
+ * short compare before it is decoded). Names are interned when records are copied (held-record,
+ * platformatic-records), so they compare by identity.
+ */
+const POSITIONS = 16;
+const MAX_REMEMBERED_LENGTH = 64;
+const lastNames: string[] = new Array(POSITIONS).fill('');
+const lastTexts: string[] = new Array(POSITIONS).fill('');
+
+/** Whether the `length` bytes of `bytes` at `from` are the ASCII string `text`. */
+function sameAscii(bytes: Buffer, from: number, length: number, text: string): boolean {
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) if (bytes[from + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Header value `name` of `length` bytes at `from` (header number `position` of its record) as
+ * text, or `undefined` when it is not valid UTF-8.
+ */
+function headerText(bytes: Buffer, from: number, length: number, name: string, position: number): string | undefined {
+  const slot = position < POSITIONS ? position : POSITIONS - 1;
+  const last = lastTexts[slot] as string;
+  if (lastNames[slot] === name && sameAscii(bytes, from, length, last)) return last;
+  const text = bytes.toString('utf8', from, from + length);
+  if (!isText(text, bytes, from, length)) return undefined;
+  // As many characters as bytes: all ASCII (any other character takes more bytes than UTF-16 units).
+  if (text.length === length && length <= MAX_REMEMBERED_LENGTH) {
+    lastNames[slot] = name;
+    lastTexts[slot] = text;
+  }
+  return text;
+}
+
 /** The headers of every message that has none besides the id: one shared object, not one per message. */
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -117,8 +157,8 @@ export class KafkaReceivedMessage implements ReceivedMessage {
           binaryKey = true;
           continue;
         }
-        const text = bytes.toString('utf8', from, at);
-        if (!isText(text, bytes, from, length)) {
+        const text = headerText(bytes, from, length, name, i >> 1);
+        if (text === undefined) {
           // Not valid UTF-8 (rare): never an id, which is text.
           if (name === options.messageIdHeader) continue;
           binaryHeaders ??= {};

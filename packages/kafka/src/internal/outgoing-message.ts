@@ -10,6 +10,31 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * The last text value written at each header position and its UTF-8 bytes, for clients that take
+ * headers as a `Map` (@platformatic/kafka, whose serializer would otherwise make a new Buffer of
+ * every value of every record). Most headers carry the same value record after record
+ * (`ce_specversion`, `ce_type`, `content-type`, ...), in the same order; a value equal to the last
+ * one at its position reuses its bytes (the client only copies them into its request). Values up to
+ * {@link MAX_REMEMBERED_LENGTH} characters, so a value that changes on every record costs a short
+ * compare.
+ */
+const POSITIONS = 16;
+const MAX_REMEMBERED_LENGTH = 64;
+const lastTexts: string[] = new Array(POSITIONS).fill('');
+const lastBytes: Buffer[] = new Array(POSITIONS).fill(Buffer.alloc(0));
+
+function valueBytes(value: string, position: number): Buffer {
+  const slot = position < POSITIONS ? position : POSITIONS - 1;
+  if (lastTexts[slot] === value) return lastBytes[slot] as Buffer;
+  const bytes = Buffer.from(value);
+  if (value.length <= MAX_REMEMBERED_LENGTH) {
+    lastTexts[slot] = value;
+    lastBytes[slot] = bytes;
+  }
+  return bytes;
+}
+
 /** Adds one header to whichever form the record's headers take. */
 function put(headers: DriverHeaders | DriverHeaderMap, name: string, value: string | Buffer): number {
   if (headers instanceof Map) headers.set(name, value);
@@ -22,7 +47,9 @@ function put(headers: DriverHeaders | DriverHeaderMap, name: string, value: stri
  * estimated size on the wire. Payload and key as bytes (string keys as UTF-8), headers as-is
  * (binary ones as their bytes) plus the id header (and the binary-key marker for byte keys),
  * timestamp as the decimal string (the drivers' common form). Headers are a `Map` when
- * `headerMap` (the form @platformatic/kafka takes without converting), else an object (kafkajs's).
+ * `headerMap` (the form @platformatic/kafka takes without converting), with text values already
+ * as UTF-8 bytes (see {@link valueBytes}), else an object (kafkajs's, text values as they are:
+ * its encoder writes a string as fast as a Buffer).
  *
  * The default id header is left out when `ce_id` already holds the id (a CloudEvent whose id is the
  * message id): subscribers read the id from there, and every header costs the client time to
@@ -42,8 +69,14 @@ export function appendRecord(
   let bytes = RECORD_OVERHEAD_BYTES + message.payload.byteLength;
   let headers: DriverHeaders | DriverHeaderMap;
   if (headerMap) {
-    headers = new Map();
-    for (const name in source) bytes += put(headers, name, source[name] as string);
+    const map: DriverHeaderMap = new Map();
+    let position = 0;
+    for (const name in source) {
+      const value = valueBytes(source[name] as string, position++);
+      map.set(name, value);
+      bytes += name.length + value.byteLength + 2;
+    }
+    headers = map;
   } else {
     headers = { ...source };
     for (const name in source) bytes += name.length + Buffer.byteLength(source[name] as string) + 2;

@@ -63,7 +63,8 @@ function superseded(headers: RawRecord['headers'], index: number): boolean {
   const name = headers[index]![0];
   for (let i = index + 1; i < headers.length; i++) {
     const other = headers[i]![0];
-    if (other === name || (other != null && name != null && other.equals(name))) return true;
+    // Compared here rather than by Buffer#equals (a call into C++ per pair): names are short and mostly differ in length.
+    if (other === name || (other != null && name != null && sameBytes(other, name))) return true;
   }
   return false;
 }
@@ -159,7 +160,9 @@ export function takeRecords(
       const headers = record.headers;
       for (let h = 0; h < headers.length; h++) {
         if (headers.length > 1 && superseded(headers, h)) continue;
-        const [name, headerValue] = headers[h]!;
+        const header = headers[h]!;
+        const name = header[0];
+        const headerValue = header[1];
         let length = -1;
         if (headerValue !== null && headerValue !== undefined) {
           bytes.set(headerValue, at);
