@@ -3,7 +3,7 @@ import { ConfigError } from '@bus/core';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KafkaReceivedMessage, type SettlementSink } from '../src/internal/consumer-message.js';
-import type { PendingRecord } from '../src/internal/held-record.js';
+import { dataBytes, heldSize, type PendingRecord } from '../src/internal/held-record.js';
 import { PartitionState } from '../src/internal/partition-state.js';
 
 const decode = { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' };
@@ -39,6 +39,14 @@ describe('KafkaReceivedMessage decoding', () => {
     expect(marked.key).toEqual(new Uint8Array(Buffer.from('text')));
     expect(marked.headers).toEqual({});
     expect(received({}).key).toBeUndefined();
+  });
+
+  it('decodes short keys (ASCII, empty, multi-byte, invalid) as a long key would be', () => {
+    expect(received({ key: Buffer.from('k7') }).key).toBe('k7');
+    expect(received({ key: Buffer.from('') }).key).toBe('');
+    expect(received({ key: Buffer.from('ü') }).key).toBe('ü');
+    expect(received({ key: Buffer.from('abcdefgh') }).key).toBe('abcdefgh');
+    expect(received({ key: Buffer.from([0x61, 0xff]) }).key).toEqual(new Uint8Array([0x61, 0xff]));
   });
 
   it('takes the id from its header, keeps the other headers, and survives spreading to forward', () => {
@@ -142,5 +150,48 @@ describe('KafkaReceivedMessage settlement (core rules)', () => {
     }
     expect(message.nack({ delayMs: 2 ** 31 - 1 })).toBe(true);
     expect(message.settlement).toBe('nacked');
+  });
+});
+
+describe('PartitionState.enqueue', () => {
+  const record = (offset: number, value = 'v'): KafkaMessage =>
+    ({
+      key: Buffer.from('k'),
+      value: Buffer.from(value),
+      timestamp: '1700000000000',
+      attributes: 0,
+      offset: String(offset),
+      headers: { h: Buffer.from('x') },
+    }) as KafkaMessage;
+  const offsets = (state: PartitionState) => {
+    const taken: number[] = [];
+    for (let r = state.take(); r !== undefined; r = state.take()) taken.push(r.offset);
+    return taken;
+  };
+
+  it('keeps every offset of a batch with and without gaps, and passes over records fetched again', () => {
+    const state = new PartitionState('t', 0);
+    const first = [10, 11, 12, 13].map((o) => record(o));
+    expect(state.enqueue(first, 0, 10, Number.POSITIVE_INFINITY).queued).toBe(4);
+    expect(offsets(state)).toEqual([10, 11, 12, 13]);
+    // 12 and 13 again (a fetch from an older position), then a gap after 15.
+    const batch = [12, 13, 14, 15, 18, 19].map((o) => record(o));
+    expect(state.enqueue(batch, 0, 10, Number.POSITIVE_INFINITY)).toMatchObject({ next: 6, queued: 4 });
+    expect(offsets(state)).toEqual([14, 15, 18, 19]);
+    // A batch taken from the middle on: offsets follow positions from there.
+    const rest = [20, 21, 22, 23].map((o) => record(o));
+    expect(state.enqueue(rest, 2, 10, Number.POSITIVE_INFINITY).queued).toBe(2);
+    expect(offsets(state)).toEqual([22, 23]);
+  });
+
+  it('counts the same held bytes per record as it copies (key, value, header values and overheads)', () => {
+    const state = new PartitionState('t', 0);
+    const batch = [record(0, 'abc'), { ...record(1, 'de'), headers: { h: 'text', n: undefined } } as KafkaMessage];
+    const { bytes } = state.enqueue(batch, 0, 10, Number.POSITIVE_INFINITY);
+    expect(state.outstandingBytes).toBe(bytes);
+    const sizes: number[] = [];
+    for (let r = state.take(); r !== undefined; r = state.take()) sizes.push(r.size);
+    // The sizing pass's measure of each record, which the byte budget was checked against.
+    expect(sizes).toEqual(batch.map((m) => heldSize(dataBytes(m))));
   });
 });

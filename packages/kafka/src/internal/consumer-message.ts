@@ -39,10 +39,33 @@ export function decodeKey(key: Buffer, binary: boolean): string | Uint8Array {
 /** {@link decodeKey} for the `length` bytes of `bytes` from `start` on. */
 function keyAt(bytes: Buffer, start: number, length: number, binary: boolean): string | Uint8Array {
   if (!binary) {
+    if (length <= SHORT_KEY) {
+      const ascii = shortAscii(bytes, start, length);
+      if (ascii !== undefined) return ascii;
+    }
     const text = bytes.toString('utf8', start, start + length);
     if (isText(text, bytes, start, length)) return text;
   }
   return viewAt(bytes, start, length);
+}
+
+/**
+ * Keys up to this length are decoded in JavaScript when they are ASCII: keys are often a few characters,
+ * and a call into Node's UTF-8 decoder costs several times the decoding of a few bytes. V8 keeps
+ * strings this short flat when they are concatenated (a rope starts at 13 characters), and past
+ * about 8 characters the allocation per character costs more than the call saves.
+ */
+const SHORT_KEY = 8;
+
+/** The `length` bytes of `bytes` at `start` as a string, or `undefined` if one of them is not ASCII. */
+function shortAscii(bytes: Buffer, start: number, length: number): string | undefined {
+  let text = '';
+  for (let i = start; i < start + length; i++) {
+    const byte = bytes[i] as number;
+    if (byte > 0x7f) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
 }
 
 /** Whether `text`, decoded from `length` bytes of `bytes` at `start`, is what they hold (valid UTF-8). */

@@ -92,43 +92,48 @@ function internName(name: string): string {
 function copyValue(value: HeaderValue, into: Buffer, at: number): number {
   if (value === null || value === undefined) return -1;
   if (typeof value === 'string') return into.write(value, at);
-  value.copy(into, at);
+  // TypedArray#set, not Buffer#copy: copy() makes a view of the source and checks its arguments
+  // on every call, which costs more than the copy itself for the few bytes of a key or header.
+  into.set(value, at);
   return value.byteLength;
 }
 
 /**
  * Copies the records of `messages[from..to)` whose offsets are above `after` into `bytes`, one
  * after another, and appends their held records to `into`. `bytes` holds {@link dataBytes} of them
- * all (the caller's sizing pass over the same records).
+ * all (the caller's sizing pass over the same records). `firstOffset` is the offset of
+ * `messages[from]` when the offsets from there on are consecutive, else NaN (then each is parsed).
  */
 export function copyRecords(
   messages: readonly KafkaMessage[],
   from: number,
   to: number,
   after: number,
+  firstOffset: number,
   bytes: Buffer,
   into: PendingRecord[],
 ): void {
   let at = 0;
   let last = after;
+  const parse = Number.isNaN(firstOffset);
   for (let i = from; i < to; i++) {
     const message = messages[i] as KafkaMessage;
-    const offset = Number(message.offset);
+    const offset = parse ? Number(message.offset) : firstOffset + (i - from);
     if (offset <= last) continue;
     last = offset;
-    const size = heldSize(dataBytes(message));
     const start = at;
+    let headerCount = 0;
     const key = message.key ?? null;
     const value = message.value ?? null;
     let keyLength = -1;
     if (key !== null) {
-      key.copy(bytes, at);
+      bytes.set(key, at);
       keyLength = key.byteLength;
       at += keyLength;
     }
     let valueLength = -1;
     if (value !== null) {
-      value.copy(bytes, at);
+      bytes.set(value, at);
       valueLength = value.byteLength;
       at += valueLength;
     }
@@ -141,6 +146,7 @@ export function copyRecords(
         const last = Array.isArray(header) ? header[header.length - 1] : header;
         const length = copyValue(last, bytes, at);
         if (length > 0) at += length;
+        headerCount++;
         // A literal for the first header: an array grown by push() reserves room for 17 entries.
         if (layout === undefined) layout = [internName(name), length];
         else layout.push(internName(name), length);
@@ -148,7 +154,8 @@ export function copyRecords(
     }
     into.push({
       offset,
-      size,
+      // What dataBytes() measured in the sizing pass: the bytes just copied, plus the overheads.
+      size: at - start + RECORD_OVERHEAD_BYTES + headerCount * HEADER_OVERHEAD_BYTES,
       acked: false,
       bytes,
       start,

@@ -3,6 +3,20 @@ import { CommitTracker } from './commit-tracker.js';
 import { copyRecords, dataBytes, heldSize, type PendingRecord } from './held-record.js';
 
 /**
+ * The offset of `messages[from]` when the records from there to the end of the batch have
+ * consecutive offsets (the common case: no compaction gaps, no transaction markers), else NaN.
+ * Offsets in a fetch only ascend, so a span whose last offset is as far from its first as it has
+ * records has no gap: each record's offset is then its position, with no string to parse (kafkajs
+ * hands offsets out as strings, and parsing one costs more than anything else done per record here).
+ */
+function consecutiveFrom(messages: readonly KafkaMessage[], from: number): number {
+  const lastIndex = messages.length - 1;
+  if (from > lastIndex) return Number.NaN;
+  const first = Number((messages[from] as KafkaMessage).offset);
+  return Number((messages[lastIndex] as KafkaMessage).offset) - first === lastIndex - from ? first : Number.NaN;
+}
+
+/**
  * What one group member holds for one assigned partition during one generation: the records
  * fetched but not handed out, nacked records awaiting redelivery, and the commit tracker.
  *
@@ -42,6 +56,7 @@ export class PartitionState {
     bytesRoom: number,
   ): { next: number; queued: number; bytes: number } {
     const after = this.tracker.lastRegistered;
+    const firstOffset = consecutiveFrom(messages, from);
     let last = after;
     let queued = 0;
     let bytes = 0;
@@ -49,7 +64,7 @@ export class PartitionState {
     let index = from;
     for (; index < messages.length && queued < room && bytes < bytesRoom; index++) {
       const message = messages[index] as KafkaMessage;
-      const offset = Number(message.offset);
+      const offset = Number.isNaN(firstOffset) ? Number(message.offset) : firstOffset + (index - from);
       if (offset <= last) continue;
       last = offset;
       const recordData = dataBytes(message);
@@ -61,7 +76,7 @@ export class PartitionState {
       const queue = this.#queue;
       const first = queue.length;
       // One buffer for the lot: small ones come from Node's shared pool.
-      copyRecords(messages, from, index, after, Buffer.allocUnsafe(data), queue);
+      copyRecords(messages, from, index, after, firstOffset, Buffer.allocUnsafe(data), queue);
       for (let i = first; i < queue.length; i++) this.tracker.add(queue[i] as PendingRecord);
     }
     return { next: index, queued, bytes };
