@@ -6,8 +6,10 @@
  *   - tracing: the SDK with always-on sampling and a batch span processor, spans serialized as the
  *              NodeSDK's default OTLP exporter does (http/protobuf);
  *   - metrics: routerInstrumentation() with a meter provider only (exported every second, protobuf).
- * Two more rows split the cost of full tracing: the same spans serialized as OTLP/JSON (the other OTLP/HTTP
- * encoding), and not serialized at all (instrumentation and the SDK's span objects, without export).
+ * Three more rows split the cost of full tracing: the spans with only the conventions' Required and
+ * Conditionally Required attributes (`spanAttributes: 'required'`), the same spans as "tracing" serialized
+ * as OTLP/JSON (the other OTLP/HTTP encoding), and not serialized at all (instrumentation and the SDK's span
+ * objects, without export).
  * Each measurement runs in its own process (router-run.ts): OpenTelemetry's globals are per process,
  * and peak RSS is then per configuration. Configurations alternate within each round; each reports its
  * best round (throughput), its median, and its least CPU per message, as the machine may be shared: on
@@ -16,7 +18,9 @@
  *
  * Run after `pnpm build`: node bench/otel.bench.ts
  *   BENCH_MEMORY_MESSAGES (default 150 000), BENCH_KAFKA_MESSAGES (default 40 000), BENCH_ROUNDS (default 5),
- *   BENCH_TRANSPORTS (default "memory,kafka"), KAFKA_BROKERS (default: the local infra's connection.json)
+ *   BENCH_TRANSPORTS (default "memory,kafka"), KAFKA_BROKERS (default: the local infra's connection.json),
+ *   BENCH_CONFIGS (default all: "none,api,tracing,metrics,tracing-required,tracing-json,tracing-no-export"; "none" is always run),
+ *   BENCH_CPU_PROF=<dir> (a CPU profile of each measured window, see router-run.ts)
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -24,12 +28,25 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const runner = fileURLToPath(new URL('./router-run.ts', import.meta.url));
-const CONFIGS = ['none', 'api', 'tracing', 'metrics', 'tracing-json', 'tracing-no-export'] as const;
-const LABELS: Record<(typeof CONFIGS)[number], string> = {
+const ALL_CONFIGS = [
+  'none',
+  'api',
+  'tracing',
+  'metrics',
+  'tracing-required',
+  'tracing-json',
+  'tracing-no-export',
+] as const;
+const selected = new Set(['none', ...(process.env.BENCH_CONFIGS ?? ALL_CONFIGS.join(',')).split(',')]);
+for (const config of selected)
+  if (!(ALL_CONFIGS as readonly string[]).includes(config)) throw new Error(`unknown configuration ${config}`);
+const CONFIGS = ALL_CONFIGS.filter((config) => selected.has(config));
+const LABELS: Record<(typeof ALL_CONFIGS)[number], string> = {
   none: 'no otel (baseline)',
   api: 'otel API, no SDK',
   tracing: 'SDK: always-on, batch spans',
   metrics: 'SDK: metrics only',
+  'tracing-required': "(split) tracing, spanAttributes 'required'",
   'tracing-json': '(split) tracing, OTLP/JSON',
   'tracing-no-export': '(split) tracing, no export',
 };

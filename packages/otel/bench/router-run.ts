@@ -1,15 +1,23 @@
 /**
  * One measurement of the @bus/otel benchmark, in a process of its own (the OpenTelemetry globals are
- * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|tracing-json|tracing-no-export|metrics> <messages>`.
- * Prints one JSON line: { ms, cpuUs, rssBytes, spans }.
+ * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|tracing-required|tracing-json|tracing-no-export|metrics> <messages>`.
+ * Prints one JSON line: { ms, cpuUs, rssBytes, spans, batches }
+ * (batches: produce requests of the forwarding, on Kafka: their size depends on the pace of the handler).
  *
  * The workload: a Router handler consumes a pre-filled topic (8 partitions, 1,000 keys, 100-byte
  * payloads) with concurrency 16 and returns one message per input, which the router forwards to a
  * second topic. The clock runs from `run()` until the handler has seen every message.
+ *
+ * BENCH_OTEL_ENTRY=<file>: the @bus/otel build to measure instead of this package's dist (an A/B of two builds
+ * in one run: copy the other build's dist under this package's node_modules, so its imports resolve the same).
+ * BENCH_CPU_PROF=<dir>: writes a V8 CPU profile of that same window (not of the setup) to
+ * <dir>/<transport>-<configuration>-<time>.cpuprofile (open it in Chrome DevTools or VS Code).
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   createMessage,
   type Handler,
@@ -20,7 +28,6 @@ import {
   type Subscriber,
 } from '@bus/core';
 import { KafkaAdmin, KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
-import { routerInstrumentation } from '@bus/otel';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -93,7 +100,12 @@ class SerializingMetricExporter implements PushMetricExporter {
   async shutdown(): Promise<void> {}
 }
 
-const TRACING = { tracing: 'protobuf', 'tracing-json': 'json', 'tracing-no-export': 'none' } as const;
+const TRACING = {
+  tracing: 'protobuf',
+  'tracing-required': 'protobuf',
+  'tracing-json': 'json',
+  'tracing-no-export': 'none',
+} as const;
 const encoding = TRACING[config as keyof typeof TRACING];
 const spanExporter = new SerializingSpanExporter(encoding ?? 'none');
 let shutdown = async (): Promise<void> => {};
@@ -135,6 +147,8 @@ function batchOf(from: number, to: number): Message[] {
 interface Setup {
   subscriber: Subscriber;
   publisher: Publisher;
+  /** Produce requests the forwarding publisher sent so far (Kafka only). */
+  batches(): number;
   input: string;
   output: string;
   close(): Promise<void>;
@@ -149,6 +163,7 @@ async function memorySetup(): Promise<Setup> {
   return {
     subscriber: broker.subscriber(),
     publisher: broker.publisher(),
+    batches: () => 0,
     input: 'in',
     output: 'out',
     close: () => broker.close(),
@@ -176,6 +191,7 @@ async function kafkaSetup(): Promise<Setup> {
   return {
     subscriber: new KafkaSubscriber({ brokers, fromBeginning: true }),
     publisher,
+    batches: () => publisher.stats().batches,
     input,
     output,
     close: async () => {
@@ -186,8 +202,15 @@ async function kafkaSetup(): Promise<Setup> {
   };
 }
 
+const { routerInstrumentation } = (await import(
+  process.env.BENCH_OTEL_ENTRY ? pathToFileURL(process.env.BENCH_OTEL_ENTRY).href : '@bus/otel'
+)) as typeof import('@bus/otel');
 const setup = transport === 'kafka' ? await kafkaSetup() : await memorySetup();
-const router = new Router({ ...(config === 'none' ? {} : routerInstrumentation()), closeTransports: false });
+const instrumentation =
+  config === 'none'
+    ? {}
+    : routerInstrumentation(config === 'tracing-required' ? { spanAttributes: 'required' } : undefined);
+const router = new Router({ ...instrumentation, closeTransports: false });
 let seen = 0;
 const all = Promise.withResolvers<void>();
 const handle: Handler = (message) => {
@@ -204,17 +227,31 @@ router.addHandler({
   publishTopic: setup.output,
   publisher: setup.publisher,
 });
+const profileDir = process.env.BENCH_CPU_PROF;
+const profiler = profileDir ? new Session() : undefined;
+if (profiler !== undefined) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
 const cpu0 = process.cpuUsage();
 const started = performance.now();
 const running = router.run();
 await all.promise;
 const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);
+const batches = setup.batches();
+if (profiler !== undefined && profileDir !== undefined) {
+  const { profile } = await profiler.post('Profiler.stop');
+  mkdirSync(profileDir, { recursive: true });
+  writeFileSync(join(profileDir, `${transport}-${config}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+  profiler.disconnect();
+}
 await router.close();
 await running;
 await shutdown();
 await setup.subscriber.close();
 await setup.close();
 process.stdout.write(
-  `${JSON.stringify({ ms, cpuUs: cpu.user + cpu.system, rssBytes: process.resourceUsage().maxRSS * 1024, spans: spanExporter.spans })}\n`,
+  `${JSON.stringify({ ms, cpuUs: cpu.user + cpu.system, rssBytes: process.resourceUsage().maxRSS * 1024, spans: spanExporter.spans, batches })}\n`,
 );

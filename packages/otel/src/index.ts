@@ -13,6 +13,7 @@ export {
   type ResolvedOtelOptions,
   resolveOtelOptions,
   type SettleSpans,
+  type SpanAttributeLevel,
 } from './options.js';
 export { instrumentPublisher } from './publisher.js';
 export { type RouterInstrumentation, routerInstrumentation } from './router.js';

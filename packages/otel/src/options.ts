@@ -4,6 +4,9 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 /** Which settlements get a span of their own: see {@link OtelOptions.settleSpans}. */
 export type SettleSpans = 'nack' | 'all' | 'none';
 
+/** Which attributes spans carry: see {@link OtelOptions.spanAttributes}. */
+export type SpanAttributeLevel = 'recommended' | 'required';
+
 /** How a process span relates to the span of the message's producer. */
 export type ProducerContextMode = 'parent' | 'link';
 
@@ -33,6 +36,17 @@ export interface OtelOptions {
    */
   recordKeys?: boolean;
   /**
+   * Which attributes of the messaging conventions spans carry:
+   * - `'recommended'` (default): the Required and Conditionally Required ones (system, destination,
+   *   operation, consumer group, batch size, `error.type`) and the Recommended ones that describe the
+   *   message: `messaging.message.id`, `messaging.kafka.message.key` (see `recordKeys`),
+   *   `messaging.destination.partition.id`, `messaging.kafka.offset`, and `bus.handler.name`;
+   * - `'required'`: only the Required and Conditionally Required ones, plus what cqrs/rpc headers say and
+   *   `bus.delivery.attempt` on redeliveries. Each attribute costs the SDK and the OTLP exporter about
+   *   0.5 µs per span: this is the cheaper setting for high-throughput consumers (docs/observability.md).
+   */
+  spanAttributes?: SpanAttributeLevel;
+  /**
    * Which settlements get a `settle` span (`ack <topic>` / `nack <topic>`, CLIENT) under the process span:
    * - `'nack'` (default): only nacks, which make the transport deliver the message again;
    * - `'all'`: acks too (one more span per message: an ack is in-memory bookkeeping, the offset commit
@@ -51,6 +65,7 @@ export interface ResolvedOtelOptions {
   readonly producerContext: ProducerContextMode;
   readonly metricPrefix: string;
   readonly recordKeys: boolean;
+  readonly spanAttributes: SpanAttributeLevel;
   readonly settleSpans: SettleSpans;
 }
 
@@ -71,6 +86,7 @@ export function resolveOtelOptions(options: OtelOptions = {}, subject = '@bus/ot
     issues.add('metricPrefix', 'must be lowercase dot-separated words (letters, digits, _), e.g. "bus" or "acme.bus"');
   }
   issues.oneOf(options.settleSpans, 'settleSpans', ['nack', 'all', 'none']);
+  issues.oneOf(options.spanAttributes, 'spanAttributes', ['recommended', 'required']);
   if (options.recordKeys !== undefined && typeof options.recordKeys !== 'boolean') {
     issues.add('recordKeys', 'must be a boolean');
   }
@@ -87,6 +103,7 @@ export function resolveOtelOptions(options: OtelOptions = {}, subject = '@bus/ot
     producerContext: options.producerContext ?? 'parent',
     metricPrefix: options.metricPrefix ?? 'bus',
     recordKeys: options.recordKeys ?? true,
+    spanAttributes: options.spanAttributes ?? 'recommended',
     settleSpans: options.settleSpans ?? 'nack',
   };
 }

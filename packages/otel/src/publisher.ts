@@ -12,7 +12,7 @@ import {
 import { MESSAGING_SYSTEM, SpanEvents } from './attributes.js';
 import { claimDeadLetter } from './events.js';
 import { headersSetter } from './headers.js';
-import { sendAttributes } from './internal/message-attributes.js';
+import { sendStartAttributes, setSendAttributes } from './internal/message-attributes.js';
 import { withOverrides } from './internal/overrides.js';
 import { takeOutputContext } from './internal/process-state.js';
 import { errorType, type Telemetry, telemetryFor } from './internal/telemetry.js';
@@ -92,6 +92,9 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     return sent;
   };
 
+  // Start attributes of single-message send spans, per topic.
+  const startAttributes = new Map<string, Attributes>();
+
   const publish = (topic: string, ...messages: Message[]): Promise<void> => {
     // Nothing registered (no SDK): straight through.
     if (!telemetry.active) return publisher.publish(topic, ...messages);
@@ -104,9 +107,10 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     // Messages a handler returned are sent under its process span; others under the active context.
     const parent = takeOutputContext(first) ?? context.active();
     if (first?.headers[DeadLetterHeaders.originalTopic] !== undefined) deadLettered(messages, telemetry, parent);
-    // Attributes at the start, so that samplers see them.
-    const attributes = sendAttributes(topic, messages, telemetry.options.recordKeys);
+    // Samplers see the attributes relevant to sampling; the others are set only when the span records.
+    const attributes = sendStartAttributes(topic, messages.length, startAttributes);
     const span = telemetry.tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER, attributes }, parent);
+    if (span.isRecording()) setSendAttributes(span, topic, messages, telemetry.options);
     const sendContext = trace.setSpan(parent, span);
     const outgoing = withContextHeaders(messages, sendContext);
     let sent: Promise<void>;

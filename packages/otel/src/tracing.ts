@@ -13,7 +13,7 @@ import { MESSAGING_SYSTEM } from './attributes.js';
 import { recordHandlerEvent } from './events.js';
 import { headersGetter } from './headers.js';
 import { InstrumentedMessage } from './internal/instrumented-message.js';
-import { processAttributes } from './internal/message-attributes.js';
+import { processStartAttributes, setProcessAttributes } from './internal/message-attributes.js';
 import {
   endProcess,
   failProcess,
@@ -49,6 +49,8 @@ export function tracingWith(telemetry: Telemetry): Middleware {
   return (next: Handler): Handler => {
     // Metric attributes per handler and topic, built once: a fresh object per message is measurable.
     const attributesByTopic = new Map<string, Attributes>();
+    // Start attributes of process spans per topic (the group is the handler's).
+    const startAttributesByTopic = new Map<string, Attributes>();
     // Retries and dead letters that core's middleware inside this one reports (see HandlerContext.onEvent).
     const onEvent = (event: HandlerEvent): void => recordHandlerEvent(event, telemetry);
     return (message: ReceivedMessage, handlerContext: HandlerContext) => {
@@ -67,7 +69,15 @@ export function tracingWith(telemetry: Telemetry): Middleware {
         };
         attributesByTopic.set(message.topic, metricAttributes);
       }
-      const record = startProcess(telemetry, tracingOn, message, handlerContext, metricAttributes);
+      let startAttributes: Attributes | undefined;
+      if (tracingOn) {
+        startAttributes = startAttributesByTopic.get(message.topic);
+        if (startAttributes === undefined) {
+          startAttributes = processStartAttributes(message.topic, handlerContext.group);
+          startAttributesByTopic.set(message.topic, startAttributes);
+        }
+      }
+      const record = startProcess(telemetry, startAttributes, message, handlerContext, metricAttributes);
       const ownsEnd = !record.endsAtSettlement;
       const outer = handlerContext.onEvent;
       const observed: HandlerContext = {
@@ -117,22 +127,26 @@ export function tracingWith(telemetry: Telemetry): Middleware {
   };
 }
 
+/** Shared by spans without a producer to link to (the SDK copies the links it is given). */
+const NO_LINKS: Link[] = [];
+
+/** Starts the process record of `message`, with a span when `startAttributes` are given (tracing on). */
 function startProcess(
   telemetry: Telemetry,
-  tracingOn: boolean,
+  startAttributes: Attributes | undefined,
   message: ReceivedMessage,
   handlerContext: HandlerContext,
   metricAttributes: Attributes,
 ): ProcessRecord {
   let span = NOOP_SPAN;
   let context = ROOT_CONTEXT;
-  if (tracingOn) {
+  if (startAttributes !== undefined) {
     const producer =
       message instanceof InstrumentedMessage
         ? message.producerContext
         : propagation.extract(ROOT_CONTEXT, message.headers, headersGetter);
     const producerSpan = trace.getSpanContext(producer);
-    const links: Link[] = producerSpan === undefined ? [] : [{ context: producerSpan }];
+    const links: Link[] = producerSpan === undefined ? NO_LINKS : [{ context: producerSpan }];
     let parent: Context;
     if (telemetry.options.producerContext === 'parent' && producerSpan !== undefined) parent = producer;
     else {
@@ -141,18 +155,13 @@ function startProcess(
       const baggage = propagation.getBaggage(producer);
       if (baggage !== undefined) parent = propagation.setBaggage(parent, baggage);
     }
-    // Attributes at the start, so that samplers see them.
-    const attributes = processAttributes(
-      message,
-      handlerContext.group,
-      handlerContext.handlerName,
-      telemetry.options.recordKeys,
-    );
+    // Samplers see the attributes relevant to sampling; the others are set only when the span records.
     span = telemetry.tracer.startSpan(
       `process ${message.topic}`,
-      { kind: SpanKind.CONSUMER, links, attributes },
+      { kind: SpanKind.CONSUMER, links, attributes: startAttributes },
       parent,
     );
+    if (span.isRecording()) setProcessAttributes(span, message, handlerContext.handlerName, telemetry.options);
     context = trace.setSpan(parent, span);
   }
   const record: ProcessRecord = {

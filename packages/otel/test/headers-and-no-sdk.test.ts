@@ -44,10 +44,11 @@ describe('without an SDK', () => {
         metricPrefix: 'Bus Metrics',
         recordKeys: 'yes' as unknown as boolean,
         settleSpans: 'some' as 'all',
+        spanAttributes: 'all' as 'required',
       });
     expect(attempt).toThrowError(ConfigError);
     expect(attempt).toThrowError(
-      /4 problems[\s\S]*producerContext[\s\S]*metricPrefix[\s\S]*settleSpans[\s\S]*recordKeys/,
+      /5 problems[\s\S]*producerContext[\s\S]*metricPrefix[\s\S]*settleSpans[\s\S]*spanAttributes[\s\S]*recordKeys/,
     );
   });
 });

@@ -131,6 +131,32 @@ describe('tracing a publish → process → republish → process chain', () => 
     expect(received[0]?.headers.traceparent).toBe(`00-${traceId}-${sendInvoices.spanContext().spanId}-01`);
   });
 
+  it('with spanAttributes "required", spans keep the Required and Conditionally Required attributes only', async () => {
+    const { spans } = await runChain({ ...options, spanAttributes: 'required' });
+    const sendOrders = spanNamed(spans, 'send orders');
+    const processOrders = spanNamed(spans, 'process orders');
+    expect(sendOrders.attributes).toEqual({
+      'messaging.system': 'kafka',
+      'messaging.destination.name': 'orders',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      // What the headers say stays: it is absent when there are no such headers.
+      'cloudevents.event_type': 'OrderPlaced',
+    });
+    expect(processOrders.attributes).toEqual({
+      'messaging.system': 'kafka',
+      'messaging.destination.name': 'orders',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.consumer.group.name': 'billing',
+      'cloudevents.event_type': 'OrderPlaced',
+    });
+    // The trace structure does not change.
+    expect(parentOf(processOrders)).toBe(sendOrders.spanContext().spanId);
+    expect(processOrders.links.map((l) => l.context.spanId)).toEqual([sendOrders.spanContext().spanId]);
+    expect(parentOf(spanNamed(spans, 'send invoices'))).toBe(processOrders.spanContext().spanId);
+  });
+
   it('counts the semantic-convention metrics exactly', async () => {
     await runChain(options);
     const sent = await sdk.points('messaging.client.sent.messages');
