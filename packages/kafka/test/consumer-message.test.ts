@@ -3,7 +3,7 @@ import { ConfigError } from '@bus/core';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KafkaReceivedMessage, type SettlementSink } from '../src/internal/consumer-message.js';
-import { dataBytes, heldSize, type PendingRecord } from '../src/internal/held-record.js';
+import { dataBytes, heldSize, type PendingRecord, parseDecimal } from '../src/internal/held-record.js';
 import { PartitionState } from '../src/internal/partition-state.js';
 
 const decode = { messageIdHeader: 'bus-message-id', binaryKeyHeader: 'bus-key-binary' };
@@ -193,5 +193,24 @@ describe('PartitionState.enqueue', () => {
     for (let r = state.take(); r !== undefined; r = state.take()) sizes.push(r.size);
     // The sizing pass's measure of each record, which the byte budget was checked against.
     expect(sizes).toEqual(batch.map((m) => heldSize(dataBytes(m))));
+  });
+});
+
+describe('parseDecimal (offsets and timestamps from kafkajs)', () => {
+  it('reads what Number() reads, digits fast and anything else through Number()', () => {
+    for (const text of [
+      '0',
+      '42',
+      '1764690000000',
+      '999999999999999',
+      '9007199254740993',
+      '-1',
+      '',
+      '12a',
+      ' 7',
+      '1e3',
+    ]) {
+      expect(parseDecimal(text)).toBe(Number(text));
+    }
   });
 });

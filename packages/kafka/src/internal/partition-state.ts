@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import { CommitTracker } from './commit-tracker.js';
-import { copyRecords, dataBytes, heldSize, type PendingRecord } from './held-record.js';
+import { copyRecords, dataBytes, heldSize, type PendingRecord, parseDecimal } from './held-record.js';
 
 /**
  * The offset of `messages[from]` when the records from there to the end of the batch have
@@ -12,8 +12,8 @@ import { copyRecords, dataBytes, heldSize, type PendingRecord } from './held-rec
 function consecutiveFrom(messages: readonly KafkaMessage[], from: number): number {
   const lastIndex = messages.length - 1;
   if (from > lastIndex) return Number.NaN;
-  const first = Number((messages[from] as KafkaMessage).offset);
-  return Number((messages[lastIndex] as KafkaMessage).offset) - first === lastIndex - from ? first : Number.NaN;
+  const first = parseDecimal((messages[from] as KafkaMessage).offset);
+  return parseDecimal((messages[lastIndex] as KafkaMessage).offset) - first === lastIndex - from ? first : Number.NaN;
 }
 
 /**
@@ -64,7 +64,7 @@ export class PartitionState {
     let index = from;
     for (; index < messages.length && queued < room && bytes < bytesRoom; index++) {
       const message = messages[index] as KafkaMessage;
-      const offset = Number.isNaN(firstOffset) ? Number(message.offset) : firstOffset + (index - from);
+      const offset = Number.isNaN(firstOffset) ? parseDecimal(message.offset) : firstOffset + (index - from);
       if (offset <= last) continue;
       last = offset;
       const recordData = dataBytes(message);
