@@ -8,13 +8,13 @@ import type { SessionOptions } from '../consumer-session.js';
 import type { PendingRecord } from '../held-record.js';
 import { HandOut } from '../hand-out.js';
 import { PartitionState } from '../partition-state.js';
-import { StallWatchdog } from '../stall-watchdog.js';
-import type { StallReason } from '../../subscriber-events.js';
 import { subscriptionRoundRobin } from './platformatic-assignor.js';
 import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js';
 import { type RawBatch, takeRecords } from './platformatic-records.js';
 import { loadPlatformatic } from './platformatic-driver.js';
 import { connectWithRetry } from './platformatic-errors.js';
+import { PlatformaticStall } from './platformatic-stall.js';
+import { StreamRestart } from './platformatic-stream-restart.js';
 
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 type BytesConsumer = Platformatic.Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -46,8 +46,6 @@ const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
 const MIN_FETCH_BYTES = 16 * 1024;
 /** Messages handed out back to back before yielding to the event loop (I/O). */
 const YIELD_EVERY = 2_048;
-/** Pause between attempts to open the message stream again after it failed (as the kafkajs session's). */
-const RESTART_RETRY_MS = 1_000;
 
 /** What the platformatic session needs beyond the kafkajs session's options. */
 export interface PlatformaticSessionOptions extends Omit<SessionOptions, 'kafka' | 'consumerConfig'> {
@@ -97,11 +95,9 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #assignedOnce = false;
   /** KIP-848: a look for partitions added by a heartbeat's answer is under way (see `#onHeartbeat`). */
   #lookingForAssignment = false;
-  readonly #watchdog: StallWatchdog;
-  /** A restart of the message stream under way (after a stream error, a failed rejoin or a stall). */
-  #restarting: Promise<void> | undefined;
-  /** Ends the pause before the next restart attempt (at once when the session stops). */
-  #restartWait: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  readonly #stall: PlatformaticStall;
+  /** Restarts the message stream after a stream error, a failed rejoin or a stall. */
+  readonly #restart: StreamRestart;
   #fatal: BusError | undefined;
   #started: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
@@ -135,9 +131,41 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       (record, state) => this.#deliver(record, state),
       () => this.#wake(),
     );
-    this.#watchdog = new StallWatchdog({
-      ...options.stall,
-      onStall: (reason, stalledMs) => this.#onStall(reason, stalledMs),
+    this.#stall = new PlatformaticStall({
+      topic: options.topic,
+      group: options.group,
+      bounds: options.stall,
+      logger: options.logger,
+      events: options.events,
+      running: () => this.#phase === 'running',
+      restarting: () => this.#restart.active,
+      rejoin: () => this.#restart.rejoin(),
+    });
+    this.#restart = new StreamRestart({
+      topic: options.topic,
+      group: options.group,
+      secrets: options.secrets,
+      logger: options.logger,
+      events: options.events,
+      stats: options.stats,
+      running: () => this.#phase === 'running',
+      stopping: () => this.#phase === 'stopping' || this.#phase === 'stopped',
+      detach: () => this.#detachStream(),
+      leaveGroup: () => {
+        const consumer = this.#consumer;
+        if (consumer === undefined) return Promise.resolve();
+        return new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()));
+      },
+      probe: async () => {
+        await this.#consumer?.metadata({ topics: [this.#o.topic], forceUpdate: true, retries: 0 });
+      },
+      open: () => this.#openStream(() => this.#phase === 'running'),
+      record: (error) => this.#recordError(error),
+      fatal: (error) => {
+        this.#stall.stop();
+        this.#fatal = error;
+        this.#wake();
+      },
     });
     if (signal !== undefined) {
       const onAbort = () => void this.return();
@@ -317,9 +345,9 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     consumer.on('consumer:heartbeat:end', () => this.#onHeartbeat());
     // The client emits 'error' when a rejoin it started after a failed heartbeat gave up: it then
     // heartbeats no more, so the member drops out of the group. (Unhandled, it would end the process.)
-    consumer.on('error', (error: Error) => this.#onCrash(error));
+    consumer.on('error', (error: Error) => this.#restart.crashed(error));
     await this.#openStream(() => this.#phase === 'starting');
-    this.#watchdog.start();
+    this.#stall.start();
   }
 
   /**
@@ -362,9 +390,9 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     stream.on('offsets', () => {
       if (this.#stream === stream) this.#fetchFrom.clear();
     });
-    stream.on('fetch', () => this.#watchdog.progress());
+    stream.on('fetch', () => this.#stall.progress());
     stream.on('error', (error: Error) => {
-      if (this.#stream === stream) this.#onCrash(error);
+      if (this.#stream === stream) this.#restart.crashed(error);
     });
   }
 
@@ -572,7 +600,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
     this.#handOut.assign([...this.#partitions.values()]);
     this.#rebalancing = false;
-    this.#watchdog.settled();
+    this.#stall.settled();
     if (this.#paused) {
       this.#paused = false;
       this.#stream?.resume();
@@ -589,7 +617,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     // Partitions are about to move: hand nothing more out and commit the acked prefixes now,
     // while this generation's commits are still accepted.
     this.#rebalancing = true;
-    this.#watchdog.rebalancing();
+    this.#stall.rebalancing();
     void this.#scheduler?.flush();
     // A classic rebalance ends with a join event. Under KIP-848 the client moves partitions after
     // this event without another one: look for the new assignment (past the bound, take what it has).
@@ -611,7 +639,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
    * leaving member's partitions) without any event, so look for a changed assignment after each.
    */
   #onHeartbeat(): void {
-    this.#watchdog.progress();
+    this.#stall.progress();
     if (this.#o.consumer.groupProtocol !== 'consumer' || this.#lookingForAssignment) return;
     this.#lookingForAssignment = true;
     // The client takes the answer's assignment after a metadata lookup: give it a moment.
@@ -641,91 +669,20 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   }
 
   /**
-   * The message stream failed (the client's retries ran out: a broker outage, a coordinator or
-   * leader that did not come back in time), or a rejoin the client started gave up. A retryable
-   * failure restarts the stream with the same consumer, as kafkajs restarts its consumer, so a
-   * broker that comes back later is picked up again; anything else ends the subscription.
+   * Drops what this member holds before a restart (it stays uncommitted, so it is fetched again)
+   * and detaches the message stream; returns what closes it (see `StreamRestart`).
    */
-  #onCrash(error: unknown): void {
-    if (this.#phase === 'stopping' || this.#phase === 'stopped') return;
-    const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
-    this.#recordError(typed);
-    const { topic, group } = this.#o;
-    const willRestart = typed.isRetryable && this.#phase === 'running';
-    this.#o.events.emit('crash', { topic, group, error: typed, willRestart });
-    if (willRestart) {
-      this.#o.stats.reconnections++;
-      this.#o.logger.warn({ topic, group, err: typed }, 'Kafka consumer failed; restarting its message stream');
-      this.#restart(false);
-      return;
-    }
-    this.#o.logger.error({ topic, group, err: typed }, 'Kafka consumer failed and will not restart');
-    this.#watchdog.stop();
-    this.#fatal = typed;
-    this.#wake();
-  }
-
-  #onStall(reason: StallReason, stalledMs: number): void {
-    if (this.#phase !== 'running') return;
-    const { topic, group } = this.#o;
-    const rejoining = reason === 'rebalance' && this.#restarting === undefined;
-    this.#o.logger.warn({ topic, group, reason, stalledMs, rejoining }, 'Kafka consumer stalled');
-    this.#o.events.emit('stall', { topic, group, reason, stalledMs, rejoining });
-    if (rejoining) this.#restart(true);
-  }
-
-  /**
-   * Drops what this member holds (it stays uncommitted, so it is fetched again) and opens a new
-   * message stream, from the committed offsets, every `RESTART_RETRY_MS` until one opens or the
-   * session stops. With `leave` (a rebalance that never ended) the member leaves the group first
-   * and joins as a new one, as the kafkajs session's forced rejoin does; otherwise it rejoins
-   * with the membership it has, so the group takes it back without waiting for a session timeout.
-   */
-  #restart(leave: boolean): void {
-    if (this.#restarting !== undefined) return;
+  #detachStream(): () => Promise<void> {
     this.#retireAll();
     // A fetch the old stream still has in flight is not taken (see #onFetched).
     this.#generation++;
     this.#rebalancing = true;
-    this.#watchdog.rebalancing();
+    this.#stall.rebalancing();
     const stream = this.#stream;
     this.#stream = undefined;
-    this.#restarting = (async () => {
-      await stream?.close().catch(() => undefined);
-      const consumer = this.#consumer;
-      // Best effort: a coordinator that does not answer lets the old member's session expire instead.
-      if (leave && consumer !== undefined)
-        await new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()));
-      for (let attempt = 0; ; attempt++) {
-        if (this.#phase !== 'running') return;
-        // The first attempt at once (a leader that moved is found by fresh metadata), then paced.
-        await new Promise<void>((resolve) => {
-          this.#restartWait = { timer: setTimeout(resolve, attempt === 0 ? 0 : RESTART_RETRY_MS), resolve };
-        });
-        this.#restartWait = undefined;
-        if (this.#phase !== 'running') return;
-        try {
-          // A broker that answers first: a stream opened without one would only fail again.
-          await this.#consumer?.metadata({ topics: [this.#o.topic], forceUpdate: true, retries: 0 });
-          if (this.#phase !== 'running') return;
-          await this.#openStream(() => this.#phase === 'running');
-          return;
-        } catch (error) {
-          const typed = toKafkaError(error, { operation: 'consume', topic: this.#o.topic, secrets: this.#o.secrets });
-          this.#recordError(typed);
-          if (!typed.isRetryable) {
-            // Nothing a later attempt would change (authorization, a deleted topic): the loop ends with it.
-            this.#fatal = typed;
-            this.#watchdog.stop();
-            this.#wake();
-            return;
-          }
-          this.#o.logger.debug({ topic: this.#o.topic, group: this.#o.group, err: typed }, 'stream restart failed');
-        }
-      }
-    })().finally(() => {
-      this.#restarting = undefined;
-    });
+    return async () => {
+      await stream?.close();
+    };
   }
 
   #retireAll(): void {
@@ -779,11 +736,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#wake();
     this.#abort?.();
     this.#handOut.stop();
-    this.#watchdog.stop();
-    if (this.#restartWait !== undefined) {
-      clearTimeout(this.#restartWait.timer);
-      this.#restartWait.resolve();
-    }
+    this.#stall.stop();
+    this.#restart.cancel();
     const deadline = Date.now() + this.#o.closeTimeoutMs;
     try {
       if (wasStarted) {
