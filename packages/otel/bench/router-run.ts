@@ -1,6 +1,6 @@
 /**
  * One measurement of the @bus/otel benchmark, in a process of its own (the OpenTelemetry globals are
- * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|tracing-required|tracing-json|tracing-no-export|metrics> <messages>`.
+ * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|tracing-required|tracing-unsampled|tracing-json|tracing-no-export|metrics> <messages>`.
  * Prints one JSON line: { ms, cpuUs, rssBytes, spans, batches }
  * (batches: produce requests of the forwarding, on Kafka: their size depends on the pace of the handler).
  *
@@ -50,6 +50,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
+  AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
   type ReadableSpan,
@@ -103,6 +104,7 @@ class SerializingMetricExporter implements PushMetricExporter {
 const TRACING = {
   tracing: 'protobuf',
   'tracing-required': 'protobuf',
+  'tracing-unsampled': 'protobuf',
   'tracing-json': 'json',
   'tracing-no-export': 'none',
 } as const;
@@ -115,7 +117,8 @@ if (encoding !== undefined) {
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   );
   const provider = new TracerProvider({
-    sampler: new AlwaysOnSampler(),
+    // 'tracing-unsampled': what the instrumentation costs when the sampler drops every span.
+    sampler: config === 'tracing-unsampled' ? new AlwaysOffSampler() : new AlwaysOnSampler(),
     spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })],
   });
   trace.setGlobalTracerProvider(provider);
