@@ -92,6 +92,11 @@ export class SequencedStream {
       clientId: 'cluster-stream-sub',
       ...options.subscriber,
     });
+    // The subscription's own account of a fault, on the timeline beside the scenario's marks.
+    this.subscriber.on('crash', (e) => this.mark(`subscriber crash ${e.error.code} willRestart=${e.willRestart}`));
+    this.subscriber.on('stall', (e) => this.mark(`subscriber stall ${e.reason} rejoining=${e.rejoining}`));
+    this.subscriber.on('rebalance', (e) => this.mark(`subscriber rebalance [${e.assigned.join(',')}]`));
+    this.subscriber.on('connect', () => this.mark('subscriber connect'));
   }
 
   /** Starts consuming and publishing. */
@@ -176,6 +181,8 @@ export class SequencedStream {
       attempted: this.ledger.registeredCount,
       failedCalls: this.failures.length,
       failedCallsByCode: byCode,
+      // The first failure of each code, to tell what the driver reported.
+      failedCallSamples: Object.keys(byCode).map((code) => this.failures.find((f) => f.code === code)),
       longestFailedCallS: this.failures.reduce((max, f) => Math.max(max, f.tookS), 0),
       nonRetryableFailures: this.failures.filter((f) => !f.retryable).slice(0, 5),
       longestCallS: this.longestCallS,

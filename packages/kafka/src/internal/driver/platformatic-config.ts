@@ -29,6 +29,32 @@ export function backoff(initialMs: number, maxMs: number): (attempt: number) => 
   };
 }
 
+/** Whether a failed attempt was refused because a partition's leader moved or is being elected. */
+export function leaderMoved(error: unknown): boolean {
+  const findBy = (error as { findBy?: unknown } | null)?.findBy;
+  if (typeof findBy !== 'function') return false;
+  // UNKNOWN_TOPIC_OR_PARTITION is marked as stale metadata too, but stays out, as in the client's own fetch.
+  return LEADER_MOVED.some((apiId) => Boolean(findBy.call(error, 'apiId', apiId)));
+}
+
+const LEADER_MOVED = ['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH'];
+
+/**
+ * The client's retry pause, which also drops its metadata after an attempt refused because a
+ * partition's leader moved. @platformatic/kafka 2.12 looks metadata up again between attempts
+ * only after a connection failure (its fetch aside): after such a refusal the next attempt went to
+ * the old leader again. kafkajs refreshes its metadata on such a refusal; now so does this client.
+ */
+function retryDelay(delay: (attempt: number) => number): Platformatic.RetryDelayGetter {
+  return (client, operation, attempt, _retries, error) => {
+    if (!leaderMoved(error)) return delay(attempt);
+    (client as { clearMetadata?: () => void }).clearMetadata?.();
+    // A produce retries to the leader of its first partition, whatever the others' leaders are now:
+    // the publisher retries such a send itself, regrouped (see sendRetrying), so these go at once.
+    return operation === 'produce' ? 0 : delay(attempt);
+  };
+}
+
 /** The connection's retry policy, kept with the client options it was derived from. */
 export const RETRY_POLICY = Symbol('bus.kafka.platformatic.retryPolicy');
 
@@ -48,7 +74,7 @@ export function toPlatformaticOptions(options: KafkaConnectionOptions): Platform
     requestTimeout: options.requestTimeoutMs ?? 30_000,
     timeout: options.requestTimeoutMs ?? 30_000,
     retries,
-    retryDelay: (_client, _operation, attempt) => delay(attempt),
+    retryDelay: retryDelay(delay),
   };
   if (options.ssl !== undefined && options.ssl !== false) {
     if (options.ssl === true) {

@@ -4,6 +4,7 @@ import { checkDriverSupported, type KafkaConnectionOptions, validateConnectionOp
 import { withDeadline } from '../deadline.js';
 import { type PlatformaticOptions, RETRY_POLICY, toPlatformaticOptions } from './platformatic-config.js';
 import { connectWithRetry } from './platformatic-errors.js';
+import { sendRetrying } from './platformatic-send-retry.js';
 import { PlatformaticTransactionalProducer } from './platformatic-transaction.js';
 import type {
   DriverCompression,
@@ -201,12 +202,24 @@ class PlatformaticProducer implements ProducerDriver {
     const compression = COMPRESSIONS[request.compression];
     const acks: PartitionAck[] = [];
     for (const run of timestampRuns(records)) {
-      const result = await client.send({
-        messages: toPlatformaticMessages(topic, run),
-        acks: request.acks,
-        ...(compression === undefined ? {} : { compression }),
+      const acked = await sendRetrying(run, {
+        topic,
+        clearMetadata: () => client.clearMetadata(),
+        retries: this.#setup.retries,
+        delay: this.#options[RETRY_POLICY].delay,
+        open: () => this.#client === client,
+        attempt: async (pending) => {
+          const result = await client.send({
+            messages: toPlatformaticMessages(topic, pending),
+            acks: request.acks,
+            ...(compression === undefined ? {} : { compression }),
+          });
+          const partitions: number[] = [];
+          for (const offset of result.offsets ?? []) if (offset.topic === topic) partitions.push(offset.partition);
+          return partitions;
+        },
       });
-      for (const offset of result.offsets ?? []) if (offset.topic === topic) acks.push({ partition: offset.partition });
+      for (const partition of acked) acks.push({ partition });
     }
     return acks;
   }

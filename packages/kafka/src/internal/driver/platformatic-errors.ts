@@ -40,6 +40,18 @@ function leaves(error: PlatformaticLike, into: PlatformaticLike[], depth = 0): P
   return into;
 }
 
+/**
+ * Broker refusals that mean a partition's leader moved or is being elected. kafkajs meets a leader
+ * move as a lost connection to the old leader (`KAFKA_CONNECTION_FAILED`); this client meets the
+ * same move as these refusals from the brokers that stayed, so they map to a connection failure too.
+ */
+const LEADER_MOVED = new Set([
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+]);
+
 const KIND_BY_CODE: Record<string, PlatformaticErrorShape['kind']> = {
   PLT_KFK_NETWORK: 'connection',
   PLT_KFK_TIMEOUT: 'timeout',
@@ -65,7 +77,8 @@ export function platformaticErrorShape(error: unknown): PlatformaticErrorShape |
   // metadata no longer lists it, and it reports that as a non-retryable UserError. It is a lost
   // broker, gone once the leadership moved: a connection failure, retryable.
   const lostBroker = chosen.code === 'PLT_KFK_USER' && /^Cannot find broker with node id /.test(String(chosen.message));
-  const kind = lostBroker ? 'connection' : (KIND_BY_CODE[String(chosen.code)] ?? 'client');
+  const leaderMoved = typeof chosen.apiId === 'string' && LEADER_MOVED.has(chosen.apiId);
+  const kind = lostBroker || leaderMoved ? 'connection' : (KIND_BY_CODE[String(chosen.code)] ?? 'client');
   const type = typeof chosen.apiId === 'string' ? chosen.apiId : unknownTopic ? 'UNKNOWN_TOPIC_OR_PARTITION' : '';
   return { kind, type, root: chosen, retriable: lostBroker || all.every((e) => e.canRetry !== false) };
 }
