@@ -13,6 +13,7 @@ import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js
 import { type RawBatch, takeRecords } from './platformatic-records.js';
 import { loadPlatformatic } from './platformatic-driver.js';
 import { connectWithRetry } from './platformatic-errors.js';
+import { watchFetchLeaders } from './platformatic-fetch-leaders.js';
 import { PlatformaticStall } from './platformatic-stall.js';
 import { StreamRestart } from './platformatic-stream-restart.js';
 
@@ -416,7 +417,22 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
         this.#waitIdle(callback);
         return;
       }
+      // A fetch whose broker lost a partition's leadership is answered here, empty (see watchFetchLeaders);
+      // what it brings when the client finally gives it up or gets an answer is not taken.
+      let answered = false;
+      const stopWatch = watchFetchLeaders(
+        consumer,
+        this.#o.topic,
+        (options as { node?: number }).node,
+        requested.flatMap((t) => t.partitions.map((p) => p.partition)),
+        () => {
+          answered = true;
+          callback(null, { responses: [] });
+        },
+      );
       fetch({ ...options, topics: requested } as unknown as FetchOptions, (error, response) => {
+        stopWatch();
+        if (answered) return;
         if (response !== undefined && (error === null || error === undefined)) {
           this.#onFetched(response, requested, generation);
         }
