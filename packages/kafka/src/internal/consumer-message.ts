@@ -107,6 +107,12 @@ function sameAscii(bytes: Buffer, from: number, length: number, text: string): b
   return true;
 }
 
+/** The `length` bytes at `from` as text, or `undefined` when they are not valid UTF-8. */
+function decodedText(bytes: Buffer, from: number, length: number): string | undefined {
+  const text = bytes.toString('utf8', from, from + length);
+  return isText(text, bytes, from, length) ? text : undefined;
+}
+
 /**
  * Header value `name` of `length` bytes at `from` (header number `position` of its record) as
  * text, or `undefined` when it is not valid UTF-8.
@@ -115,8 +121,8 @@ function headerText(bytes: Buffer, from: number, length: number, name: string, p
   const slot = position < POSITIONS ? position : POSITIONS - 1;
   const last = lastTexts[slot] as string;
   if (lastNames[slot] === name && sameAscii(bytes, from, length, last)) return last;
-  const text = bytes.toString('utf8', from, from + length);
-  if (!isText(text, bytes, from, length)) return undefined;
+  const text = decodedText(bytes, from, length);
+  if (text === undefined) return undefined;
   // As many characters as bytes: all ASCII (any other character takes more bytes than UTF-16 units).
   if (text.length === length && length <= MAX_REMEMBERED_LENGTH) {
     lastNames[slot] = name;
@@ -180,7 +186,11 @@ export class KafkaReceivedMessage implements ReceivedMessage {
           binaryKey = true;
           continue;
         }
-        const text = headerText(bytes, from, length, name, i >> 1);
+        // An id never repeats: comparing it with the last one and remembering it would be wasted work.
+        const text =
+          name === options.messageIdHeader || name === CLOUDEVENTS_ID_HEADER
+            ? decodedText(bytes, from, length)
+            : headerText(bytes, from, length, name, i >> 1);
         if (text === undefined) {
           // Not valid UTF-8 (rare): never an id, which is text.
           if (name === options.messageIdHeader) continue;
