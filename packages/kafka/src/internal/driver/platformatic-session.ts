@@ -2,7 +2,6 @@ import { type BusError, type NackOptions, type ReadyTaker, type ReceivedMessage,
 import type * as Platformatic from '@platformatic/kafka';
 import { toKafkaError } from '../../errors.js';
 import { CommitScheduler } from '../commit-scheduler.js';
-import { FETCH_AHEAD_RECORDS } from '../fetch-gate.js';
 import { KafkaReceivedMessage, type SettlementSink } from '../consumer-message.js';
 import type { SessionOptions } from '../consumer-session.js';
 import type { PendingRecord } from '../held-record.js';
@@ -10,41 +9,16 @@ import { HandOut } from '../hand-out.js';
 import { PartitionState } from '../partition-state.js';
 import { subscriptionRoundRobin } from './platformatic-assignor.js';
 import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js';
-import { type RawBatch, takeRecords } from './platformatic-records.js';
 import { loadPlatformatic } from './platformatic-driver.js';
 import { connectWithRetry } from './platformatic-errors.js';
-import { watchFetchLeaders } from './platformatic-fetch-leaders.js';
+import { FetchIntake } from './platformatic-fetch-intake.js';
 import { PlatformaticStall } from './platformatic-stall.js';
 import { StreamRestart } from './platformatic-stream-restart.js';
 
 type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 type BytesConsumer = Platformatic.Consumer<Buffer, Buffer, Buffer, Buffer>;
 type BytesStream = Platformatic.MessagesStream<Buffer, Buffer, Buffer, Buffer>;
-type FetchOptions = Platformatic.FetchOptions<Buffer, Buffer, Buffer, Buffer>;
-type FetchCallback = (error: Error | null, response?: FetchResponse) => void;
-/** The parts of a fetch request and response the session reads (see `#installFetchHook`). */
-interface FetchRequestPartition {
-  readonly partition: number;
-  readonly fetchOffset: bigint;
-  readonly partitionMaxBytes: number;
-}
-interface FetchRequestTopic {
-  readonly topicId: string;
-  readonly partitions: readonly FetchRequestPartition[];
-}
-interface FetchResponse {
-  readonly responses: readonly {
-    readonly topicId: string;
-    readonly partitions: readonly {
-      readonly partitionIndex: number;
-      records?: readonly (RawBatch & { readonly length: number })[] | undefined;
-    }[];
-  }[];
-}
-
 const DONE: IteratorResult<ReceivedMessage> = { done: true, value: undefined };
-/** The least a fetch asks of a partition: a batch or so (the broker sends at least one whole batch anyway). */
-const MIN_FETCH_BYTES = 16 * 1024;
 /** Messages handed out back to back before yielding to the event loop (I/O). */
 const YIELD_EVERY = 2_048;
 
@@ -63,24 +37,11 @@ export interface PlatformaticSessionOptions extends Omit<SessionOptions, 'kafka'
   };
 }
 
-/** The request's entry for one partition (the stream asks for each partition in an entry of its own). */
-function requestedPartition(
-  requested: readonly FetchRequestTopic[],
-  topicId: string,
-  partition: number,
-): FetchRequestPartition | undefined {
-  for (const topic of requested) {
-    if (topic.topicId !== topicId) continue;
-    for (const entry of topic.partitions) if (entry.partition === partition) return entry;
-  }
-  return undefined;
-}
-
 /**
  * One subscription on @platformatic/kafka: one consumer (one group member) and its message
  * stream, bridged to the same pull-based iterator, hand-out, commit and settlement rules as the
- * kafkajs session. The stream is paused while the subscription holds its limit and resumed once
- * acks bring it to three quarters of it; a full partition is held alone (see `#installFetchHook`).
+ * kafkajs session. Fetching, and how much it holds in memory, is the fetch intake's
+ * (`FetchIntake`); restarts of the stream are `StreamRestart`'s, stalls `PlatformaticStall`'s.
  */
 export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessage>, ReadyTaker, SettlementSink {
   readonly #o: PlatformaticSessionOptions;
@@ -105,21 +66,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #waiter: { promise: Promise<void>; resolve: () => void } | undefined;
   #abort: (() => void) | undefined;
   #sinceYield = 0;
-  #outstanding = 0;
-  #outstandingBytes = 0;
-  #paused = false;
-  /** Fetched records queued and not handed out yet (see `FETCH_AHEAD_RECORDS`). */
-  #ahead = 0;
-  /** Full partitions: left out of fetch requests until they drained to half their limit. */
-  readonly #held = new Set<number>();
-  /** Per partition of this generation, the offset its next fetch must start at (where the last one stopped). */
-  readonly #fetchFrom = new Map<number, number>();
-  /** Average bytes of a fetched record on the wire (0 until the first fetch): sizes fetch requests. */
-  #bytesPerRecord = 0;
-  /** Bumped with every new assignment: a fetch requested under an older one is not taken. */
-  #generation = 0;
-  /** A fetch request left with no partition (all held): answered empty after a wait, or at a release. */
-  #idleFetch: { timer: NodeJS.Timeout; answer: () => void } | undefined;
+  /** Takes fetched records into the partitions' states and paces fetching (see `FetchIntake`). */
+  readonly #intake: FetchIntake;
   /** Messages this session handed out that are not settled; they leave the stats when it stops. */
   #inFlight = 0;
 
@@ -132,6 +80,18 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       (record, state) => this.#deliver(record, state),
       () => this.#wake(),
     );
+    this.#intake = new FetchIntake({
+      topic: options.topic,
+      maxInFlight: options.maxInFlight,
+      maxInFlightPerPartition: options.maxInFlightPerPartition,
+      maxInFlightBytes: options.maxInFlightBytes,
+      fetchMaxWaitMs: options.consumer.fetchMaxWaitMs,
+      running: () => this.#phase === 'running',
+      partitions: () => this.#partitions,
+      stream: () => this.#stream,
+      unassigned: () => this.#syncAssignment(),
+      queued: () => this.#wake(),
+    });
     this.#stall = new PlatformaticStall({
       topic: options.topic,
       group: options.group,
@@ -239,9 +199,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     const before = state.outstanding;
     const beforeBytes = state.outstandingBytes;
     if (!state.tracker.ack(record)) return;
-    this.#outstanding -= before - state.outstanding;
-    this.#outstandingBytes -= beforeBytes - state.outstandingBytes;
-    if (this.#paused || this.#held.size > 0) this.#resumeIfRoom();
+    this.#intake.released(before - state.outstanding, beforeBytes - state.outstandingBytes);
     if (this.#phase === 'stopping') void this.#scheduler?.flush();
     else this.#scheduler?.noteAck();
   }
@@ -269,7 +227,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   }
 
   #deliver(record: PendingRecord, state: PartitionState): ReceivedMessage {
-    if (++record.attempts === 1 && --this.#ahead <= FETCH_AHEAD_RECORDS / 2 && this.#paused) this.#resumeIfRoom();
+    if (++record.attempts === 1) this.#intake.handedOut();
     const message = new KafkaReceivedMessage(record, state, this, this.#o.decode);
     const stats = this.#o.stats;
     stats.consumed++;
@@ -331,7 +289,7 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       autocreateTopics: c.allowAutoTopicCreation,
     } as Platformatic.ConsumerOptions<Buffer, Buffer, Buffer, Buffer>);
     this.#consumer = consumer;
-    this.#installFetchHook(consumer);
+    this.#intake.install(consumer);
     const { retries, delay } = this.#o.client[RETRY_POLICY];
     await connectWithRetry(
       () => consumer.metadata({ topics: [], retries: 0 }),
@@ -381,216 +339,20 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       return;
     }
     this.#stream = stream;
-    this.#paused = false;
+    this.#intake.streamOpened();
     // The join happened inside consume(): take the assignment it produced.
     this.#syncAssignment();
-    // Records never reach the stream (see #installFetchHook); it only has to flow to keep fetching.
+    // Records never reach the stream (see FetchIntake); it only has to flow to keep fetching.
     stream.on('data', () => {});
     // The client moved fetch positions itself (committed offsets after a join, an offset out of range).
     // A stream left behind by a restart no longer counts.
     stream.on('offsets', () => {
-      if (this.#stream === stream) this.#fetchFrom.clear();
+      if (this.#stream === stream) this.#intake.positionsMoved();
     });
     stream.on('fetch', () => this.#stall.progress());
     stream.on('error', (error: Error) => {
       if (this.#stream === stream) this.#restart.crashed(error);
     });
-  }
-
-  /**
-   * Puts the session between the client's message stream and its fetches. Fetching goes on as the
-   * stream drives it, but every response's records are taken here, straight from the parsed
-   * batches, before the stream sees them (it then pushes nothing): one copy per partition and
-   * fetch, no message object per record, and the fetch position is this session's to set. A
-   * partition holding `maxInFlightPerPartition` is left out of the requests until it drained to
-   * half, so it cannot hold the others back (the client cannot pause a single partition); what a
-   * response brings beyond the room left is not taken, and is fetched again from the first record
-   * not taken. A fetch requested under an earlier assignment is not taken at all: its partitions'
-   * positions were reset to the committed offsets by the join, and taking it would skip records.
-   */
-  #installFetchHook(consumer: BytesConsumer): void {
-    const fetch = consumer.fetch.bind(consumer) as (options: FetchOptions, callback: FetchCallback) => void;
-    const hooked = (options: FetchOptions, callback: FetchCallback): void => {
-      const generation = this.#generation;
-      const requested = this.#fetchable(options.topics as unknown as FetchRequestTopic[]);
-      if (requested.length === 0) {
-        this.#waitIdle(callback);
-        return;
-      }
-      // A fetch whose broker lost a partition's leadership is answered here, empty (see watchFetchLeaders);
-      // what it brings when the client finally gives it up or gets an answer is not taken.
-      let answered = false;
-      const stopWatch = watchFetchLeaders(
-        consumer,
-        this.#o.topic,
-        (options as { node?: number }).node,
-        requested.flatMap((t) => t.partitions.map((p) => p.partition)),
-        () => {
-          answered = true;
-          callback(null, { responses: [] });
-        },
-      );
-      fetch({ ...options, topics: requested } as unknown as FetchOptions, (error, response) => {
-        stopWatch();
-        if (answered) return;
-        if (response !== undefined && (error === null || error === undefined)) {
-          this.#onFetched(response, requested, generation);
-        }
-        callback(error, response);
-      });
-    };
-    (consumer as unknown as { fetch: typeof hooked }).fetch = hooked;
-  }
-
-  /**
-   * The partitions of a request worth fetching (the held ones left out), each asking for about as
-   * many bytes as the records there is room for: a fetch that brought far more than the room (up to
-   * `fetchMaxBytesPerPartition` of every partition) would have its surplus parsed by the client,
-   * dropped, and fetched again.
-   */
-  #fetchable(topics: readonly FetchRequestTopic[]): FetchRequestTopic[] {
-    let count = 0;
-    for (const topic of topics) for (const p of topic.partitions) if (!this.#held.has(p.partition)) count++;
-    if (count === 0) return [];
-    const { maxInFlightPerPartition, maxInFlight } = this.#o;
-    const share = Math.max(1, Math.floor((maxInFlight - this.#outstanding) / count));
-    const perRecord = this.#bytesPerRecord;
-    const result: FetchRequestTopic[] = [];
-    for (const topic of topics) {
-      const partitions: FetchRequestPartition[] = [];
-      for (const p of topic.partitions) {
-        if (this.#held.has(p.partition)) continue;
-        if (perRecord === 0) {
-          partitions.push(p);
-          continue;
-        }
-        const state = this.#partitions.get(p.partition);
-        const room = Math.min(share, maxInFlightPerPartition - (state?.outstanding ?? 0));
-        const bytes = Math.ceil(Math.max(1, room) * perRecord);
-        partitions.push({ ...p, partitionMaxBytes: Math.min(p.partitionMaxBytes, Math.max(MIN_FETCH_BYTES, bytes)) });
-      }
-      if (partitions.length > 0) result.push({ ...topic, partitions });
-    }
-    return result;
-  }
-
-  /** Answers a request with no partition left in it with an empty response, after a fetch wait or at a release. */
-  #waitIdle(callback: FetchCallback): void {
-    const answer = () => {
-      if (this.#idleFetch?.answer !== answer) return;
-      clearTimeout(this.#idleFetch.timer);
-      this.#idleFetch = undefined;
-      callback(null, { responses: [] });
-    };
-    this.#idleFetch = { timer: setTimeout(answer, this.#o.consumer.fetchMaxWaitMs), answer };
-  }
-
-  /** Takes the records of one fetch response (then removed from it, so the stream pushes none). */
-  #onFetched(response: FetchResponse, requested: readonly FetchRequestTopic[], generation: number): void {
-    const taking = generation === this.#generation && this.#phase === 'running';
-    const { maxInFlightPerPartition, maxInFlight, maxInFlightBytes, topic } = this.#o;
-    let queuedAny = false;
-    for (const topicResponse of response.responses) {
-      for (const part of topicResponse.partitions) {
-        const batches = part.records;
-        if (batches === undefined) continue;
-        part.records = undefined;
-        const asked = requestedPartition(requested, topicResponse.topicId, part.partitionIndex);
-        // A partition the request did not name lingers in the broker's fetch session: stale data.
-        if (!taking || asked === undefined) continue;
-        const state = this.#partitions.get(part.partitionIndex);
-        if (state === undefined) {
-          // The client moved partitions without a join (KIP-848 adds them incrementally): take its
-          // assignment; this response was requested before it, so it is fetched again.
-          this.#syncAssignment();
-          continue;
-        }
-        const from = Number(asked.fetchOffset);
-        const expected = this.#fetchFrom.get(state.partition);
-        if (state.retired || (expected !== undefined && expected !== from)) continue;
-        const room = Math.min(maxInFlightPerPartition - state.outstanding, maxInFlight - this.#outstanding);
-        const bytesRoom = maxInFlightBytes - this.#outstandingBytes;
-        this.#noteBatchSizes(batches);
-        const held: PendingRecord[] = [];
-        const taken =
-          room > 0 && bytesRoom > 0
-            ? takeRecords(batches, from, state.tracker.lastRegistered, room, bytesRoom, held)
-            : { next: from, queued: 0, bytes: 0 };
-        this.#fetchFrom.set(state.partition, taken.next);
-        this.#stream?.offsetsToFetch.set(`${topic}:${state.partition}`, BigInt(taken.next));
-        if (taken.queued > 0) {
-          const bytesBefore = state.outstandingBytes;
-          const outstandingBefore = state.outstanding;
-          state.queueHeld(held);
-          const queued = state.outstanding - outstandingBefore;
-          this.#outstanding += queued;
-          this.#outstandingBytes += state.outstandingBytes - bytesBefore;
-          this.#ahead += queued;
-          if (queued > 0) queuedAny = true;
-        }
-        // Only this partition stops: the others keep flowing (a partition stuck on an unsettled or
-        // delayed message at its head cannot hold them back).
-        if (state.outstanding >= maxInFlightPerPartition) this.#held.add(state.partition);
-      }
-    }
-    if (
-      !this.#paused &&
-      (this.#outstanding >= maxInFlight ||
-        this.#outstandingBytes >= maxInFlightBytes ||
-        this.#aheadOfConsumer() >= FETCH_AHEAD_RECORDS)
-    ) {
-      // Full, or far enough ahead of the consumer: stop fetching until acks or hand-outs make room.
-      this.#paused = true;
-      this.#stream?.pause();
-    }
-    if (queuedAny) this.#wake();
-  }
-
-  /** Keeps the average bytes a record takes in fetched batches up to date (for `#fetchable`). */
-  #noteBatchSizes(batches: readonly (RawBatch & { readonly length: number })[]): void {
-    let bytes = 0;
-    let records = 0;
-    for (const batch of batches) {
-      bytes += batch.length;
-      records += batch.records.length;
-    }
-    if (records === 0) return;
-    const measured = bytes / records;
-    this.#bytesPerRecord = this.#bytesPerRecord === 0 ? measured : this.#bytesPerRecord * 0.75 + measured * 0.25;
-  }
-
-  #resumeIfRoom(): void {
-    if (this.#phase !== 'running') return;
-    if (this.#held.size > 0) {
-      // Resume at half the limit, so a partition is not held and released on every ack.
-      const limit = this.#o.maxInFlightPerPartition / 2;
-      for (const partition of this.#held) {
-        const state = this.#partitions.get(partition);
-        if (state === undefined || state.retired || state.outstanding <= limit) this.#held.delete(partition);
-      }
-      // A fetch loop left idle by held partitions goes on at once.
-      if (this.#idleFetch !== undefined && this.#held.size < this.#partitions.size) {
-        const { answer } = this.#idleFetch;
-        queueMicrotask(answer);
-      }
-    }
-    if (!this.#paused) return;
-    const { maxInFlight, maxInFlightBytes } = this.#o;
-    if (this.#outstanding > maxInFlight * 0.75 || this.#outstandingBytes > maxInFlightBytes * 0.75) return;
-    if (this.#aheadOfConsumer() > FETCH_AHEAD_RECORDS / 2) return;
-    this.#paused = false;
-    this.#stream?.resume();
-  }
-
-  /**
-   * Records queued ahead of the consumer, as the kafkajs session counts them: those of a partition
-   * waiting for a delayed redelivery aside, so they cannot hold the other partitions back.
-   */
-  #aheadOfConsumer(): number {
-    if (this.#ahead < FETCH_AHEAD_RECORDS / 2) return this.#ahead;
-    let ahead = 0;
-    for (const state of this.#partitions.values()) if (!state.blocked && !state.retired) ahead += state.queued;
-    return ahead;
   }
 
   /** Takes the client's current assignment when it differs from what this session serves (or a rebalance began). */
@@ -607,20 +369,11 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#assignedOnce = true;
     this.#retireAll();
     this.#partitions = new Map();
-    this.#outstanding = 0;
-    this.#outstandingBytes = 0;
-    this.#held.clear();
-    this.#fetchFrom.clear();
-    this.#generation++;
-    this.#ahead = 0;
     for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
     this.#handOut.assign([...this.#partitions.values()]);
     this.#rebalancing = false;
     this.#stall.settled();
-    if (this.#paused) {
-      this.#paused = false;
-      this.#stream?.resume();
-    }
+    this.#intake.reset();
     this.#o.stats.rebalances++;
     const revoked = previous.filter((p) => !assigned.includes(p));
     const { topic, group } = this.#o;
@@ -690,8 +443,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
    */
   #detachStream(): () => Promise<void> {
     this.#retireAll();
-    // A fetch the old stream still has in flight is not taken (see #onFetched).
-    this.#generation++;
+    // A fetch the old stream still has in flight is not taken.
+    this.#intake.invalidate();
     this.#rebalancing = true;
     this.#stall.rebalancing();
     const stream = this.#stream;
