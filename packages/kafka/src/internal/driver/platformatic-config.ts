@@ -1,5 +1,6 @@
 import type * as Platformatic from '@platformatic/kafka';
 import { brokerList, type KafkaConnectionOptions, type KafkaSaslOptions } from '../../connection.js';
+import { subscriptionRoundRobin } from './platformatic-assignor.js';
 
 const SASL_MECHANISMS = {
   plain: 'PLAIN',
@@ -93,4 +94,45 @@ export function toPlatformaticOptions(options: KafkaConnectionOptions): Platform
   }
   if (options.sasl !== undefined) config.sasl = toSasl(options.sasl);
   return { ...config, [RETRY_POLICY]: { retries, delay } };
+}
+
+/** A subscription's consumer settings, resolved from its options (see `toConsumerOptions`). */
+export interface PlatformaticConsumerConfig {
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly fetchMaxWaitMs: number;
+  readonly fetchMaxBytesPerPartition: number;
+  readonly readUncommitted: boolean;
+  readonly groupProtocol: 'classic' | 'consumer';
+  readonly allowAutoTopicCreation: boolean;
+}
+
+/**
+ * The options of one group member's consumer. Under KIP-848 (`groupProtocol: 'consumer'`) the
+ * broker owns timeouts and assignment, so the classic group settings are left out; offsets are
+ * committed by the session only (no autocommit).
+ */
+export function toConsumerOptions(
+  client: PlatformaticOptions,
+  groupId: string,
+  c: PlatformaticConsumerConfig,
+): Platformatic.ConsumerOptions<Buffer, Buffer, Buffer, Buffer> {
+  return {
+    ...client,
+    groupId,
+    ...(c.groupProtocol === 'consumer'
+      ? { groupProtocol: 'consumer' as const }
+      : {
+          sessionTimeout: c.sessionTimeoutMs,
+          heartbeatInterval: c.heartbeatIntervalMs,
+          rebalanceTimeout: c.rebalanceTimeoutMs,
+          partitionAssigner: subscriptionRoundRobin,
+        }),
+    maxWaitTime: c.fetchMaxWaitMs,
+    maxBytesPerPartition: c.fetchMaxBytesPerPartition,
+    isolationLevel: c.readUncommitted ? 0 : 1,
+    autocommit: false,
+    autocreateTopics: c.allowAutoTopicCreation,
+  } as Platformatic.ConsumerOptions<Buffer, Buffer, Buffer, Buffer>;
 }

@@ -7,8 +7,13 @@ import type { SessionOptions } from '../consumer-session.js';
 import type { PendingRecord } from '../held-record.js';
 import { HandOut } from '../hand-out.js';
 import { PartitionState } from '../partition-state.js';
-import { subscriptionRoundRobin } from './platformatic-assignor.js';
-import { type PlatformaticOptions, RETRY_POLICY } from './platformatic-config.js';
+import { AssignmentWatch } from './platformatic-assignment.js';
+import {
+  type PlatformaticConsumerConfig,
+  type PlatformaticOptions,
+  RETRY_POLICY,
+  toConsumerOptions,
+} from './platformatic-config.js';
 import { loadPlatformatic } from './platformatic-driver.js';
 import { connectWithRetry } from './platformatic-errors.js';
 import { FetchIntake } from './platformatic-fetch-intake.js';
@@ -25,16 +30,7 @@ const YIELD_EVERY = 2_048;
 /** What the platformatic session needs beyond the kafkajs session's options. */
 export interface PlatformaticSessionOptions extends Omit<SessionOptions, 'kafka' | 'consumerConfig'> {
   readonly client: PlatformaticOptions;
-  readonly consumer: {
-    readonly sessionTimeoutMs: number;
-    readonly heartbeatIntervalMs: number;
-    readonly rebalanceTimeoutMs: number;
-    readonly fetchMaxWaitMs: number;
-    readonly fetchMaxBytesPerPartition: number;
-    readonly readUncommitted: boolean;
-    readonly groupProtocol: 'classic' | 'consumer';
-    readonly allowAutoTopicCreation: boolean;
-  };
+  readonly consumer: PlatformaticConsumerConfig;
 }
 
 /**
@@ -55,8 +51,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   #rebalancing = false;
   /** Whether an assignment (even an empty one) was taken and announced. */
   #assignedOnce = false;
-  /** KIP-848: a look for partitions added by a heartbeat's answer is under way (see `#onHeartbeat`). */
-  #lookingForAssignment = false;
+  /** Reads the client's assignment and finds KIP-848 changes the client announces no event for. */
+  readonly #assignment: AssignmentWatch;
   readonly #stall: PlatformaticStall;
   /** Restarts the message stream after a stream error, a failed rejoin or a stall. */
   readonly #restart: StreamRestart;
@@ -91,6 +87,16 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       stream: () => this.#stream,
       unassigned: () => this.#syncAssignment(),
       queued: () => this.#wake(),
+    });
+    this.#assignment = new AssignmentWatch({
+      topic: options.topic,
+      groupProtocol: options.consumer.groupProtocol,
+      rebalanceBoundMs: options.stall.rebalanceBoundMs,
+      assignments: () => this.#consumer?.assignments,
+      served: () => this.#partitions,
+      running: () => this.#phase === 'running',
+      rebalancing: () => this.#rebalancing,
+      sync: () => this.#syncAssignment(),
     });
     this.#stall = new PlatformaticStall({
       topic: options.topic,
@@ -270,24 +276,9 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
   async #connect(): Promise<void> {
     const platformatic = await loadPlatformatic();
     const { topic, group } = this.#o;
-    const c = this.#o.consumer;
-    const consumer: BytesConsumer = new platformatic.Consumer({
-      ...this.#o.client,
-      groupId: group,
-      ...(c.groupProtocol === 'consumer'
-        ? { groupProtocol: 'consumer' as const }
-        : {
-            sessionTimeout: c.sessionTimeoutMs,
-            heartbeatInterval: c.heartbeatIntervalMs,
-            rebalanceTimeout: c.rebalanceTimeoutMs,
-            partitionAssigner: subscriptionRoundRobin,
-          }),
-      maxWaitTime: c.fetchMaxWaitMs,
-      maxBytesPerPartition: c.fetchMaxBytesPerPartition,
-      isolationLevel: c.readUncommitted ? 0 : 1,
-      autocommit: false,
-      autocreateTopics: c.allowAutoTopicCreation,
-    } as Platformatic.ConsumerOptions<Buffer, Buffer, Buffer, Buffer>);
+    const consumer: BytesConsumer = new platformatic.Consumer(
+      toConsumerOptions(this.#o.client, group, this.#o.consumer),
+    );
     this.#consumer = consumer;
     this.#intake.install(consumer);
     const { retries, delay } = this.#o.client[RETRY_POLICY];
@@ -357,11 +348,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
 
   /** Takes the client's current assignment when it differs from what this session serves (or a rebalance began). */
   #syncAssignment(): void {
-    const consumer = this.#consumer;
-    if (consumer === undefined || this.#phase === 'stopping' || this.#phase === 'stopped') return;
-    const assigned = [
-      ...new Set((consumer.assignments ?? []).filter((a) => a.topic === this.#o.topic).flatMap((a) => a.partitions)),
-    ].sort((a, b) => a - b);
+    if (this.#consumer === undefined || this.#phase === 'stopping' || this.#phase === 'stopped') return;
+    const assigned = this.#assignment.assigned();
     const previous = [...this.#partitions.keys()];
     const unchanged =
       !this.#rebalancing && previous.length === assigned.length && previous.every((p) => assigned.includes(p));
@@ -388,53 +376,14 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#rebalancing = true;
     this.#stall.rebalancing();
     void this.#scheduler?.flush();
-    // A classic rebalance ends with a join event. Under KIP-848 the client moves partitions after
-    // this event without another one: look for the new assignment (past the bound, take what it has).
-    if (this.#o.consumer.groupProtocol !== 'consumer') return;
-    const started = Date.now();
-    const snapshot = JSON.stringify(this.#consumer?.assignments ?? []);
-    const look = () => {
-      if (!this.#rebalancing || this.#phase !== 'running') return;
-      const changed = JSON.stringify(this.#consumer?.assignments ?? []) !== snapshot;
-      if (changed || Date.now() - started >= this.#o.stall.rebalanceBoundMs) this.#syncAssignment();
-      else setTimeout(look, 20).unref();
-    };
-    setTimeout(look, 20).unref();
+    // A classic rebalance ends with a join event; under KIP-848 none comes (see AssignmentWatch).
+    this.#assignment.afterRebalance();
   }
 
-  /**
-   * A heartbeat went through. Under KIP-848 its answer is also how partitions arrive: the client
-   * adds newly assigned ones (a member that joined after a revocation elsewhere, or one that got a
-   * leaving member's partitions) without any event, so look for a changed assignment after each.
-   */
+  /** A heartbeat went through: a sign of life, and under KIP-848 maybe new partitions. */
   #onHeartbeat(): void {
     this.#stall.progress();
-    if (this.#o.consumer.groupProtocol !== 'consumer' || this.#lookingForAssignment) return;
-    this.#lookingForAssignment = true;
-    // The client takes the answer's assignment after a metadata lookup: give it a moment.
-    const until = Date.now() + 1_000;
-    const look = () => {
-      if (this.#phase !== 'running' || this.#rebalancing) {
-        this.#lookingForAssignment = false;
-        return;
-      }
-      if (this.#assignmentChanged()) {
-        this.#lookingForAssignment = false;
-        this.#syncAssignment();
-      } else if (Date.now() >= until) this.#lookingForAssignment = false;
-      else setTimeout(look, 20).unref();
-    };
-    look();
-  }
-
-  /** Whether the client's assignment of this topic differs from the partitions this session serves. */
-  #assignmentChanged(): boolean {
-    const assignments = this.#consumer?.assignments;
-    if (assignments === null || assignments === undefined) return false;
-    const assigned = new Set(assignments.filter((a) => a.topic === this.#o.topic).flatMap((a) => a.partitions));
-    if (assigned.size !== this.#partitions.size) return true;
-    for (const partition of assigned) if (!this.#partitions.has(partition)) return true;
-    return false;
+    this.#assignment.afterHeartbeat();
   }
 
   /**
