@@ -11,6 +11,23 @@ function registerAll(tracker: CommitTracker, offsets: number[]): TrackedOffset[]
 }
 
 describe('CommitTracker', () => {
+  it('resumes at the first record not yet committable, else past the last registered one', () => {
+    const tracker = new CommitTracker();
+    expect(tracker.resumeOffset).toBe(-1);
+    const [a, b, c] = [10, 11, 13].map((offset) => tracker.register(offset)!) as [
+      TrackedOffset,
+      TrackedOffset,
+      TrackedOffset,
+    ];
+    expect(tracker.resumeOffset).toBe(10);
+    tracker.ack(b);
+    expect(tracker.resumeOffset).toBe(10);
+    tracker.ack(a);
+    expect(tracker.resumeOffset).toBe(13);
+    tracker.ack(c);
+    expect(tracker.resumeOffset).toBe(14);
+  });
+
   it('commits only the contiguous acked prefix', () => {
     const tracker = new CommitTracker();
     const [e0, e1, e2, e3] = registerAll(tracker, [10, 11, 12, 13]) as [

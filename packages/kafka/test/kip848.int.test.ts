@@ -119,6 +119,54 @@ describe("groupProtocol 'consumer' (KIP-848) on driver 'platformatic'", () => {
     expect(all).toEqual(Array.from({ length: next }, (_, i) => `m${i}`).sort());
   });
 
+  it('redelivers what was in flight on a kept partition when a joining member takes the others', async () => {
+    const topic = await createTopic('kip848-kept', 4);
+    const group = uniqueName('kip848-kept');
+    await using publisher = new KafkaPublisher({ brokers: brokers(), driver: 'platformatic' });
+    const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
+    await publisher.publish(topic, ...sent.map((text, i) => textMessage(text, { key: `k${i % 16}` })));
+
+    // Member a takes every message in and acks none until the group has moved partitions to b; its
+    // acks of those first deliveries then come too late. What counts is what is handled afterwards.
+    await using a = new KafkaSubscriber({ brokers: brokers(), driver: 'platformatic', groupProtocol: 'consumer' });
+    const handled = new Set<string>();
+    let moved = false;
+    let kept: readonly number[] = [];
+    a.on('rebalance', ({ assigned, revoked }) => {
+      if (revoked.length > 0) {
+        moved = true;
+        kept = assigned;
+      }
+    });
+    const early: { ack(): void }[] = [];
+    const controller = new AbortController();
+    const consumingA = (async () => {
+      for await (const message of a.subscribe(topic, { group, signal: controller.signal })) {
+        if (!moved) {
+          early.push(message);
+          continue;
+        }
+        for (const late of early.splice(0)) late.ack();
+        handled.add(payloadText(message));
+        message.ack();
+      }
+    })();
+    await waitFor(() => early.length === sent.length, 'member a to take in every message', 60_000);
+    await using b = new KafkaSubscriber({ brokers: brokers(), driver: 'platformatic', groupProtocol: 'consumer' });
+    const consumingB = (async () => {
+      for await (const message of b.subscribe(topic, { group, signal: controller.signal })) {
+        handled.add(payloadText(message));
+        message.ack();
+      }
+    })();
+    await waitFor(() => moved, 'the broker to move partitions from a to b', 30_000);
+    expect(kept.length).toBeGreaterThan(0);
+    await waitFor(() => handled.size === sent.length, 'every message to be handled after the move', 60_000);
+    controller.abort();
+    await Promise.all([consumingA, consumingB]);
+    expect([...handled].sort()).toEqual([...sent].sort());
+  });
+
   it('is refused on kafkajs, and with the options the broker owns, at construction', () => {
     expect(() => new KafkaSubscriber({ brokers: brokers(), groupProtocol: 'consumer' })).toThrow(/groupProtocol/);
     expect(

@@ -71,6 +71,17 @@ export class CommitTracker {
     return true;
   }
 
+  /**
+   * Where a member that keeps this partition into a new assignment must fetch from so that no record
+   * that is unacked (or acked after an unacked one) is skipped: the first record not yet behind the
+   * commit position, else one past the last registered record; -1 when nothing was registered.
+   */
+  get resumeOffset(): number {
+    const first = this.#entries[this.#head];
+    if (first !== undefined) return first.offset;
+    return this.#lastRegistered < 0 ? -1 : this.#lastRegistered + 1;
+  }
+
   /** The last offset registered, or -1. */
   get lastRegistered(): number {
     return this.#lastRegistered;

@@ -355,6 +355,16 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
       !this.#rebalancing && previous.length === assigned.length && previous.every((p) => assigned.includes(p));
     if (unchanged && this.#assignedOnce) return;
     this.#assignedOnce = true;
+    // A partition kept into the new assignment starts over with a new state, whose commits claim
+    // everything before its first record. The client does not move a kept partition's fetch position
+    // when a KIP-848 heartbeat only revokes others (a classic join resets it to the committed offset),
+    // so it is moved back here to the first record not yet committable: dropping the old state must
+    // not skip what was in flight.
+    const resume: [number, number][] = [];
+    for (const partition of assigned) {
+      const offset = this.#partitions.get(partition)?.tracker.resumeOffset ?? -1;
+      if (offset >= 0) resume.push([partition, offset]);
+    }
     this.#retireAll();
     this.#partitions = new Map();
     for (const partition of assigned) this.#partitions.set(partition, new PartitionState(this.#o.topic, partition));
@@ -362,6 +372,8 @@ export class PlatformaticConsumerSession implements AsyncIterator<ReceivedMessag
     this.#rebalancing = false;
     this.#stall.settled();
     this.#intake.reset();
+    const positions = this.#stream?.offsetsToFetch;
+    for (const [partition, offset] of resume) positions?.set(`${this.#o.topic}:${partition}`, BigInt(offset));
     this.#o.stats.rebalances++;
     const revoked = previous.filter((p) => !assigned.includes(p));
     const { topic, group } = this.#o;
