@@ -235,7 +235,7 @@ export class FetchIntake {
   /** Takes the records of one fetch response (then removed from it, so the stream pushes none). */
   #onFetched(response: FetchResponse, requested: readonly FetchRequestTopic[], generation: number): void {
     const host = this.#host;
-    const taking = generation === this.#generation && host.running();
+    let taking = generation === this.#generation && host.running();
     const { maxInFlightPerPartition, maxInFlight, maxInFlightBytes, topic } = host;
     let queuedAny = false;
     for (const topicResponse of response.responses) {
@@ -250,8 +250,11 @@ export class FetchIntake {
         const state = host.partitions().get(part.partitionIndex);
         if (state === undefined) {
           // The client moved partitions without a join (KIP-848 adds them incrementally): take its
-          // assignment; this response was requested before it, so it is fetched again.
+          // assignment; this response was requested before it, so it is fetched again. None of the
+          // rest of it is taken either: a kept partition is fetched again from where the new
+          // assignment resumes it, and records taken past that would be committed over the gap.
           host.unassigned();
+          taking = false;
           continue;
         }
         const from = Number(asked.fetchOffset);
