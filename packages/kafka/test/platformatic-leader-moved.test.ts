@@ -84,46 +84,27 @@ describe('sendRetrying (the @platformatic/kafka publisher retries)', () => {
   });
 
   it('rejects with the last error once the retries ran out, and at once for any other failure', async () => {
-    let attempts = 0;
-    const options = {
-      topic: 't',
-      retries: 2,
-      delay: () => 1,
-      open: () => true,
-      clearMetadata: () => {},
+    /** How many attempts a send made before it rejected with what `failure` throws every time. */
+    const attemptsUntilRejected = async (failure: () => Error, expected: new (...args: never[]) => Error) => {
+      let attempts = 0;
+      await expect(
+        sendRetrying([record(0)], {
+          topic: 't',
+          retries: 2,
+          delay: () => 1,
+          open: () => true,
+          clearMetadata: () => {},
+          attempt: async () => {
+            attempts++;
+            throw failure();
+          },
+        }),
+      ).rejects.toBeInstanceOf(expected);
+      return attempts;
     };
-    await expect(
-      sendRetrying([record(0)], {
-        ...options,
-        attempt: async () => {
-          attempts++;
-          throw notLeader();
-        },
-      }),
-    ).rejects.toBeInstanceOf(ProtocolError);
-    expect(attempts).toBe(3);
+    expect(await attemptsUntilRejected(notLeader, ProtocolError)).toBe(3);
     // A lost connection is retried by the client itself (it looks the leaders up again then).
-    attempts = 0;
-    await expect(
-      sendRetrying([record(0)], {
-        ...options,
-        attempt: async () => {
-          attempts++;
-          throw refused();
-        },
-      }),
-    ).rejects.toBeInstanceOf(NetworkError);
-    expect(attempts).toBe(1);
-    attempts = 0;
-    await expect(
-      sendRetrying([record(0)], {
-        ...options,
-        attempt: async () => {
-          attempts++;
-          throw new ProtocolError('MESSAGE_TOO_LARGE');
-        },
-      }),
-    ).rejects.toBeInstanceOf(ProtocolError);
-    expect(attempts).toBe(1);
+    expect(await attemptsUntilRejected(refused, NetworkError)).toBe(1);
+    expect(await attemptsUntilRejected(() => new ProtocolError('MESSAGE_TOO_LARGE'), ProtocolError)).toBe(1);
   });
 });
