@@ -108,7 +108,8 @@ export class FetchIntake {
    * requests until it drained to half, so it cannot hold the others back; what a response brings
    * beyond the room left is not taken, and is fetched again from the first record not taken. A
    * fetch requested under an earlier assignment is not taken at all: its partitions' positions
-   * were reset to the committed offsets by the join, and taking it would skip records.
+   * were reset to the committed offsets by the join (or to where a kept partition resumes), and
+   * taking it would skip records.
    */
   install(consumer: BytesConsumer): void {
     const fetch = consumer.fetch.bind(consumer) as (options: FetchOptions, callback: FetchCallback) => void;
