@@ -1,7 +1,6 @@
 import type * as Platformatic from '@platformatic/kafka';
 import { brokerList, type KafkaConnectionOptions, type KafkaSaslOptions } from '../../connection.js';
 import { subscriptionRoundRobin } from './platformatic-assignor.js';
-import { leaderMoved } from './platformatic-errors.js';
 
 const SASL_MECHANISMS = {
   plain: 'PLAIN',
@@ -30,6 +29,16 @@ export function backoff(initialMs: number, maxMs: number): (attempt: number) => 
     return Math.min(maxMs, Math.round(exponential * jitter));
   };
 }
+
+/** Whether a failed attempt was refused because a partition's leader moved or is being elected. */
+export function leaderMoved(error: unknown): boolean {
+  const findBy = (error as { findBy?: unknown } | null)?.findBy;
+  if (typeof findBy !== 'function') return false;
+  // UNKNOWN_TOPIC_OR_PARTITION is marked as stale metadata too, but stays out, as in the client's own fetch.
+  return LEADER_MOVED.some((apiId) => Boolean(findBy.call(error, 'apiId', apiId)));
+}
+
+const LEADER_MOVED = ['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH'];
 
 /**
  * The client's retry pause, which also drops its metadata after an attempt refused because a

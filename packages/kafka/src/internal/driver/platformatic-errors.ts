@@ -41,7 +41,7 @@ function leaves(error: PlatformaticLike, into: PlatformaticLike[], depth = 0): P
 }
 
 /**
- * Broker refusals (`apiId`) that mean a partition's leader moved or is being elected. kafkajs meets a leader
+ * Broker refusals that mean a partition's leader moved or is being elected. kafkajs meets a leader
  * move as a lost connection to the old leader (`KAFKA_CONNECTION_FAILED`); this client meets the
  * same move as these refusals from the brokers that stayed, so they map to a connection failure too.
  */
@@ -51,15 +51,6 @@ const LEADER_MOVED = new Set([
   'FENCED_LEADER_EPOCH',
   'UNKNOWN_LEADER_EPOCH',
 ]);
-
-/** Whether a failed attempt was refused because a partition's leader moved or is being elected. */
-export function leaderMoved(error: unknown): boolean {
-  const findBy = (error as { findBy?: unknown } | null)?.findBy;
-  if (typeof findBy !== 'function') return false;
-  // UNKNOWN_TOPIC_OR_PARTITION is marked as stale metadata too, but stays out, as in the client's own fetch.
-  for (const apiId of LEADER_MOVED) if (findBy.call(error, 'apiId', apiId)) return true;
-  return false;
-}
 
 const KIND_BY_CODE: Record<string, PlatformaticErrorShape['kind']> = {
   PLT_KFK_NETWORK: 'connection',
@@ -86,8 +77,8 @@ export function platformaticErrorShape(error: unknown): PlatformaticErrorShape |
   // metadata no longer lists it, and it reports that as a non-retryable UserError. It is a lost
   // broker, gone once the leadership moved: a connection failure, retryable.
   const lostBroker = chosen.code === 'PLT_KFK_USER' && /^Cannot find broker with node id /.test(String(chosen.message));
-  const refusedByOldLeader = typeof chosen.apiId === 'string' && LEADER_MOVED.has(chosen.apiId);
-  const kind = lostBroker || refusedByOldLeader ? 'connection' : (KIND_BY_CODE[String(chosen.code)] ?? 'client');
+  const leaderMoved = typeof chosen.apiId === 'string' && LEADER_MOVED.has(chosen.apiId);
+  const kind = lostBroker || leaderMoved ? 'connection' : (KIND_BY_CODE[String(chosen.code)] ?? 'client');
   const type = typeof chosen.apiId === 'string' ? chosen.apiId : unknownTopic ? 'UNKNOWN_TOPIC_OR_PARTITION' : '';
   return { kind, type, root: chosen, retriable: lostBroker || all.every((e) => e.canRetry !== false) };
 }

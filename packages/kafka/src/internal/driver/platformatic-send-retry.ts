@@ -1,4 +1,4 @@
-import { leaderMoved } from './platformatic-errors.js';
+import { leaderMoved } from './platformatic-config.js';
 import type { DriverRecord } from './types.js';
 
 /** The partitions of `topic` a failed @platformatic/kafka send still wrote (the client attaches them). */
