@@ -38,6 +38,9 @@ export function leaderMoved(error: unknown): boolean {
   return LEADER_MOVED.some((apiId) => Boolean(findBy.call(error, 'apiId', apiId)));
 }
 
+// Narrower than the error mapping's list in platformatic-errors.ts (which also counts UNKNOWN_LEADER_EPOCH
+// as a connection failure): retrying that one here too kept publishes pending through a two-node outage
+// instead of failing them within their deadline (the cluster's two-nodes-down scenario).
 const LEADER_MOVED = ['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'FENCED_LEADER_EPOCH'];
 
 /**
