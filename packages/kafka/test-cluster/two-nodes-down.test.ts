@@ -8,7 +8,7 @@ import { KafkaPublisher } from '@bus/kafka';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER_DRIVERS, createClusterTopic, groupCoordinator } from './cluster-helpers.ts';
 import { expectNothingAckedLostAndOrderKept } from './expectations.ts';
-import { runScenario } from './scenario.ts';
+import { runScenario, until } from './scenario.ts';
 
 const PROBE_TIMEOUT_MS = 5_000;
 /** How late after its deadline a publish may settle (a loaded 2-core machine). */
@@ -52,6 +52,14 @@ describe.each(CLUSTER_DRIVERS)('cluster: two nodes down, on %s', (driver) => {
           Array.from({ length: 6 }, (_, i) => probePublish(probe, probeTopic, `probe-${i}`, PROBE_TIMEOUT_MS + 30_000)),
         );
         stream.mark('probes settled');
+        // The outage lasts until a stream publish has run out of its deadline too: how long the nodes take to
+        // come back must not decide whether the stream's own publishes are seen failing.
+        await until(
+          () => stream.failures.length > 0,
+          'a stream publish to fail during the outage',
+          STREAM_TIMEOUT_MS + SETTLE_SLACK_MS + 10_000,
+        );
+        stream.mark('a stream publish failed');
         await cluster.start(1);
         await cluster.start(2);
         outageS = (performance.now() - down) / 1000;
