@@ -6,11 +6,12 @@
  *   - tracing: the SDK with always-on sampling and a batch span processor, spans serialized as the
  *              NodeSDK's default OTLP exporter does (http/protobuf);
  *   - metrics: routerInstrumentation() with a meter provider only (exported every second, protobuf).
- * Three more rows split the cost of full tracing: the spans with only the conventions' Required and
+ * Five more rows split the cost of full tracing: the spans with only the conventions' Required and
  * Conditionally Required attributes (`spanAttributes: 'required'`), the same spans as "tracing" serialized
  * as OTLP/JSON (the other OTLP/HTTP encoding), not serialized at all (instrumentation and the SDK's span
- * objects, without export), and none recorded (an AlwaysOffSampler: the instrumentation, context propagation
- * and the SDK's work for spans it does not record).
+ * objects, without export), none recorded (an AlwaysOffSampler: the instrumentation, context propagation
+ * and the SDK's work for spans it does not record), and no SDK work at all (a tracer whose spans cost
+ * nothing: @bus/otel's own wrappers, context propagation and the traceparent header, without the SDK).
  * Each measurement runs in its own process (router-run.ts): OpenTelemetry's globals are per process,
  * and peak RSS is then per configuration. Configurations alternate within each round; each reports its
  * best round (throughput), its median, and its least CPU per message, as the machine may be shared: on
@@ -20,7 +21,7 @@
  * Run after `pnpm build`: node bench/otel.bench.ts
  *   BENCH_MEMORY_MESSAGES (default 150 000), BENCH_KAFKA_MESSAGES (default 40 000), BENCH_ROUNDS (default 5),
  *   BENCH_TRANSPORTS (default "memory,kafka"), KAFKA_BROKERS (default: the local infra's connection.json),
- *   BENCH_CONFIGS (default all: "none,api,tracing,metrics,tracing-required,tracing-json,tracing-no-export,tracing-unsampled"; "none" is always run),
+ *   BENCH_CONFIGS (default all: "none,api,tracing,metrics,tracing-required,tracing-json,tracing-no-export,tracing-unsampled,tracing-free"; "none" is always run),
  *   BENCH_CPU_PROF=<dir> (a CPU profile of each measured window, see router-run.ts)
  */
 import { execFile } from 'node:child_process';
@@ -38,6 +39,7 @@ const ALL_CONFIGS = [
   'tracing-json',
   'tracing-no-export',
   'tracing-unsampled',
+  'tracing-free',
 ] as const;
 const selected = new Set(['none', ...(process.env.BENCH_CONFIGS ?? ALL_CONFIGS.join(',')).split(',')]);
 for (const config of selected)
@@ -52,6 +54,7 @@ const LABELS: Record<(typeof ALL_CONFIGS)[number], string> = {
   'tracing-json': '(split) tracing, OTLP/JSON',
   'tracing-no-export': '(split) tracing, no export',
   'tracing-unsampled': '(split) tracing, every span dropped by the sampler',
+  'tracing-free': '(split) instrumentation only: a tracer whose spans cost nothing',
 };
 const TRANSPORTS = (process.env.BENCH_TRANSPORTS ?? 'memory,kafka').split(',') as ('memory' | 'kafka')[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

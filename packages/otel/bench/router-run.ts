@@ -1,6 +1,6 @@
 /**
  * One measurement of the @bus/otel benchmark, in a process of its own (the OpenTelemetry globals are
- * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|tracing-required|tracing-unsampled|tracing-json|tracing-no-export|metrics> <messages>`.
+ * per process): `node bench/router-run.ts <memory|kafka> <none|api|tracing|tracing-required|tracing-unsampled|tracing-json|tracing-no-export|tracing-free|metrics> <messages>`.
  * Prints one JSON line: { ms, cpuUs, rssBytes, spans, batches }
  * (batches: produce requests of the forwarding, on Kafka: their size depends on the pace of the handler).
  *
@@ -28,7 +28,14 @@ import {
   type Subscriber,
 } from '@bus/core';
 import { KafkaAdmin, KafkaPublisher, KafkaSubscriber } from '@bus/kafka';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import {
+  type TracerProvider as ApiTracerProvider,
+  context,
+  metrics,
+  propagation,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
@@ -107,6 +114,7 @@ const TRACING = {
   'tracing-unsampled': 'protobuf',
   'tracing-json': 'json',
   'tracing-no-export': 'none',
+  'tracing-free': 'none',
 } as const;
 const encoding = TRACING[config as keyof typeof TRACING];
 const spanExporter = new SerializingSpanExporter(encoding ?? 'none');
@@ -121,7 +129,10 @@ if (encoding !== undefined) {
     sampler: config === 'tracing-unsampled' ? new AlwaysOffSampler() : new AlwaysOnSampler(),
     spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })],
   });
-  trace.setGlobalTracerProvider(provider);
+  // 'tracing-free': the instrumentation, the propagator and the context manager as in 'tracing', under a
+  // tracer whose spans cost nothing (one shared non-recording span with a valid context, so the
+  // propagator still writes a traceparent): what @bus/otel itself costs, apart from any SDK's spans.
+  trace.setGlobalTracerProvider(config === 'tracing-free' ? freeTracerProvider() : provider);
   shutdown = () => provider.shutdown();
 } else if (config === 'metrics') {
   const provider = new MeterProvider({
@@ -133,6 +144,21 @@ if (encoding !== undefined) {
   shutdown = () => provider.shutdown();
 } else if (config !== 'none' && config !== 'api') {
   throw new Error(`unknown configuration ${config}`);
+}
+
+function freeTracerProvider(): ApiTracerProvider {
+  const span = trace.wrapSpanContext({
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: 1,
+  });
+  const tracer: Tracer = {
+    startSpan: () => span,
+    startActiveSpan: (() => {
+      throw new Error('not used by @bus/otel');
+    }) as Tracer['startActiveSpan'],
+  };
+  return { getTracer: () => tracer };
 }
 
 function kafkaBrokers(): string[] {
