@@ -7,11 +7,11 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
+  type TextMapSetter,
   trace,
 } from '@opentelemetry/api';
 import { MESSAGING_SYSTEM, SpanEvents } from './attributes.js';
 import { claimDeadLetter } from './events.js';
-import { headersSetter } from './headers.js';
 import { sendStartAttributes, setSendAttributes } from './internal/message-attributes.js';
 import { withOverrides } from './internal/overrides.js';
 import { takeOutputContext } from './internal/process-state.js';
@@ -68,7 +68,7 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
    */
   const observe = (sent: Promise<void>, topic: string, count: number, span: Span | undefined): Promise<void> => {
     const instruments = telemetry.metrics;
-    const started = performance.now();
+    const started = instruments.noop ? 0 : performance.now();
     sent.then(
       () => {
         span?.end();
@@ -94,6 +94,8 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
 
   // Start attributes of single-message send spans, per topic.
   const startAttributes = new Map<string, Attributes>();
+  // Bound once: the context manager would bind it again for every message.
+  const publishToInner = publisher.publish.bind(publisher);
 
   const publish = (topic: string, ...messages: Message[]): Promise<void> => {
     // Nothing registered (no SDK): straight through.
@@ -115,7 +117,7 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
     const outgoing = withContextHeaders(messages, sendContext);
     let sent: Promise<void>;
     try {
-      sent = context.with(sendContext, publisher.publish, publisher, topic, ...outgoing);
+      sent = context.with(sendContext, publishToInner, undefined, topic, ...outgoing);
     } catch (error) {
       // A publisher that throws instead of rejecting.
       sent = Promise.reject(error);
@@ -126,15 +128,28 @@ export function instrumentPublisherWith<P extends Publisher>(publisher: P, telem
   return withOverrides(publisher, { publish } as Partial<P>);
 }
 
+/**
+ * What the propagator writes for one message: name/value pairs, collected into one reused list so that
+ * a propagator that writes nothing (none registered) costs no copy, and one that does costs no array.
+ */
+const injected: string[] = [];
+const collectingSetter: TextMapSetter<string[]> = {
+  set: (carrier, key, value) => {
+    carrier.push(key, value);
+  },
+};
+
 /** Copies of `messages` whose headers carry `sendContext`; the messages themselves when nothing is propagated. */
 function withContextHeaders(messages: Message[], sendContext: Context): Message[] {
-  // No propagator registered (no SDK): nothing to write, no copies.
-  if (propagation.fields().length === 0) return messages;
+  injected.length = 0;
+  propagation.inject(sendContext, injected, collectingSetter);
+  // No propagator registered, or nothing to propagate: no copies.
+  if (injected.length === 0) return messages;
   const out: Message[] = new Array(messages.length);
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i] as Message;
     const headers: Record<string, string> = { ...message.headers };
-    propagation.inject(sendContext, headers, headersSetter);
+    for (let j = 0; j < injected.length; j += 2) headers[injected[j] as string] = injected[j + 1] as string;
     // Field by field: a received message passed through has getters, which a spread would lose.
     const copy: { -readonly [K in keyof Message]: Message[K] } = {
       id: message.id,

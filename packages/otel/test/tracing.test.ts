@@ -1,6 +1,6 @@
-import { deadLetter, MemoryBroker, type ReceivedMessage, Router, retry, textMessage } from '@bus/core';
+import { deadLetter, MemoryBroker, payloadText, type ReceivedMessage, Router, retry, textMessage } from '@bus/core';
 import { instrumentPublisher, type OtelOptions, recordRetry, routerInstrumentation } from '@bus/otel';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestSdk, type TestSdk } from './support/sdk.ts';
@@ -317,4 +317,39 @@ describe('failures, retries and dead letters', () => {
     const deadLettered = await sdk.points('bus.messages.dead_lettered');
     expect(deadLettered.map((p) => [p.attributes['messaging.destination.name'], p.value])).toEqual([['refunds', 1]]);
   });
+
+  it('a batch publish writes the send span’s context and the baggage into every message, keeping each one’s headers', async () => {
+    await using broker = new MemoryBroker();
+    broker.createTopic('payments', { partitions: 1 });
+    const publisher = instrumentPublisher(broker.publisher(), options);
+    const batch = [
+      textMessage('p1', { headers: { tenant: 'a' } }),
+      textMessage('p2', { headers: { tenant: 'b', traceparent: 'stale' } }),
+    ];
+    const withBaggage = propagation.setBaggage(
+      context.active(),
+      propagation.createBaggage({ region: { value: 'eu' } }),
+    );
+    await context.with(withBaggage, () => publisher.publish('payments', ...batch));
+    const send = spanNamed(sdk.finished(), 'send payments');
+    expect(send.attributes['messaging.batch.message_count']).toBe(2);
+    const received = await take(broker.subscriber().subscribe('payments', { group: 'check' }), 2);
+    const traceparent = `00-${send.spanContext().traceId}-${send.spanContext().spanId}-01`;
+    expect(received.map((m) => [payloadText(m), m.headers.tenant, m.headers.traceparent, m.headers.baggage])).toEqual([
+      ['p1', 'a', traceparent, 'region=eu'],
+      ['p2', 'b', traceparent, 'region=eu'],
+    ]);
+    // The caller's messages are left as they were.
+    expect(batch.map((m) => m.headers.traceparent)).toEqual([undefined, 'stale']);
+  });
 });
+
+async function take(messages: AsyncIterable<ReceivedMessage>, count: number): Promise<ReceivedMessage[]> {
+  const out: ReceivedMessage[] = [];
+  for await (const message of messages) {
+    message.ack();
+    out.push(message);
+    if (out.length === count) break;
+  }
+  return out;
+}
